@@ -1,0 +1,64 @@
+/* Common command-line handling for every `mscada MODULE`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/module.h"
+#include "mscada/log.h"
+
+void ms_cli_help(const ms_module *m, FILE *out)
+{
+    fprintf(out,
+            "Usage: mscada %s [--config FILE] [--tags FILE] [--verbose]\n\n"
+            "%s\n\n%s\n"
+            "Options:\n"
+            "  --config FILE   module config (default: %s.yaml)\n"
+            "  --tags FILE     tag descriptions (default: tags.yaml; a missing\n"
+            "                  default file means none)\n"
+            "  -v, --verbose   log debug detail\n"
+            "  -h, --help      this text\n",
+            m->name, m->summary, m->usage ? m->usage : "", m->name);
+}
+
+int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli)
+{
+    static char defconf[64];
+    memset(cli, 0, sizeof *cli);
+    snprintf(defconf, sizeof defconf, "%s.yaml", m->name);
+    cli->config = defconf;
+    cli->tags = "tags.yaml";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            ms_cli_help(m, stdout);
+            return MS_CLI_HELP;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            cli->verbose = true;
+        } else if (!strcmp(a, "--config") || !strcmp(a, "--tags")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mscada %s: %s needs a FILE\n", m->name, a);
+                fprintf(stderr, "Try 'mscada %s --help'.\n", m->name);
+                return MS_EXIT_USAGE;
+            }
+            val = argv[++i];
+            if (!strcmp(a, "--config")) {
+                cli->config = val;
+            } else {
+                cli->tags = val;
+                cli->tags_given = true;
+            }
+        } else if (!strncmp(a, "--config=", 9)) {
+            cli->config = a + 9;
+        } else if (!strncmp(a, "--tags=", 7)) {
+            cli->tags = a + 7;
+            cli->tags_given = true;
+        } else {
+            fprintf(stderr, "mscada %s: unknown option '%s'\n", m->name, a);
+            fprintf(stderr, "Try 'mscada %s --help'.\n", m->name);
+            return MS_EXIT_USAGE;
+        }
+    }
+    ms_log_setup(m->name, cli->verbose ? MS_LOG_DEBUG : MS_LOG_INFO);
+    return -1;
+}
