@@ -1,5 +1,45 @@
-/* `mscada bus`: placeholder until the server lands. */
+/* `mscada bus`: the tag bus server. Config -> ms_bus_start -> run the loop
+ * until SIGTERM/SIGINT. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <uv.h>
+
 #include "modules/module.h"
+#include "mscada/bus.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+
+typedef struct {
+    ms_bus *bus;
+    uv_signal_t sigint, sigterm;
+} bus_main;
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    bus_main *bm = s->data;
+    ms_log_info("%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ms_bus_stop(bm->bus);
+    uv_close((uv_handle_t *)&bm->sigint, NULL);
+    uv_close((uv_handle_t *)&bm->sigterm, NULL);
+}
+
+/* The bus promises many connections: lift the descriptor limit. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            ms_log_warn("could not raise the open file limit");
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096)
+        ms_log_warn("open file limit is %lu: fewer than ~%lu clients can "
+                    "connect (raise it with ulimit -n or LimitNOFILE=)",
+                    (unsigned long)rl.rlim_cur,
+                    (unsigned long)rl.rlim_cur - 16);
+}
 
 static int bus_run(const ms_module *m, int argc, char **argv)
 {
@@ -9,12 +49,66 @@ static int bus_run(const ms_module *m, int argc, char **argv)
         return MS_EXIT_OK;
     if (rc >= 0)
         return rc;
-    return MS_EXIT_FAIL;
+
+    ms_bus_config cfg;
+    ms_conf_error err;
+    ms_bus_config_init(&cfg);
+    rc = ms_bus_config_load(cli.config, &cfg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", err.text);
+        if (rc == MS_ENOENT)
+            fprintf(stderr, "mscada bus: give the config with --config FILE "
+                            "(example: config/bus.yaml)\n");
+        ms_bus_config_free(&cfg);
+        return MS_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    bus_main bm;
+    memset(&bm, 0, sizeof bm);
+    rc = ms_bus_start(&loop, &cfg, &bm.bus);
+    if (rc < 0) {
+        ms_log_error("cannot listen on %s:%d: %s%s", cfg.ip, cfg.port,
+                     uv_strerror(rc),
+                     rc == UV_EADDRINUSE
+                         ? " (another bus running? pick another port)"
+                         : "");
+        ms_bus_config_free(&cfg);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return MS_EXIT_FAIL;
+    }
+    ms_bus_config_free(&cfg);
+    uv_signal_init(&loop, &bm.sigint);
+    uv_signal_init(&loop, &bm.sigterm);
+    bm.sigint.data = bm.sigterm.data = &bm;
+    uv_signal_start(&bm.sigint, on_signal, SIGINT);
+    uv_signal_start(&bm.sigterm, on_signal, SIGTERM);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    ms_log_info("stopped");
+    return MS_EXIT_OK;
 }
 
 const ms_module ms_module_bus = {
     .name = "bus",
-    .summary = "the tag bus server",
-    .usage = "",
+    .summary = "the tag bus server (pymscada-compatible, port 1324)",
+    .usage =
+        "Shares every tag between mscada modules, pymscada processes and\n"
+        "anything else speaking the bus protocol (docs/bus.md). Runs until\n"
+        "SIGTERM or SIGINT (Ctrl-C), then writes a last snapshot.\n\n"
+        "bus.yaml keys (all optional):\n"
+        "  ip: 127.0.0.1            address to listen on (0.0.0.0: all)\n"
+        "  port: 1324               TCP port\n"
+        "  allow: [10.0.0.0/8]      addresses or networks that may connect\n"
+        "  snapshot: bus.snap       keep tag ids and values across restarts\n"
+        "  snapshot_interval: 5     seconds between snapshot writes\n"
+        "  stats_interval: 5        seconds between __bus_stats__ updates\n"
+        "  max_payload: 64M         largest value accepted\n"
+        "  queue_high_water: 1M     per client: past it, SETs conflate\n"
+        "  queue_hard_cap: 128M     per client: past it, it is dropped\n",
     .run = bus_run,
 };

@@ -1,0 +1,68 @@
+/* The bus server, embeddable: `mscada bus` is a thin wrapper around this,
+ * and tests or programs can run a bus on their own libuv loop. */
+#ifndef MSCADA_BUS_H
+#define MSCADA_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mscada/conf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One entry of an `allow` list: an address or a network. */
+typedef struct {
+    int family;        /* AF_INET or AF_INET6 */
+    uint8_t addr[16];  /* network byte order; IPv4 in the first 4 */
+    int prefix;        /* bits that must match */
+} ms_bus_allow;
+
+typedef struct {
+    char ip[64];               /* default 127.0.0.1 */
+    int port;                  /* default 1324; 0 = any free port */
+    char *snapshot;            /* snapshot file, or NULL for none */
+    double snapshot_interval;  /* seconds, default 5 */
+    double stats_interval;     /* seconds, default 5 */
+    ms_bus_allow *allow;       /* NULL = everyone may connect */
+    size_t nallow;
+    size_t max_payload;        /* default 64 MiB */
+    size_t queue_high_water;   /* default 1 MiB */
+    size_t queue_hard_cap;     /* default 128 MiB */
+} ms_bus_config;
+
+void ms_bus_config_init(ms_bus_config *cfg);
+/* Reads bus.yaml into cfg (start from ms_bus_config_init). A missing file
+ * is an error (MS_ENOENT). Unknown keys warn. */
+int ms_bus_config_load(const char *path, ms_bus_config *cfg,
+                       ms_conf_error *err);
+/* The same from a parsed document. */
+int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
+                            ms_conf_error *err);
+void ms_bus_config_free(ms_bus_config *cfg);
+
+/* Parses "10.0.0.0/8", "127.0.0.1", "::1", "fe80::/10". Returns 0 or
+ * MS_EINVAL. */
+int ms_bus_allow_parse(const char *text, ms_bus_allow *out);
+/* True when the address is inside the entry (IPv4-mapped IPv6 peers match
+ * IPv4 entries). */
+bool ms_bus_allow_match(const ms_bus_allow *a, const struct sockaddr *sa);
+
+typedef struct ms_bus ms_bus;
+
+/* Restores the snapshot (if configured), binds and listens on loop. cfg is
+ * copied. Returns 0 or a negative libuv error (uv_strerror names it). */
+int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out);
+/* The port actually bound (useful with port 0). */
+int ms_bus_port(const ms_bus *bus);
+/* Writes a last snapshot, closes every connection and handle; the bus is
+ * freed once the loop has run the close callbacks. Safe to call twice. */
+void ms_bus_stop(ms_bus *bus);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,571 @@
+/* Bus command handling and per-connection output queues (DESIGN §6).
+ *
+ * Every message for a connection is encoded straight into its output buffer,
+ * which the I/O layer writes out in large batches. A connection whose queue
+ * passes the high-water mark stops receiving plain SETs: it is "owed" the
+ * latest value of those tags instead (a bitmap plus a list in first-owed
+ * order) and gets them once its queue drains. ID, LIST, RTA, ERR and SETs of
+ * BYTES values are never dropped; past the hard cap the connection closes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/bus_core.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+#include "mscada/mstime.h"
+#include "mscada/value.h"
+
+#define BITWORDS ((MS_BUS_MAX_ID + 1) / 64)
+
+static inline bool bit_get(const uint64_t *b, uint16_t id)
+{
+    return b && (b[id >> 6] >> (id & 63)) & 1;
+}
+static inline void bit_set(uint64_t *b, uint16_t id)
+{
+    b[id >> 6] |= 1ull << (id & 63);
+}
+static inline void bit_clear(uint64_t *b, uint16_t id)
+{
+    if (b)
+        b[id >> 6] &= ~(1ull << (id & 63));
+}
+
+int ms_bus_core_init(ms_bus_core *c, const ms_bus_limits *lim)
+{
+    memset(c, 0, sizeof *c);
+    c->lim = *lim;
+    if (!c->lim.max_payload)
+        c->lim.max_payload = MS_FRAME_DEFAULT_CAP;
+    return ms_bus_tags_init(&c->tags);
+}
+
+int ms_bus_core_start(ms_bus_core *c)
+{
+    static const uint8_t started[] = "\x03started";
+    return ms_bus_core_set_own(c, MS_BUS_TAG_NAME, started,
+                               sizeof started - 1, ms_time_now_us());
+}
+
+void ms_bus_core_free(ms_bus_core *c)
+{
+    while (c->conns)
+        ms_bus_core_conn_free(c->conns);
+    ms_bus_tags_free(&c->tags);
+    ms_buf_free(&c->scratch);
+    memset(c, 0, sizeof *c);
+}
+
+ms_bus_conn *ms_bus_core_conn_new(ms_bus_core *c, const char *peer, void *io)
+{
+    ms_bus_conn *conn = calloc(1, sizeof *conn);
+    if (!conn)
+        return NULL;
+    conn->core = c;
+    conn->io = io;
+    snprintf(conn->peer, sizeof conn->peer, "%s", peer);
+    ms_frame_reader_init(&conn->reader, c->lim.max_payload);
+    conn->next = c->conns;
+    if (c->conns)
+        c->conns->prev = conn;
+    c->conns = conn;
+    c->n.connections++;
+    return conn;
+}
+
+static void subs_remove(ms_bus_tag *tag, ms_bus_conn *conn)
+{
+    for (uint32_t i = 0; i < tag->nsubs; i++) {
+        if (tag->subs[i] == conn) {
+            tag->subs[i] = tag->subs[--tag->nsubs];
+            return;
+        }
+    }
+}
+
+void ms_bus_core_conn_free(ms_bus_conn *conn)
+{
+    ms_bus_core *c = conn->core;
+    ms_bus_tags *t = &c->tags;
+    if (conn->subbits) {
+        for (uint32_t w = 0; w < BITWORDS; w++) {
+            uint64_t bits = conn->subbits[w];
+            while (bits) {
+                uint16_t id = (uint16_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
+                bits &= bits - 1;
+                if (t->by_id[id])
+                    subs_remove(t->by_id[id], conn);
+            }
+        }
+    }
+    /* RTA to a tag it authored now gets "author gone". */
+    for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++) {
+        ms_bus_tag *tag = t->by_id[id];
+        if (tag && tag->author == conn)
+            tag->author = NULL;
+    }
+    if (conn->pending) {
+        for (ms_bus_conn **p = &c->pending; *p; p = &(*p)->next_pending) {
+            if (*p == conn) {
+                *p = conn->next_pending;
+                break;
+            }
+        }
+    }
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        c->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    c->n.connections--;
+    ms_frame_reader_free(&conn->reader);
+    ms_buf_free(&conn->out);
+    free(conn->cbits);
+    free(conn->clist);
+    free(conn->subbits);
+    free(conn);
+}
+
+ms_bus_conn *ms_bus_core_pop_pending(ms_bus_core *c)
+{
+    ms_bus_conn *conn = c->pending;
+    if (conn) {
+        c->pending = conn->next_pending;
+        conn->next_pending = NULL;
+        conn->pending = false;
+    }
+    return conn;
+}
+
+static void conn_fail(ms_bus_conn *conn, const char *why)
+{
+    if (conn->closing)
+        return;
+    conn->closing = true;
+    snprintf(conn->why, sizeof conn->why, "%s", why);
+    conn->core->n.dropped++;
+    /* Let the I/O layer see it on its next flush pass. */
+    if (!conn->pending) {
+        conn->pending = true;
+        conn->next_pending = conn->core->pending;
+        conn->core->pending = conn;
+    }
+}
+
+/* Queues n encoded bytes, or closes the connection past the hard cap. */
+static bool conn_queue(ms_bus_conn *conn, const uint8_t *msg, size_t n)
+{
+    ms_bus_core *c = conn->core;
+    if (conn->closing)
+        return false;
+    if (ms_bus_conn_queued(conn) + n > c->lim.hard_cap) {
+        conn_fail(conn, "output queue over the hard cap (client not reading)");
+        return false;
+    }
+    if (ms_buf_append(&conn->out, msg, n) < 0) {
+        conn_fail(conn, "out of memory for its output queue");
+        return false;
+    }
+    conn->msgs_out++;
+    c->n.msgs_out++;
+    c->n.bytes_out += n;
+    if (!conn->pending) {
+        conn->pending = true;
+        conn->next_pending = c->pending;
+        c->pending = conn;
+    }
+    return true;
+}
+
+/* Encodes one message into the core's scratch buffer. */
+static const uint8_t *encode(ms_bus_core *c, uint8_t cmd, uint16_t tag_id,
+                             uint64_t time_us, const uint8_t *data,
+                             size_t len, size_t *n)
+{
+    c->scratch.off = c->scratch.len = 0;
+    size_t need = ms_frame_wire_size(len);
+    uint8_t *p = ms_buf_reserve(&c->scratch, need);
+    if (!p)
+        return NULL;
+    *n = ms_frame_encode(p, cmd, tag_id, time_us, data, len);
+    return p;
+}
+
+/* Queues a message that is never dropped. */
+static void conn_send(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
+                      uint64_t time_us, const uint8_t *data, size_t len)
+{
+    size_t n;
+    const uint8_t *msg = encode(conn->core, cmd, tag_id, time_us, data, len,
+                                &n);
+    if (!msg)
+        conn_fail(conn, "out of memory encoding a reply");
+    else
+        conn_queue(conn, msg, n);
+}
+
+static void conn_err(ms_bus_conn *conn, uint16_t tag_id, uint64_t time_us,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void conn_err(ms_bus_conn *conn, uint16_t tag_id, uint64_t time_us,
+                     const char *fmt, ...)
+{
+    char text[400];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof text)
+        n = sizeof text - 1;
+    ms_log_debug("%s: ERR %s", conn->peer, text);
+    conn_send(conn, MS_CMD_ERR, tag_id, time_us, (const uint8_t *)text,
+              (size_t)n);
+}
+
+static void owe(ms_bus_conn *conn, uint16_t id)
+{
+    if (!conn->cbits) {
+        conn->cbits = calloc(BITWORDS, sizeof *conn->cbits);
+        if (!conn->cbits) {
+            conn_fail(conn, "out of memory for conflation");
+            return;
+        }
+    }
+    if (bit_get(conn->cbits, id))
+        return;
+    if (conn->nclist == conn->aclist) {
+        size_t na = conn->aclist ? conn->aclist * 2 : 64;
+        uint16_t *nl = realloc(conn->clist, na * sizeof *nl);
+        if (!nl) {
+            conn_fail(conn, "out of memory for conflation");
+            return;
+        }
+        conn->clist = nl;
+        conn->aclist = na;
+    }
+    bit_set(conn->cbits, id);
+    conn->clist[conn->nclist++] = id;
+}
+
+/* Gives one SET of tag (already encoded as msg) to conn, conflating it when
+ * the connection is behind. */
+static void deliver_set(ms_bus_conn *conn, const ms_bus_tag *tag,
+                        const uint8_t *msg, size_t n)
+{
+    ms_bus_core *c = conn->core;
+    if (conn->closing)
+        return;
+    bool plain = tag->len == 0 || tag->value[0] != MS_TYPE_BYTES;
+    if (plain) {
+        if (bit_get(conn->cbits, tag->id)) {
+            c->n.conflated++; /* already owed: the latest goes later */
+            return;
+        }
+        if (ms_bus_conn_queued(conn) + n > c->lim.high_water) {
+            owe(conn, tag->id);
+            c->n.conflated++;
+            return;
+        }
+    } else {
+        /* This newer value supersedes whatever plain value was owed. */
+        bit_clear(conn->cbits, tag->id);
+    }
+    conn_queue(conn, msg, n);
+}
+
+bool ms_bus_core_drain(ms_bus_conn *conn)
+{
+    ms_bus_core *c = conn->core;
+    if (!conn->nclist || conn->closing ||
+        ms_bus_conn_queued(conn) >= c->lim.high_water / 2)
+        return false;
+    bool any = false;
+    size_t i = 0;
+    for (; i < conn->nclist && ms_bus_conn_queued(conn) < c->lim.high_water;
+         i++) {
+        uint16_t id = conn->clist[i];
+        if (!bit_get(conn->cbits, id))
+            continue;
+        bit_clear(conn->cbits, id);
+        ms_bus_tag *tag = c->tags.by_id[id];
+        if (!tag || tag->author == conn)
+            continue;
+        size_t n;
+        const uint8_t *msg = encode(c, MS_CMD_SET, id, tag->time_us,
+                                    tag->value, tag->len, &n);
+        if (!msg) {
+            conn_fail(conn, "out of memory encoding a value");
+            return any;
+        }
+        if (conn_queue(conn, msg, n)) {
+            c->n.conflated--; /* this one was delivered after all */
+            any = true;
+        }
+    }
+    memmove(conn->clist, conn->clist + i,
+            (conn->nclist - i) * sizeof *conn->clist);
+    conn->nclist -= i;
+    return any;
+}
+
+/* Stores a new value and tells every subscriber but the sender. */
+static int tag_publish(ms_bus_core *c, ms_bus_tag *tag, ms_bus_conn *from,
+                       const uint8_t *value, size_t len, uint64_t time_us)
+{
+    int rc = ms_bus_tag_store(tag, value, len, time_us);
+    if (rc < 0)
+        return rc;
+    tag->author = from;
+    c->changed = true;
+    if (from)
+        bit_clear(from->cbits, tag->id); /* it knows its own value */
+    if (!tag->nsubs)
+        return 0;
+    size_t n;
+    const uint8_t *msg = encode(c, MS_CMD_SET, tag->id, time_us, value, len,
+                                &n);
+    if (!msg)
+        return MS_ENOMEM;
+    for (uint32_t i = 0; i < tag->nsubs; i++) {
+        ms_bus_conn *sub = tag->subs[i];
+        if (sub != from)
+            deliver_set(sub, tag, msg, n);
+    }
+    return 0;
+}
+
+int ms_bus_core_set_own(ms_bus_core *c, const char *name, const uint8_t *value,
+                        size_t len, uint64_t time_us)
+{
+    size_t nl = strlen(name);
+    ms_bus_tag *tag = ms_bus_tags_find(&c->tags, (const uint8_t *)name, nl);
+    if (!tag) {
+        int err = 0;
+        tag = ms_bus_tags_add(&c->tags, (const uint8_t *)name, nl, 0, &err);
+        if (!tag)
+            return err;
+    }
+    return tag_publish(c, tag, NULL, value, len, time_us);
+}
+
+/* A SET reply (to GET or SUB) with the tag's current value. */
+static void reply_value(ms_bus_conn *conn, const ms_bus_tag *tag)
+{
+    size_t n;
+    const uint8_t *msg = encode(conn->core, MS_CMD_SET, tag->id, tag->time_us,
+                                tag->value, tag->len, &n);
+    if (!msg)
+        conn_fail(conn, "out of memory encoding a value");
+    else
+        deliver_set(conn, tag, msg, n);
+}
+
+static void do_id(ms_bus_conn *conn, const ms_msg *m)
+{
+    ms_bus_core *c = conn->core;
+    if (!ms_bus_name_valid(m->data, m->len)) {
+        conn_err(conn, m->tag_id, m->time_us,
+                 "ID invalid tag name (1-255 bytes of UTF-8, no spaces or "
+                 "control characters)");
+        return;
+    }
+    ms_bus_tag *tag = ms_bus_tags_find(&c->tags, m->data, m->len);
+    if (!tag) {
+        int err = 0;
+        tag = ms_bus_tags_add(&c->tags, m->data, m->len, 0, &err);
+        if (!tag) {
+            if (err == MS_EFULL)
+                ms_log_warn("%s: ID %.*s refused: all %d tag ids are used",
+                            conn->peer, (int)m->len, (const char *)m->data,
+                            MS_BUS_MAX_ID);
+            conn_err(conn, m->tag_id, m->time_us, "ID %.*s: %s",
+                     (int)m->len, (const char *)m->data,
+                     err == MS_EFULL ? "tag table full" : ms_strerror(err));
+            return;
+        }
+        c->changed = true;
+    }
+    conn_send(conn, MS_CMD_ID, tag->id, tag->time_us,
+              (const uint8_t *)tag->name, tag->name_len);
+}
+
+static void do_sub(ms_bus_conn *conn, ms_bus_tag *tag)
+{
+    if (!conn->subbits) {
+        conn->subbits = calloc(BITWORDS, sizeof *conn->subbits);
+        if (!conn->subbits) {
+            conn_fail(conn, "out of memory for subscriptions");
+            return;
+        }
+    }
+    if (!bit_get(conn->subbits, tag->id)) {
+        if (tag->nsubs == tag->asubs) {
+            uint32_t na = tag->asubs ? tag->asubs * 2 : 4;
+            ms_bus_conn **ns = realloc(tag->subs, na * sizeof *ns);
+            if (!ns) {
+                conn_fail(conn, "out of memory for subscriptions");
+                return;
+            }
+            tag->subs = ns;
+            tag->asubs = na;
+        }
+        tag->subs[tag->nsubs++] = conn;
+        bit_set(conn->subbits, tag->id);
+    }
+    reply_value(conn, tag);
+}
+
+static bool list_match(const ms_bus_tag *tag, const ms_msg *m)
+{
+    const uint8_t *d = m->data;
+    size_t n = m->len;
+    if (n == 0)
+        return tag->time_us > m->time_us;
+    if (d[0] == '^')
+        return tag->name_len >= n - 1 && !memcmp(tag->name, d + 1, n - 1);
+    if (d[n - 1] == '$')
+        return tag->name_len >= n - 1 &&
+               !memcmp(tag->name + tag->name_len - (n - 1), d, n - 1);
+    return memmem(tag->name, tag->name_len, d, n) != NULL;
+}
+
+static void do_list(ms_bus_conn *conn, const ms_msg *m)
+{
+    ms_bus_core *c = conn->core;
+    ms_buf names = {0};
+    for (uint32_t id = 1; id < c->tags.next_id && id <= MS_BUS_MAX_ID; id++) {
+        ms_bus_tag *tag = c->tags.by_id[id];
+        if (!tag || !list_match(tag, m))
+            continue;
+        if ((ms_buf_size(&names) && ms_buf_append(&names, " ", 1) < 0) ||
+            ms_buf_append(&names, tag->name, tag->name_len) < 0) {
+            ms_buf_free(&names);
+            conn_fail(conn, "out of memory for a LIST reply");
+            return;
+        }
+    }
+    conn_send(conn, MS_CMD_LIST, 0, m->time_us, ms_buf_head(&names),
+              ms_buf_size(&names));
+    ms_buf_free(&names);
+}
+
+static void do_log(ms_bus_conn *conn, const ms_msg *m)
+{
+    if (m->len > MS_BUS_LOG_MAX || !ms_utf8_valid(m->data, m->len)) {
+        ms_log_warn("%s: LOG refused: %s", conn->peer,
+                    m->len > MS_BUS_LOG_MAX ? "over 300 bytes" : "not UTF-8");
+        conn_err(conn, 0, m->time_us, "LOG message %s",
+                 m->len > MS_BUS_LOG_MAX ? "over 300 bytes" : "not UTF-8");
+        return;
+    }
+    ms_log_info("%s: LOG %.*s", conn->peer, (int)m->len,
+                (const char *)m->data);
+    uint8_t value[1 + MS_BUS_LOG_MAX];
+    value[0] = MS_TYPE_STR;
+    if (m->len)
+        memcpy(value + 1, m->data, m->len);
+    if (ms_bus_core_set_own(conn->core, MS_BUS_TAG_NAME, value, 1 + m->len,
+                            ms_time_now_us()) < 0)
+        conn_fail(conn, "out of memory setting __bus__");
+}
+
+static void handle(ms_bus_conn *conn, const ms_msg *m)
+{
+    ms_bus_core *c = conn->core;
+    const char *cmd = ms_cmd_name(m->cmd);
+    if (m->cmd == MS_CMD_ID) {
+        do_id(conn, m);
+        return;
+    }
+    if (m->cmd == MS_CMD_LIST) {
+        do_list(conn, m);
+        return;
+    }
+    if (m->cmd == MS_CMD_LOG) {
+        do_log(conn, m);
+        return;
+    }
+    if (!cmd || m->cmd == MS_CMD_ERR) {
+        ms_log_debug("%s: unsupported command %u", conn->peer, m->cmd);
+        conn_err(conn, m->tag_id, m->time_us, "unsupported command %u",
+                 m->cmd);
+        return;
+    }
+    ms_bus_tag *tag = ms_bus_tags_get(&c->tags, m->tag_id);
+    if (!tag) {
+        conn_err(conn, m->tag_id, m->time_us, "%s unknown tag id %u", cmd,
+                 m->tag_id);
+        return;
+    }
+    switch (m->cmd) {
+    case MS_CMD_SET:
+        if (tag_publish(c, tag, conn, m->data, m->len, m->time_us) < 0)
+            conn_fail(conn, "out of memory storing a value");
+        break;
+    case MS_CMD_GET:
+        reply_value(conn, tag);
+        break;
+    case MS_CMD_SUB:
+        do_sub(conn, tag);
+        break;
+    case MS_CMD_UNSUB:
+        if (bit_get(conn->subbits, tag->id)) {
+            bit_clear(conn->subbits, tag->id);
+            subs_remove(tag, conn);
+        }
+        break;
+    case MS_CMD_RTA:
+        if (!tag->author || tag->author->closing) {
+            conn_err(conn, m->tag_id, m->time_us,
+                     "RTA %s: no author (the client that set it is gone)",
+                     tag->name);
+            break;
+        }
+        conn_send(tag->author, MS_CMD_RTA, tag->id, tag->time_us, m->data,
+                  m->len);
+        break;
+    default:
+        break;
+    }
+}
+
+int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
+                      size_t *used)
+{
+    ms_bus_core *c = conn->core;
+    size_t off = 0;
+    int rc = 0;
+    while (!conn->closing) {
+        size_t u;
+        ms_msg m;
+        rc = ms_frame_reader_next(&conn->reader, buf + off, len - off, &u, &m);
+        off += u;
+        if (rc <= 0)
+            break;
+        conn->msgs_in++;
+        c->n.msgs_in++;
+        handle(conn, &m);
+    }
+    c->n.bytes_in += off;
+    *used = off;
+    if (rc < 0) {
+        const ms_frame_head *h = &conn->reader.bad;
+        char why[96];
+        if (rc == MS_EPROTO)
+            snprintf(why, sizeof why, "bad protocol version %u (want %u)",
+                     h->version, MS_FRAME_VERSION);
+        else if (rc == MS_ETOOBIG)
+            snprintf(why, sizeof why,
+                     "payload for tag id %u over the %zu-byte cap", h->tag_id,
+                     c->lim.max_payload);
+        else
+            snprintf(why, sizeof why, "%s", ms_strerror(rc));
+        conn_fail(conn, why);
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,156 @@
+/* Bus tag table: FNV-1a hashed names with linear probing, plus an array
+ * indexed by id. Tags are never removed while the server runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/bus_tags.h"
+#include "mscada/error.h"
+#include "mscada/value.h"
+
+static uint64_t name_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+int ms_bus_tags_init(ms_bus_tags *t)
+{
+    memset(t, 0, sizeof *t);
+    t->by_id = calloc(MS_BUS_MAX_ID + 1, sizeof *t->by_id);
+    t->nslots = 1024;
+    t->slots = calloc(t->nslots, sizeof *t->slots);
+    t->next_id = 1;
+    if (!t->by_id || !t->slots) {
+        ms_bus_tags_free(t);
+        return MS_ENOMEM;
+    }
+    return 0;
+}
+
+void ms_bus_tags_free(ms_bus_tags *t)
+{
+    if (t->by_id) {
+        for (size_t i = 0; i <= MS_BUS_MAX_ID; i++) {
+            ms_bus_tag *tag = t->by_id[i];
+            if (!tag)
+                continue;
+            free(tag->name);
+            free(tag->value);
+            free(tag->subs);
+            free(tag);
+        }
+    }
+    free(t->by_id);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+ms_bus_tag *ms_bus_tags_find(const ms_bus_tags *t, const uint8_t *name,
+                             size_t len)
+{
+    size_t mask = t->nslots - 1;
+    for (size_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
+        ms_bus_tag *tag = t->slots[i];
+        if (!tag)
+            return NULL;
+        if (tag->name_len == len && !memcmp(tag->name, name, len))
+            return tag;
+    }
+}
+
+static void slots_insert(ms_bus_tag **slots, size_t nslots, ms_bus_tag *tag)
+{
+    size_t mask = nslots - 1;
+    size_t i = name_hash((const uint8_t *)tag->name, tag->name_len) & mask;
+    while (slots[i])
+        i = (i + 1) & mask;
+    slots[i] = tag;
+}
+
+ms_bus_tag *ms_bus_tags_add(ms_bus_tags *t, const uint8_t *name, size_t len,
+                            uint16_t id, int *err)
+{
+    if (id == 0) {
+        if (t->next_id > MS_BUS_MAX_ID) {
+            *err = MS_EFULL;
+            return NULL;
+        }
+        id = (uint16_t)t->next_id;
+    } else if (t->by_id[id]) {
+        *err = MS_EINVAL;
+        return NULL;
+    }
+    /* Keep the table at most half full. */
+    if ((t->count + 1) * 2 > t->nslots) {
+        size_t ns = t->nslots * 2;
+        ms_bus_tag **nslots = calloc(ns, sizeof *nslots);
+        if (!nslots) {
+            *err = MS_ENOMEM;
+            return NULL;
+        }
+        for (size_t i = 0; i < t->nslots; i++)
+            if (t->slots[i])
+                slots_insert(nslots, ns, t->slots[i]);
+        free(t->slots);
+        t->slots = nslots;
+        t->nslots = ns;
+    }
+    ms_bus_tag *tag = calloc(1, sizeof *tag);
+    char *copy = malloc(len + 1);
+    if (!tag || !copy) {
+        free(tag);
+        free(copy);
+        *err = MS_ENOMEM;
+        return NULL;
+    }
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    tag->name = copy;
+    tag->name_len = len;
+    tag->id = id;
+    slots_insert(t->slots, t->nslots, tag);
+    t->by_id[id] = tag;
+    t->count++;
+    if (id >= t->next_id)
+        t->next_id = (uint32_t)id + 1;
+    return tag;
+}
+
+int ms_bus_tag_store(ms_bus_tag *tag, const uint8_t *value, size_t len,
+                     uint64_t time_us)
+{
+    if (len > tag->alloc) {
+        size_t na = len < 16 ? 16 : len;
+        uint8_t *nv = realloc(tag->value, na);
+        if (!nv)
+            return MS_ENOMEM;
+        tag->value = nv;
+        tag->alloc = na;
+    } else if (tag->alloc > 65536 && len < tag->alloc / 4) {
+        /* Give back most of a large value's memory once it shrinks. */
+        uint8_t *nv = realloc(tag->value, len < 16 ? 16 : len);
+        if (nv) {
+            tag->value = nv;
+            tag->alloc = len < 16 ? 16 : len;
+        }
+    }
+    if (len)
+        memcpy(tag->value, value, len);
+    tag->len = len;
+    tag->time_us = time_us;
+    return 0;
+}
+
+bool ms_bus_name_valid(const uint8_t *name, size_t len)
+{
+    if (len == 0 || len > MS_BUS_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (name[i] <= 0x20 || name[i] == 0x7f)
+            return false;
+    return ms_utf8_valid(name, len);
+}

@@ -1,0 +1,55 @@
+/* The bus server's tag table: names -> tags (hash) and ids -> tags (array).
+ * Ids run from 1 to 65535 and are never reused while the table lives. */
+#ifndef MS_BUS_TAGS_H
+#define MS_BUS_TAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_BUS_MAX_ID 65535
+#define MS_BUS_NAME_MAX 255
+
+typedef struct ms_bus_conn ms_bus_conn;
+
+typedef struct {
+    char *name; /* NUL-terminated; validated by ms_bus_name_valid */
+    size_t name_len;
+    uint16_t id;
+    uint64_t time_us;
+    uint8_t *value; /* wire form: type byte + value; len 0 = never set */
+    size_t len, alloc;
+    ms_bus_conn *author; /* connection that last set it; NULL: the bus */
+    ms_bus_conn **subs;  /* subscribers, in no particular order */
+    uint32_t nsubs, asubs;
+} ms_bus_tag;
+
+typedef struct {
+    ms_bus_tag **by_id; /* MS_BUS_MAX_ID + 1 slots */
+    ms_bus_tag **slots; /* open addressing by name hash */
+    size_t nslots, count;
+    uint32_t next_id;
+} ms_bus_tags;
+
+int ms_bus_tags_init(ms_bus_tags *t);
+void ms_bus_tags_free(ms_bus_tags *t);
+ms_bus_tag *ms_bus_tags_find(const ms_bus_tags *t, const uint8_t *name,
+                             size_t len);
+static inline ms_bus_tag *ms_bus_tags_get(const ms_bus_tags *t, uint16_t id)
+{
+    return t->by_id[id];
+}
+/* Creates a tag with the next id (or `id` when non-zero, for a snapshot
+ * restore). Returns NULL with *err MS_EFULL (no ids left), MS_EINVAL (id
+ * taken) or MS_ENOMEM. The name must not exist yet. */
+ms_bus_tag *ms_bus_tags_add(ms_bus_tags *t, const uint8_t *name, size_t len,
+                            uint16_t id, int *err);
+/* Replaces a tag's value (copied). */
+int ms_bus_tag_store(ms_bus_tag *tag, const uint8_t *value, size_t len,
+                     uint64_t time_us);
+
+/* A tag name: 1 to 255 bytes of UTF-8 with no spaces (LIST replies are
+ * space-separated) and no control characters. */
+bool ms_bus_name_valid(const uint8_t *name, size_t len);
+
+#endif
