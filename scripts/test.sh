@@ -11,7 +11,8 @@ status=0
 
 run_suite() {
     dir=$1
-    shift
+    label=$2
+    shift 2
     echo "== building $dir $*"
     if ! cmake -S . -B "$dir" "$@" >/dev/null || \
        ! cmake --build "$dir" -j"$JOBS" >"$dir.log" 2>&1; then
@@ -22,7 +23,7 @@ run_suite() {
         return
     fi
     echo "== testing $dir"
-    (cd "$dir" && ctest --output-on-failure -j"$JOBS" --timeout 600) \
+    (cd "$dir" && ctest --output-on-failure -j"$JOBS" --timeout 600 $label) \
         >"$dir/ctest.log" 2>&1
     rc=$?
     cat "$dir/ctest.log"
@@ -39,11 +40,18 @@ run_suite() {
     [ $rc -eq 0 ] || status=1
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSCADA_SANITIZE=OFF
+run_suite build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSCADA_SANITIZE=OFF
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
-run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMSCADA_SANITIZE=ON
+run_suite build-asan "" -DCMAKE_BUILD_TYPE=Debug -DMSCADA_SANITIZE=ON
+# Threaded tests once more under ThreadSanitizer (only those labelled tsan).
+if ls tests/system/test_*thread*.c tests/unit/test_*thread*.c 2>/dev/null | grep -q .; then
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+    export TSAN_OPTIONS
+    run_suite build-tsan "-L tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DMSCADA_TSAN=ON
+fi
 
 echo "test: $passed passed, $failed failed"
 exit $status
