@@ -137,10 +137,11 @@ static void io_flush(io_conn *io)
 {
     ms_bus_conn *conn = io->conn;
     while (!io->writing && !io->closed) {
+        /* Owed values go out as soon as the queue is low, not only when it
+         * is empty, so a steady stream of other tags can't starve them. */
+        ms_bus_core_drain(conn);
         size_t size = ms_buf_size(&conn->out);
         if (size == 0) {
-            if (ms_bus_core_drain(conn))
-                continue;
             ms_buf_shrink(&conn->out, 1u << 20);
             return;
         }
