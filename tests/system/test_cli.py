@@ -1,0 +1,168 @@
+"""The `mscada` command line and `mscada bus`'s config handling: exit
+statuses, usage text, `file:line:column:` errors, warnings for unknown keys,
+clean exit on SIGTERM/SIGINT."""
+
+import os
+import re
+import signal
+
+import mshelp as h
+from mshelp import Bus, check, check_eq
+
+
+def run(*args, **kw):
+    return h.run_cmd([h.MSCADA] + list(args), **kw)
+
+
+def test_help_lists_bus():
+    st, out, err = run('--help')
+    check_eq(st, 0, 'exit status of mscada --help')
+    check(re.search(r'^\s+bus\b', out, re.M),
+          'mscada --help does not list the bus module:\n%s', out)
+
+
+def test_version():
+    st, out, err = run('--version')
+    check_eq(st, 0, 'exit status of mscada --version')
+    check(re.search(r'mscada\s+\S*\d', out),
+          'mscada --version printed %r', out + err)
+
+
+def test_unknown_module():
+    st, out, err = run('nosuch')
+    check_eq(st, 2, 'exit status of mscada nosuch')
+    check('usage' in err.lower(), 'no usage on stderr: %r', err)
+    check('nosuch' in err, 'stderr does not name the module: %r', err)
+
+
+def test_no_arguments():
+    st, out, err = run()
+    check_eq(st, 2, 'exit status of mscada without arguments')
+    check('usage' in err.lower(), 'no usage on stderr: %r', err)
+
+
+def test_bus_unknown_option():
+    st, out, err = run('bus', '--nosuch')
+    check_eq(st, 2, 'exit status of mscada bus --nosuch')
+    check('--nosuch' in err, 'stderr does not name the option: %r', err)
+
+
+def test_bus_help():
+    st, out, err = run('bus', '--help')
+    check_eq(st, 0, 'exit status of mscada bus --help')
+    check('--config' in out, 'mscada bus --help lacks --config: %r', out)
+
+
+def _config_file(text):
+    d = h.tmpdir()
+    path = os.path.join(d, 'bus.yaml')
+    with open(path, 'w') as f:
+        f.write(text)
+    return d, path
+
+
+def _bad_config(text, where, what):
+    """Runs the bus on a bad config: exit 2, stderr has where."""
+    d, path = _config_file(text)
+    st, out, err = run('bus', '--config', path, timeout=60)
+    check_eq(st, 2, 'exit status for %s (stderr %r)' % (what, err))
+    check(where in err, '%s: stderr lacks %r: %r', what, where, err)
+    return err
+
+
+def test_bad_port_value_names_line_and_column():
+    _bad_config('ip: 127.0.0.1\nport: abc\n', 'bus.yaml:2:7:',
+                'port: abc on line 2')
+
+
+def test_port_out_of_range():
+    _bad_config('ip: 127.0.0.1\nport: 70000\n', 'bus.yaml:2:',
+                'port: 70000')
+
+
+def test_bad_allow_entry():
+    _bad_config('port: %d\nallow:\n  - 127.0.0.1\n  - not-an-address\n'
+                % h.free_port(), 'bus.yaml:4:', 'allow: not-an-address')
+
+
+def test_bad_number_for_interval():
+    _bad_config('port: %d\nstats_interval: soon\n' % h.free_port(),
+                'bus.yaml:2:', 'stats_interval: soon')
+
+
+def test_yaml_syntax_error():
+    _bad_config('port: %d\nallow: [127.0.0.1\n' % h.free_port(),
+                'bus.yaml:', 'an unclosed flow sequence')
+    err = _bad_config('ip: 127.0.0.1\n  port: [\n', 'bus.yaml:',
+                      'bad indentation')
+    check(re.search(r'bus\.yaml:\d+:\d+:', err),
+          'syntax error without file:line:column: %r', err)
+
+
+def test_missing_config_file():
+    d = h.tmpdir()
+    path = os.path.join(d, 'missing.yaml')
+    st, out, err = run('bus', '--config', path)
+    check_eq(st, 2, 'exit status for a missing config file')
+    check(path in err or 'missing.yaml' in err,
+          'stderr does not name the missing file: %r', err)
+
+
+def test_unknown_key_warns_and_runs():
+    port = h.free_port()
+    bus = Bus(start=False, port=port)
+    with open(bus.config_path, 'w') as f:
+        f.write('ip: 127.0.0.1\nport: %d\nfrobnicate: 3\n' % port)
+    bus.write_config = lambda: None  # keep the hand-written file
+    bus.start()
+    c = bus.client()
+    check(c.id('works') > 1, 'ID on a bus with an unknown config key')
+    log = bus.log()
+    check(re.search(r'bus\.yaml:3\b.*frobnicate|frobnicate.*bus\.yaml:3\b',
+                    log),
+          'no warning naming bus.yaml:3 and the key frobnicate in:\n%s', log)
+    c.close()
+    check_eq(bus.stop(signal.SIGTERM), 0, 'exit status after SIGTERM')
+
+
+def test_env_var_in_config():
+    port = h.free_port()
+    bus = Bus(start=False, port=port)
+    with open(bus.config_path, 'w') as f:
+        f.write('ip: 127.0.0.1\nport: ${MSCADA_TEST_PORT}\n')
+    bus.write_config = lambda: None
+    os.environ['MSCADA_TEST_PORT'] = str(port)
+    try:
+        bus.start()
+    finally:
+        del os.environ['MSCADA_TEST_PORT']
+    check(bus.client().id('env') > 1, 'ID on a bus configured via ${ENV}')
+
+
+def test_sigterm_and_sigint_exit_zero():
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        bus = Bus()
+        c = bus.client()
+        c.id('x')
+        check(re.search(r'listening on 127\.0\.0\.1:%d' % bus.port,
+                        bus.log()),
+              'no "listening on 127.0.0.1:%d" log line', bus.port)
+        st = bus.stop(sig, 60)
+        check_eq(st, 0, 'exit status after %s' % signal.Signals(sig).name)
+        c.close()
+
+
+def test_sigterm_with_clients_connected():
+    bus = Bus()
+    clients = [bus.client() for _ in range(5)]
+    for n, c in enumerate(clients):
+        c.sub(c.id('t%d' % n))
+    # one client half way through a message
+    clients[0].send_raw(b'\x01\x02\x00')
+    check_eq(bus.stop(signal.SIGTERM, 60), 0, 'exit status after SIGTERM')
+    for c in clients:
+        c.close()
+
+
+if __name__ == '__main__':
+    h.main(globals())
