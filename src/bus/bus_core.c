@@ -503,6 +503,16 @@ static void handle(ms_bus_conn *conn, const ms_msg *m)
     }
     switch (m->cmd) {
     case MS_CMD_SET:
+        /* Shape only (type byte, INT/FLOAT length): a value that would break
+         * every subscriber's decoder is refused here, once. */
+        if (m->len && (m->data[0] < MS_TYPE_INT || m->data[0] > MS_TYPE_JSON ||
+                       ((m->data[0] == MS_TYPE_INT ||
+                         m->data[0] == MS_TYPE_FLOAT) && m->len != 9))) {
+            conn_err(conn, m->tag_id, m->time_us,
+                     "SET %s: bad value (type byte %u, %zu bytes)", tag->name,
+                     m->data[0], m->len);
+            break;
+        }
         if (tag_publish(c, tag, conn, m->data, m->len, m->time_us) < 0)
             conn_fail(conn, "out of memory storing a value");
         break;
