@@ -465,5 +465,33 @@ def test_invalid_tag_names_get_err():
     check_eq(a.id(n255), tid, 'the 255-byte name again')
 
 
+def test_set_with_bad_value_shape_gets_err():
+    # docs/bus.md: the bus checks a value's shape (known type byte; INT and
+    # FLOAT are 8 bytes) and answers ERR instead of passing it on.
+    bus = Bus()
+    a, b = bus.client(), bus.client()
+    tid = a.id('shape')
+    b.sub(tid)
+    a.set_value(tid, 5)
+    a.sync()
+    b.sync()
+    for what, data in (('type byte 0', b'\x00abc'), ('type byte 6', b'\x06x'),
+                       ('a 3-byte INT', b'\x01\x00\x00\x07'),
+                       ('a 9-byte FLOAT', b'\x02' + b'\x00' * 9)):
+        a.set_data(tid, data)
+        got = a.sync()
+        check(len(got) == 1 and got[0].cmd == CMD_ERR and got[0].tag_id == tid,
+              'SET of %s: expected one ERR, got %r', what, got)
+        check_eq(b.sync(), [], 'subscriber got the bad value (%s)' % what)
+    check_eq(h.decode_value(b.get(tid).data), (h.INT, 5),
+             'value kept after bad SETs')
+    # Empty data is a valid SET: the tag reads as never set.
+    a.set_data(tid, b'')
+    a.sync()
+    got = b.sync()
+    check(len(got) == 1 and got[0].cmd == CMD_SET and got[0].data == b'',
+          'empty SET not passed on: %r', got)
+
+
 if __name__ == '__main__':
     h.main(globals())
