@@ -1,4 +1,5 @@
 /* Growable byte buffer. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,9 +8,12 @@
 
 uint8_t *ms_buf_reserve(ms_buf *b, size_t n)
 {
-    if (b->cap - b->len >= n)
+    if (b->data && b->cap - b->len >= n)
         return b->data + b->len;
     size_t live = b->len - b->off;
+    /* Refuse sizes whose doubling would overflow. */
+    if (n > SIZE_MAX / 4 - live)
+        return NULL;
     /* Slide live bytes to the front when that makes the room. */
     if (b->off && b->cap - live >= n && b->off >= live) {
         memmove(b->data, b->data + b->off, live);

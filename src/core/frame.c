@@ -163,6 +163,11 @@ int ms_frame_reader_next(ms_frame_reader *r, const uint8_t *buf, size_t len,
         msg->tag_id = h.tag_id;
         msg->time_us = h.time_us;
         ms_frame_pending *p = pending_find(r, h.tag_id);
+        if (!p && h.size > r->cap) {
+            r->bad = h;
+            *used = off;
+            return MS_ETOOBIG;
+        }
         if (!p) {
             msg->data = data;
             msg->len = h.size;
