@@ -1,0 +1,1020 @@
+/* Config tree: YAML text (libyaml's event API) -> ms_conf_node tree in which
+ * every node keeps file:line:column. Owns ${ENV_VAR} expansion, aliases and
+ * `<<` merge keys, duplicate-key checks, and the typed readers that turn
+ * scalar text into values with positioned error messages. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "mscada/conf.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+
+/* Aliases share nodes, so a tiny file can stand for a huge tree ("billion
+ * laughs"). Whoever walks the tree (JSON conversion, ...) would pay for the
+ * expanded size, so the expanded size and depth are capped at load. */
+#define CONF_MAX_NODES 1000000
+#define CONF_MAX_DEPTH 256
+
+typedef struct cnode cnode;
+struct cnode {
+    ms_conf_node pub; /* first, so a cnode * is an ms_conf_node * */
+    size_t weight;    /* nodes in this subtree, aliases expanded */
+    int height;       /* levels in this subtree; 1 for a scalar */
+    size_t cap;       /* room in pub.items (and pub.keys) */
+    bool has_key;     /* map being built: keys[n] waits for its value */
+    cnode *next;      /* every node of the doc, for freeing */
+};
+
+struct ms_conf_doc {
+    char *file;
+    cnode *nodes;
+    ms_conf_node *root;
+};
+
+/* ---- small hash tables (anchors by name, keys by text) -------------------- */
+
+typedef struct {
+    const char *s;
+    size_t len;
+    void *val;
+} hslot;
+
+typedef struct {
+    hslot *slots;
+    size_t cap, n; /* cap is a power of two, kept at most half full */
+} htab;
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static hslot *htab_slot(hslot *slots, size_t cap, const char *s, size_t len)
+{
+    size_t i = (size_t)hash_bytes(s, len) & (cap - 1);
+    while (slots[i].s &&
+           !(slots[i].len == len && memcmp(slots[i].s, s, len) == 0))
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static void *htab_get(const htab *t, const char *s, size_t len)
+{
+    if (!t->cap)
+        return NULL;
+    return htab_slot(t->slots, t->cap, s, len)->val;
+}
+
+/* Sets s -> val (replacing). The key bytes must outlive the table. */
+static int htab_put(htab *t, const char *s, size_t len, void *val)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 16;
+        hslot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return MS_ENOMEM;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i].s)
+                *htab_slot(ns, ncap, t->slots[i].s, t->slots[i].len) =
+                    t->slots[i];
+        free(t->slots);
+        t->slots = ns;
+        t->cap = ncap;
+    }
+    hslot *h = htab_slot(t->slots, t->cap, s, len);
+    if (!h->s) {
+        h->s = s;
+        h->len = len;
+        t->n++;
+    }
+    h->val = val;
+    return 0;
+}
+
+static void htab_free(htab *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->n = 0;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static void err_vset(ms_conf_error *err, const char *file, int line, int col,
+                     const char *fmt, va_list ap)
+{
+    if (!err)
+        return;
+    int n = 0;
+    if (file && line > 0)
+        n = snprintf(err->text, sizeof err->text, "%s:%d:%d: ", file, line,
+                     col);
+    else if (file)
+        n = snprintf(err->text, sizeof err->text, "%s: ", file);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof err->text)
+        return;
+    if (vsnprintf(err->text + n, sizeof err->text - (size_t)n, fmt, ap) < 0)
+        err->text[n] = '\0';
+}
+
+static int err_set(ms_conf_error *err, const char *file, int line, int col,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int err_set(ms_conf_error *err, const char *file, int line, int col,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, file, line, col, fmt, ap);
+    va_end(ap);
+    return MS_ECONFIG;
+}
+
+int ms_conf_fail(ms_conf_error *err, const ms_conf_node *n, const char *fmt,
+                 ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (n)
+        err_vset(err, n->file, n->line, n->col, fmt, ap);
+    else
+        err_vset(err, NULL, 0, 0, fmt, ap);
+    va_end(ap);
+    return MS_ECONFIG;
+}
+
+/* ---- building the tree from libyaml events --------------------------------- */
+
+typedef struct {
+    ms_conf_doc *doc;
+    const char *text; /* the input, to place reader errors */
+    size_t len;
+    ms_conf_error *err;
+    size_t total; /* nodes so far, aliases expanded */
+    htab anchors; /* name -> cnode * (names owned by `names`) */
+    char **names;
+    size_t nnames, names_cap;
+    struct frame {
+        cnode *node;
+        char *anchor; /* registered when the node is complete */
+    } *stack;
+    size_t depth, stack_cap;
+} pstate;
+
+static int ps_fail(pstate *ps, yaml_mark_t m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int ps_fail(pstate *ps, yaml_mark_t m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(ps->err, ps->doc->file, (int)m.line + 1, (int)m.column + 1, fmt,
+             ap);
+    va_end(ap);
+    return MS_ECONFIG;
+}
+
+static int ps_nomem(pstate *ps)
+{
+    err_set(ps->err, ps->doc->file, 0, 0, "out of memory");
+    return MS_ENOMEM;
+}
+
+static cnode *node_new(pstate *ps, ms_conf_kind kind, yaml_mark_t m)
+{
+    cnode *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->pub.kind = kind;
+    c->pub.file = ps->doc->file;
+    c->pub.line = (int)m.line + 1;
+    c->pub.col = (int)m.column + 1;
+    c->weight = 1;
+    c->height = 1;
+    c->next = ps->doc->nodes;
+    ps->doc->nodes = c;
+    return c;
+}
+
+static int node_grow(cnode *c)
+{
+    if (c->pub.n < c->cap)
+        return 0;
+    size_t ncap = c->cap ? c->cap * 2 : 4;
+    ms_conf_node **it = realloc(c->pub.items, ncap * sizeof *it);
+    if (!it)
+        return MS_ENOMEM;
+    c->pub.items = it;
+    if (c->pub.kind == MS_CONF_MAP) {
+        ms_conf_node **k = realloc(c->pub.keys, ncap * sizeof *k);
+        if (!k)
+            return MS_ENOMEM;
+        c->pub.keys = k;
+    }
+    c->cap = ncap;
+    return 0;
+}
+
+static bool is_env_name(const char *s, size_t len)
+{
+    if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!(ch == '_' || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+            return false;
+    }
+    return true;
+}
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static int sbuf_add(sbuf *b, const char *s, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 64;
+        while (ncap < b->len + len + 1)
+            ncap *= 2;
+        char *np = realloc(b->p, ncap);
+        if (!np)
+            return MS_ENOMEM;
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/* Copies a scalar's text, replacing ${NAME} by the environment's value.
+ * `$$` and a `$` not followed by `{` are kept as written. The error points
+ * at the scalar: libyaml gives no positions inside one (quoted and folded
+ * scalars don't map text offsets to columns). */
+static int scalar_text(pstate *ps, const char *s, size_t len, yaml_mark_t m,
+                       cnode *c)
+{
+    sbuf b = {0};
+    int rc = 0;
+    size_t i = 0;
+    if (sbuf_add(&b, "", 0) != 0)
+        return ps_nomem(ps);
+    while (i < len && rc == 0) {
+        const char *d = memchr(s + i, '$', len - i);
+        size_t upto = d ? (size_t)(d - s) : len;
+        rc = sbuf_add(&b, s + i, upto - i);
+        i = upto;
+        if (rc || i >= len)
+            break;
+        if (i + 1 >= len || s[i + 1] != '{') {
+            /* `$$` stays literal (both characters), as does a lone `$`. */
+            size_t k = (i + 1 < len && s[i + 1] == '$') ? 2 : 1;
+            rc = sbuf_add(&b, s + i, k);
+            i += k;
+            continue;
+        }
+        const char *name = s + i + 2;
+        const char *end = memchr(name, '}', len - i - 2);
+        if (!end) {
+            rc = ps_fail(ps, m, "'${' without a closing '}'");
+            break;
+        }
+        size_t nlen = (size_t)(end - name);
+        if (!is_env_name(name, nlen)) {
+            rc = ps_fail(ps, m, "bad environment variable name '%.*s'",
+                         nlen > 64 ? 64 : (int)nlen, name);
+            break;
+        }
+        char vname[256];
+        if (nlen >= sizeof vname) {
+            rc = ps_fail(ps, m, "environment variable name is too long");
+            break;
+        }
+        memcpy(vname, name, nlen);
+        vname[nlen] = '\0';
+        const char *v = getenv(vname);
+        if (!v) {
+            rc = ps_fail(ps, m, "environment variable %s is not set", vname);
+            break;
+        }
+        rc = sbuf_add(&b, v, strlen(v));
+        i += 2 + nlen + 1;
+    }
+    if (rc) {
+        free(b.p);
+        return rc == MS_ENOMEM ? ps_nomem(ps) : rc;
+    }
+    c->pub.text = b.p;
+    c->pub.len = b.len;
+    return 0;
+}
+
+static const char *kind_name(ms_conf_kind k)
+{
+    switch (k) {
+    case MS_CONF_SCALAR: return "a single value";
+    case MS_CONF_SEQ: return "a list";
+    case MS_CONF_MAP: return "a map";
+    }
+    return "?";
+}
+
+/* Counts nodes toward the cap; `extra` is the weight added to the tree. */
+static int ps_count(pstate *ps, size_t extra, yaml_mark_t m)
+{
+    if (extra > CONF_MAX_NODES || ps->total + extra > CONF_MAX_NODES)
+        return ps_fail(ps, m, "document has more than %d nodes (aliases "
+                              "expanded)", CONF_MAX_NODES);
+    ps->total += extra;
+    return 0;
+}
+
+/* Puts a finished (or, for containers, just started) node under the open
+ * container, or makes it the root. */
+static int ps_attach(pstate *ps, cnode *c, yaml_mark_t m)
+{
+    if (ps->depth == 0) {
+        ps->doc->root = &c->pub;
+        return 0;
+    }
+    cnode *p = ps->stack[ps->depth - 1].node;
+    if (node_grow(p) != 0)
+        return ps_nomem(ps);
+    if (p->pub.kind == MS_CONF_SEQ) {
+        p->pub.items[p->pub.n++] = &c->pub;
+    } else if (!p->has_key) {
+        if (c->pub.kind != MS_CONF_SCALAR)
+            return ps_fail(ps, m, "a map key must be a single value, not %s",
+                           kind_name(c->pub.kind));
+        p->pub.keys[p->pub.n] = &c->pub;
+        p->has_key = true;
+    } else {
+        p->pub.items[p->pub.n++] = &c->pub;
+        p->has_key = false;
+    }
+    return 0;
+}
+
+static int ps_anchor(pstate *ps, const char *name, cnode *c)
+{
+    if (!name)
+        return 0;
+    if (ps->nnames == ps->names_cap) {
+        size_t ncap = ps->names_cap ? ps->names_cap * 2 : 8;
+        char **nn = realloc(ps->names, ncap * sizeof *nn);
+        if (!nn)
+            return ps_nomem(ps);
+        ps->names = nn;
+        ps->names_cap = ncap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return ps_nomem(ps);
+    ps->names[ps->nnames++] = copy;
+    /* A later anchor of the same name replaces the earlier one (YAML). */
+    if (htab_put(&ps->anchors, copy, strlen(copy), c) != 0)
+        return ps_nomem(ps);
+    return 0;
+}
+
+static bool is_merge_key(const ms_conf_node *k)
+{
+    return !k->quoted && k->len == 2 && memcmp(k->text, "<<", 2) == 0;
+}
+
+/* Checks a finished map for duplicate keys, then applies `<<` merge keys
+ * (YAML 1.1, which pymscada's loader honours): the map's own keys win, then
+ * the merged maps' keys in the order listed. */
+static int map_finish(pstate *ps, cnode *c)
+{
+    ms_conf_node *m = &c->pub;
+    htab seen = {0};
+    size_t merges = 0;
+    int rc = 0;
+    for (size_t i = 0; i < m->n && rc == 0; i++) {
+        ms_conf_node *k = m->keys[i];
+        ms_conf_node *first = htab_get(&seen, k->text, k->len);
+        if (first) {
+            rc = err_set(ps->err, k->file, k->line, k->col,
+                         "duplicate key '%s' (first at line %d column %d)",
+                         k->text, first->line, first->col);
+            break;
+        }
+        if (htab_put(&seen, k->text, k->len, k) != 0)
+            rc = ps_nomem(ps);
+        if (is_merge_key(k))
+            merges++;
+    }
+    if (rc || merges == 0) {
+        htab_free(&seen);
+        return rc;
+    }
+
+    /* Sources of merged pairs, in priority order. */
+    ms_conf_node *mv = NULL;
+    size_t mi = 0;
+    for (; mi < m->n; mi++)
+        if (is_merge_key(m->keys[mi]))
+            break;
+    mv = m->items[mi];
+    ms_conf_node *const *src = &mv;
+    size_t nsrc = 1;
+    if (mv->kind == MS_CONF_SEQ) {
+        src = mv->items;
+        nsrc = mv->n;
+    }
+    for (size_t s = 0; s < nsrc; s++)
+        if (src[s]->kind != MS_CONF_MAP) {
+            htab_free(&seen);
+            return err_set(ps->err, src[s]->file, src[s]->line, src[s]->col,
+                           "'<<' merges a map or a list of maps, not %s",
+                           kind_name(src[s]->kind));
+        }
+
+    /* The `<<` key itself leaves the map; the merged keys join it. */
+    size_t cap = m->n;
+    for (size_t s = 0; s < nsrc; s++)
+        cap += src[s]->n;
+    ms_conf_node **nk = malloc(cap * sizeof *nk);
+    ms_conf_node **ni = malloc(cap * sizeof *ni);
+    if (!nk || !ni) {
+        free(nk);
+        free(ni);
+        htab_free(&seen);
+        return ps_nomem(ps);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (i != mi) {
+            nk[n] = m->keys[i];
+            ni[n++] = m->items[i];
+        }
+    yaml_mark_t mark = {0, (size_t)mv->line - 1, (size_t)mv->col - 1};
+    for (size_t s = 0; s < nsrc && rc == 0; s++) {
+        const ms_conf_node *sm = src[s];
+        for (size_t j = 0; j < sm->n && rc == 0; j++) {
+            ms_conf_node *k = sm->keys[j];
+            if (htab_get(&seen, k->text, k->len))
+                continue;
+            if (htab_put(&seen, k->text, k->len, k) != 0) {
+                rc = ps_nomem(ps);
+                break;
+            }
+            const cnode *kv = (const cnode *)sm->items[j];
+            rc = ps_count(ps, 1 + kv->weight, mark);
+            nk[n] = k;
+            ni[n++] = sm->items[j];
+        }
+    }
+    htab_free(&seen);
+    if (rc) {
+        free(nk);
+        free(ni);
+        return rc;
+    }
+    free(m->keys);
+    free(m->items);
+    m->keys = nk;
+    m->items = ni;
+    m->n = n;
+    c->cap = cap;
+    return 0;
+}
+
+/* A container is complete: fix its weight and height for later aliases. */
+static void node_measure(cnode *c)
+{
+    size_t w = 1;
+    int h = 0;
+    for (size_t i = 0; i < c->pub.n; i++) {
+        const cnode *it = (const cnode *)c->pub.items[i];
+        w += it->weight;
+        if (it->height > h)
+            h = it->height;
+        if (c->pub.kind == MS_CONF_MAP)
+            w += 1; /* the key, always a scalar */
+    }
+    c->weight = w;
+    c->height = h + 1;
+}
+
+static int ps_scalar(pstate *ps, const yaml_event_t *ev)
+{
+    const yaml_mark_t m = ev->start_mark;
+    int rc = ps_count(ps, 1, m);
+    if (rc)
+        return rc;
+    if (ps->depth + 1 > CONF_MAX_DEPTH)
+        return ps_fail(ps, m, "nesting is deeper than %d levels",
+                       CONF_MAX_DEPTH);
+    cnode *c = node_new(ps, MS_CONF_SCALAR, m);
+    if (!c)
+        return ps_nomem(ps);
+    const char *s = (const char *)ev->data.scalar.value;
+    size_t len = ev->data.scalar.length;
+    const char *tag = (const char *)ev->data.scalar.tag;
+    bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    /* An explicit !!str (or the non-specific "!") makes plain text text. */
+    bool text_tag = tag && (strcmp(tag, YAML_STR_TAG) == 0 ||
+                            strcmp(tag, "!") == 0);
+    c->pub.quoted = !plain || text_tag;
+    c->pub.null = !c->pub.quoted &&
+                  (len == 0 || (len == 1 && s[0] == '~') ||
+                   (len == 4 && (memcmp(s, "null", 4) == 0 ||
+                                 memcmp(s, "Null", 4) == 0 ||
+                                 memcmp(s, "NULL", 4) == 0)));
+    rc = scalar_text(ps, s, len, m, c);
+    if (rc)
+        return rc;
+    rc = ps_attach(ps, c, m);
+    if (rc)
+        return rc;
+    return ps_anchor(ps, (const char *)ev->data.scalar.anchor, c);
+}
+
+static int ps_start(pstate *ps, const yaml_event_t *ev, ms_conf_kind kind)
+{
+    const yaml_mark_t m = ev->start_mark;
+    int rc = ps_count(ps, 1, m);
+    if (rc)
+        return rc;
+    if (ps->depth + 1 > CONF_MAX_DEPTH)
+        return ps_fail(ps, m, "nesting is deeper than %d levels",
+                       CONF_MAX_DEPTH);
+    cnode *c = node_new(ps, kind, m);
+    if (!c)
+        return ps_nomem(ps);
+    rc = ps_attach(ps, c, m);
+    if (rc)
+        return rc;
+    if (ps->depth == ps->stack_cap) {
+        size_t ncap = ps->stack_cap ? ps->stack_cap * 2 : 16;
+        struct frame *ns = realloc(ps->stack, ncap * sizeof *ns);
+        if (!ns)
+            return ps_nomem(ps);
+        ps->stack = ns;
+        ps->stack_cap = ncap;
+    }
+    const char *anchor = kind == MS_CONF_MAP
+                             ? (const char *)ev->data.mapping_start.anchor
+                             : (const char *)ev->data.sequence_start.anchor;
+    char *a = NULL;
+    if (anchor && !(a = strdup(anchor)))
+        return ps_nomem(ps);
+    ps->stack[ps->depth].node = c;
+    ps->stack[ps->depth].anchor = a;
+    ps->depth++;
+    return 0;
+}
+
+static int ps_end(pstate *ps)
+{
+    if (ps->depth == 0)
+        return 0; /* libyaml balances events; be safe anyway */
+    struct frame f = ps->stack[--ps->depth];
+    int rc = 0;
+    if (f.node->pub.kind == MS_CONF_MAP)
+        rc = map_finish(ps, f.node);
+    if (rc == 0) {
+        node_measure(f.node);
+        rc = ps_anchor(ps, f.anchor, f.node);
+    }
+    free(f.anchor);
+    return rc;
+}
+
+static int ps_alias(pstate *ps, const yaml_event_t *ev)
+{
+    const yaml_mark_t m = ev->start_mark;
+    const char *name = (const char *)ev->data.alias.anchor;
+    cnode *t = htab_get(&ps->anchors, name, strlen(name));
+    if (!t)
+        return ps_fail(ps, m, "unknown alias *%s (its anchor must come "
+                              "first and be complete)", name);
+    int rc = ps_count(ps, t->weight, m);
+    if (rc)
+        return rc;
+    if (ps->depth + (size_t)t->height > CONF_MAX_DEPTH)
+        return ps_fail(ps, m, "nesting is deeper than %d levels",
+                       CONF_MAX_DEPTH);
+    return ps_attach(ps, t, m);
+}
+
+/* Turns libyaml's error into "file:line:col: problem (context ...)". */
+static int ps_syntax(pstate *ps, const yaml_parser_t *p)
+{
+    if (p->error == YAML_MEMORY_ERROR)
+        return ps_nomem(ps);
+    const char *problem = p->problem ? p->problem : "YAML error";
+    if (p->error == YAML_READER_ERROR) {
+        /* Reader errors (bad encoding) carry a byte offset, not a mark. */
+        size_t off = p->problem_offset < ps->len ? p->problem_offset : ps->len;
+        int line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            unsigned char ch = (unsigned char)ps->text[i];
+            if (ch == '\n') {
+                line++;
+                col = 1;
+            } else if ((ch & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        return err_set(ps->err, ps->doc->file, line, col, "%s", problem);
+    }
+    yaml_mark_t m = p->problem_mark;
+    if (p->context)
+        return err_set(ps->err, ps->doc->file, (int)m.line + 1,
+                       (int)m.column + 1, "%s (%s at line %d column %d)",
+                       problem, p->context, (int)p->context_mark.line + 1,
+                       (int)p->context_mark.column + 1);
+    return err_set(ps->err, ps->doc->file, (int)m.line + 1, (int)m.column + 1,
+                   "%s", problem);
+}
+
+static int ps_run(pstate *ps, yaml_parser_t *p)
+{
+    int docs = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(p, &ev))
+            return ps_syntax(ps, p);
+        int rc = 0;
+        bool done = false;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (docs++ > 0)
+                rc = ps_fail(ps, ev.start_mark,
+                             "more than one document in the file");
+            break;
+        case YAML_SCALAR_EVENT:
+            rc = ps_scalar(ps, &ev);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            rc = ps_start(ps, &ev, MS_CONF_SEQ);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            rc = ps_start(ps, &ev, MS_CONF_MAP);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            rc = ps_end(ps);
+            break;
+        case YAML_ALIAS_EVENT:
+            rc = ps_alias(ps, &ev);
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (rc)
+            return rc;
+        if (done)
+            return 0;
+    }
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+int ms_conf_parse(const char *name, const char *text, size_t len,
+                  ms_conf_doc **out, ms_conf_error *err)
+{
+    *out = NULL;
+    if (err)
+        err->text[0] = '\0';
+    if (!name)
+        name = "<config>";
+    if (!text) {
+        text = "";
+        len = 0;
+    }
+    ms_conf_doc *doc = calloc(1, sizeof *doc);
+    if (!doc || !(doc->file = strdup(name))) {
+        free(doc);
+        err_set(err, name, 0, 0, "out of memory");
+        return MS_ENOMEM;
+    }
+    pstate ps = {.doc = doc, .text = text, .len = len, .err = err};
+    yaml_parser_t p;
+    int rc;
+    if (!yaml_parser_initialize(&p)) {
+        rc = ps_nomem(&ps);
+    } else {
+        yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+        rc = ps_run(&ps, &p);
+        yaml_parser_delete(&p);
+    }
+    for (size_t i = 0; i < ps.depth; i++)
+        free(ps.stack[i].anchor);
+    free(ps.stack);
+    for (size_t i = 0; i < ps.nnames; i++)
+        free(ps.names[i]);
+    free(ps.names);
+    htab_free(&ps.anchors);
+
+    /* An empty file (or a lone ~) is an empty map: "nothing configured". */
+    const ms_conf_node *r = doc->root;
+    if (rc == 0 && (!r || (r->kind == MS_CONF_SCALAR && r->null))) {
+        yaml_mark_t m = {0, r ? (size_t)r->line - 1 : 0,
+                         r ? (size_t)r->col - 1 : 0};
+        cnode *c = node_new(&ps, MS_CONF_MAP, m);
+        if (!c)
+            rc = ps_nomem(&ps);
+        else
+            doc->root = &c->pub;
+    }
+    if (rc) {
+        ms_conf_free(doc);
+        return rc;
+    }
+    *out = doc;
+    return 0;
+}
+
+int ms_conf_load(const char *path, ms_conf_doc **out, ms_conf_error *err)
+{
+    *out = NULL;
+    if (err)
+        err->text[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        err_set(err, path, 0, 0, "cannot open: %s", strerror(e));
+        return e == ENOENT ? MS_ENOENT : MS_EIO;
+    }
+    sbuf b = {0};
+    char chunk[8192];
+    size_t got;
+    int rc = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (sbuf_add(&b, chunk, got) != 0) {
+            rc = MS_ENOMEM;
+            break;
+        }
+    if (rc == 0 && ferror(f)) {
+        err_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
+        rc = MS_EIO;
+    } else if (rc) {
+        err_set(err, path, 0, 0, "out of memory");
+    }
+    fclose(f);
+    if (rc == 0)
+        rc = ms_conf_parse(path, b.p, b.len, out, err);
+    free(b.p);
+    return rc;
+}
+
+const ms_conf_node *ms_conf_root(const ms_conf_doc *doc)
+{
+    return doc ? doc->root : NULL;
+}
+
+void ms_conf_free(ms_conf_doc *doc)
+{
+    if (!doc)
+        return;
+    cnode *c = doc->nodes;
+    while (c) {
+        cnode *next = c->next;
+        free(c->pub.text);
+        free(c->pub.items);
+        free(c->pub.keys);
+        free(c);
+        c = next;
+    }
+    free(doc->file);
+    free(doc);
+}
+
+const ms_conf_node *ms_conf_get(const ms_conf_node *map, const char *key)
+{
+    if (!map || map->kind != MS_CONF_MAP || !key)
+        return NULL;
+    size_t len = strlen(key);
+    for (size_t i = 0; i < map->n; i++)
+        if (map->keys[i]->len == len &&
+            memcmp(map->keys[i]->text, key, len) == 0)
+            return map->items[i];
+    return NULL;
+}
+
+/* ---- typed readers ---------------------------------------------------------- */
+
+static bool has_nul(const ms_conf_node *n)
+{
+    return strlen(n->text) != n->len;
+}
+
+/* Decimal or 0x hex, optional sign, nothing else. */
+static bool parse_int(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    unsigned base = 10;
+    if (i + 1 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+        base = 16;
+        i += 2;
+    }
+    if (i >= len)
+        return false;
+    for (; i < len; i++) {
+        char ch = s[i];
+        unsigned d;
+        if (ch >= '0' && ch <= '9')
+            d = (unsigned)(ch - '0');
+        else if (base == 16 && ch >= 'a' && ch <= 'f')
+            d = (unsigned)(ch - 'a' + 10);
+        else if (base == 16 && ch >= 'A' && ch <= 'F')
+            d = (unsigned)(ch - 'A' + 10);
+        else
+            return false;
+        if (v > (lim - d) / base)
+            return false;
+        v = v * base + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+int ms_conf_int(const ms_conf_node *n, const char *what, int64_t min,
+                int64_t max, int64_t *out, ms_conf_error *err)
+{
+    int64_t v;
+    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) &&
+        parse_int(n->text, n->len, &v) && v >= min && v <= max) {
+        *out = v;
+        return 0;
+    }
+    if (min == INT64_MIN && max == INT64_MAX)
+        return ms_conf_fail(err, n, "%s must be an integer", what);
+    if (max == INT64_MAX)
+        return ms_conf_fail(err, n, "%s must be an integer >= %" PRId64, what,
+                            min);
+    if (min == INT64_MIN)
+        return ms_conf_fail(err, n, "%s must be an integer <= %" PRId64, what,
+                            max);
+    return ms_conf_fail(err, n, "%s must be an integer from %" PRId64
+                                " to %" PRId64, what, min, max);
+}
+
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* Integers as above, decimals with optional exponent, and YAML's .inf,
+ * -.inf and .nan spellings; never strtod's own extras (hex floats, "inf",
+ * leading spaces). */
+static bool parse_double(const char *s, size_t len, double *out)
+{
+    int64_t iv;
+    if (parse_int(s, len, &iv)) {
+        *out = (double)iv;
+        return true;
+    }
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    const char *r = s + i;
+    size_t rl = len - i;
+    if (rl == 4 && (memcmp(r, ".inf", 4) == 0 || memcmp(r, ".Inf", 4) == 0 ||
+                    memcmp(r, ".INF", 4) == 0)) {
+        *out = neg ? -INFINITY : INFINITY;
+        return true;
+    }
+    if (i == 0 && rl == 4 &&
+        (memcmp(r, ".nan", 4) == 0 || memcmp(r, ".NaN", 4) == 0 ||
+         memcmp(r, ".NAN", 4) == 0)) {
+        *out = NAN;
+        return true;
+    }
+    size_t digits = 0;
+    while (i < len && is_digit(s[i]))
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && is_digit(s[i]))
+            i++, digits++;
+    }
+    if (digits == 0)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t ed = 0;
+        while (i < len && is_digit(s[i]))
+            i++, ed++;
+        if (ed == 0)
+            return false;
+    }
+    if (i != len)
+        return false;
+    /* s is NUL-terminated right after len (checked by the caller). */
+    errno = 0;
+    char *end;
+    double d = strtod(s, &end);
+    if (end != s + len || (errno == ERANGE && isinf(d)))
+        return false;
+    *out = d;
+    return true;
+}
+
+int ms_conf_double(const ms_conf_node *n, const char *what, double *out,
+                   ms_conf_error *err)
+{
+    double d;
+    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) &&
+        parse_double(n->text, n->len, &d)) {
+        *out = d;
+        return 0;
+    }
+    return ms_conf_fail(err, n, "%s must be a number", what);
+}
+
+int ms_conf_bool(const ms_conf_node *n, const char *what, bool *out,
+                 ms_conf_error *err)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n)) {
+        for (int i = 0; i < 3; i++) {
+            bool t = strcasecmp(n->text, yes[i]) == 0;
+            bool f = strcasecmp(n->text, no[i]) == 0;
+            if (!t && !f)
+                continue;
+            if (n->quoted)
+                return ms_conf_fail(err, n, "%s must be true or false "
+                                            "without quotes", what);
+            *out = t;
+            return 0;
+        }
+    }
+    return ms_conf_fail(err, n, "%s must be true or false", what);
+}
+
+int ms_conf_str(const ms_conf_node *n, const char *what, const char **out,
+                ms_conf_error *err)
+{
+    if (!n)
+        return ms_conf_fail(err, n, "%s is missing", what);
+    if (n->kind != MS_CONF_SCALAR)
+        return ms_conf_fail(err, n, "%s must be text, not %s", what,
+                            kind_name(n->kind));
+    if (has_nul(n))
+        return ms_conf_fail(err, n, "%s must not contain NUL characters",
+                            what);
+    *out = n->text;
+    return 0;
+}
+
+int ms_conf_want(const ms_conf_node *n, ms_conf_kind kind, const char *what,
+                 ms_conf_error *err)
+{
+    if (!n)
+        return ms_conf_fail(err, n, "%s is missing", what);
+    if (n->kind != kind)
+        return ms_conf_fail(err, n, "%s must be %s", what, kind_name(kind));
+    return 0;
+}
+
+int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,
+                         const char *what)
+{
+    if (!map || map->kind != MS_CONF_MAP)
+        return 0;
+    int count = 0;
+    for (size_t i = 0; i < map->n; i++) {
+        const ms_conf_node *k = map->keys[i];
+        bool found = false;
+        for (size_t j = 0; known && known[j] && !found; j++)
+            found = strlen(known[j]) == k->len &&
+                    memcmp(known[j], k->text, k->len) == 0;
+        if (found)
+            continue;
+        ms_log_warn("%s:%d:%d: unknown key '%s' in %s (ignored)", k->file,
+                    k->line, k->col, k->text, what);
+        count++;
+    }
+    return count;
+}
