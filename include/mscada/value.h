@@ -80,6 +80,12 @@ int ms_value_decode(const uint8_t *buf, size_t len, ms_value *v);
  * surrogates, nothing past U+10FFFF). */
 bool ms_utf8_valid(const uint8_t *p, size_t len);
 
+/* A tag name: 1 to MS_TAG_NAME_MAX bytes of UTF-8 with no white space
+ * (ASCII or Unicode) and no control characters, because LIST replies join
+ * names with spaces and clients split them. */
+#define MS_TAG_NAME_MAX 255
+bool ms_tag_name_valid(const uint8_t *name, size_t len);
+
 /* Big-endian helpers shared by every codec. */
 static inline uint16_t ms_get_u16(const uint8_t *p)
 {

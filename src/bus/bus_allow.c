@@ -19,7 +19,7 @@ int ms_bus_allow_parse(const char *text, ms_bus_allow *out)
         *slash = '\0';
         char *end;
         long p = strtol(slash + 1, &end, 10);
-        if (slash[1] == '\0' || *end || p < 0 || p > 128)
+        if (slash[1] < '0' || slash[1] > '9' || *end || p < 0 || p > 128)
             return MS_EINVAL;
         prefix = (int)p;
     }

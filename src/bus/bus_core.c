@@ -226,10 +226,19 @@ static void conn_err(ms_bus_conn *conn, uint16_t tag_id, uint64_t time_us,
               (size_t)n);
 }
 
+/* cbits holds two bitmaps: which tags are owed, then which ids are in
+ * clist. An owed bit may be cleared while its id stays in the list (the
+ * value was superseded); the second map keeps the list free of repeats, so
+ * it never holds more entries than there are tags. */
+static inline uint64_t *listed_bits(ms_bus_conn *conn)
+{
+    return conn->cbits + BITWORDS;
+}
+
 static void owe(ms_bus_conn *conn, uint16_t id)
 {
     if (!conn->cbits) {
-        conn->cbits = calloc(BITWORDS, sizeof *conn->cbits);
+        conn->cbits = calloc(2 * BITWORDS, sizeof *conn->cbits);
         if (!conn->cbits) {
             conn_fail(conn, "out of memory for conflation");
             return;
@@ -237,6 +246,10 @@ static void owe(ms_bus_conn *conn, uint16_t id)
     }
     if (bit_get(conn->cbits, id))
         return;
+    if (bit_get(listed_bits(conn), id)) {
+        bit_set(conn->cbits, id);
+        return;
+    }
     if (conn->nclist == conn->aclist) {
         size_t na = conn->aclist ? conn->aclist * 2 : 64;
         uint16_t *nl = realloc(conn->clist, na * sizeof *nl);
@@ -248,6 +261,7 @@ static void owe(ms_bus_conn *conn, uint16_t id)
         conn->aclist = na;
     }
     bit_set(conn->cbits, id);
+    bit_set(listed_bits(conn), id);
     conn->clist[conn->nclist++] = id;
 }
 
@@ -288,11 +302,12 @@ bool ms_bus_core_drain(ms_bus_conn *conn)
     for (; i < conn->nclist && ms_bus_conn_queued(conn) < c->lim.high_water;
          i++) {
         uint16_t id = conn->clist[i];
+        bit_clear(listed_bits(conn), id);
         if (!bit_get(conn->cbits, id))
-            continue;
+            continue; /* superseded since */
         bit_clear(conn->cbits, id);
         ms_bus_tag *tag = c->tags.by_id[id];
-        if (!tag || tag->author == conn)
+        if (!tag)
             continue;
         size_t n;
         const uint8_t *msg = encode(c, MS_CMD_SET, id, tag->time_us,
@@ -367,7 +382,7 @@ static void reply_value(ms_bus_conn *conn, const ms_bus_tag *tag)
 static void do_id(ms_bus_conn *conn, const ms_msg *m)
 {
     ms_bus_core *c = conn->core;
-    if (!ms_bus_name_valid(m->data, m->len)) {
+    if (!ms_tag_name_valid(m->data, m->len)) {
         conn_err(conn, m->tag_id, m->time_us,
                  "ID invalid tag name (1-255 bytes of UTF-8, no spaces or "
                  "control characters)");
@@ -525,6 +540,7 @@ static void handle(ms_bus_conn *conn, const ms_msg *m)
     case MS_CMD_UNSUB:
         if (bit_get(conn->subbits, tag->id)) {
             bit_clear(conn->subbits, tag->id);
+            bit_clear(conn->cbits, tag->id); /* owes it nothing more */
             subs_remove(tag, conn);
         }
         break;

@@ -69,7 +69,7 @@ int ms_bus_snapshot_decode(const uint8_t *p, size_t len, ms_bus_tags *t,
         off += 12;
         if (end - off < vl)
             FAIL("record %u truncated", i);
-        if (id == 0 || !ms_bus_name_valid(name, nl))
+        if (id == 0 || !ms_tag_name_valid(name, nl))
             FAIL("record %u has a bad id or name", i);
         if (ms_bus_tags_find(t, name, nl) || t->by_id[id])
             FAIL("record %u repeats a name or id", i);

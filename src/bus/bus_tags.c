@@ -144,13 +144,3 @@ int ms_bus_tag_store(ms_bus_tag *tag, const uint8_t *value, size_t len,
     tag->time_us = time_us;
     return 0;
 }
-
-bool ms_bus_name_valid(const uint8_t *name, size_t len)
-{
-    if (len == 0 || len > MS_BUS_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (name[i] <= 0x20 || name[i] == 0x7f)
-            return false;
-    return ms_utf8_valid(name, len);
-}

@@ -7,13 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mscada/value.h"
+
 #define MS_BUS_MAX_ID 65535
-#define MS_BUS_NAME_MAX 255
 
 typedef struct ms_bus_conn ms_bus_conn;
 
 typedef struct {
-    char *name; /* NUL-terminated; validated by ms_bus_name_valid */
+    char *name; /* NUL-terminated; validated by ms_tag_name_valid */
     size_t name_len;
     uint16_t id;
     uint64_t time_us;
@@ -47,9 +48,5 @@ ms_bus_tag *ms_bus_tags_add(ms_bus_tags *t, const uint8_t *name, size_t len,
 /* Replaces a tag's value (copied). */
 int ms_bus_tag_store(ms_bus_tag *tag, const uint8_t *value, size_t len,
                      uint64_t time_us);
-
-/* A tag name: 1 to 255 bytes of UTF-8 with no spaces (LIST replies are
- * space-separated) and no control characters. */
-bool ms_bus_name_valid(const uint8_t *name, size_t len);
 
 #endif

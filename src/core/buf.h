@@ -19,7 +19,7 @@ static inline size_t ms_buf_size(const ms_buf *b)
 }
 static inline uint8_t *ms_buf_head(const ms_buf *b)
 {
-    return b->data + b->off;
+    return b->data ? b->data + b->off : NULL;
 }
 
 /* Makes room for n more bytes at the end; returns the place to write them

@@ -84,16 +84,12 @@ static int check_name(const ms_conf_node *k, ms_conf_error *err)
     if (k->len > TAG_NAME_MAX)
         return ms_conf_fail(err, k, "tag name is longer than %d bytes",
                             TAG_NAME_MAX);
-    /* The bus's LIST reply joins names with spaces. */
-    for (size_t i = 0; i < k->len; i++) {
-        unsigned char ch = (unsigned char)k->text[i];
-        if (ch <= ' ' || ch == 0x7f)
-            return ms_conf_fail(err, k, "tag name '%s' must not contain "
-                                        "spaces or control characters",
-                                k->text);
-    }
     if (!ms_utf8_valid((const uint8_t *)k->text, k->len))
         return ms_conf_fail(err, k, "tag name must be valid UTF-8");
+    if (!ms_tag_name_valid((const uint8_t *)k->text, k->len))
+        return ms_conf_fail(err, k, "tag name '%s' must not contain "
+                                    "spaces or control characters",
+                            k->text);
     return 0;
 }
 

@@ -124,3 +124,36 @@ bool ms_utf8_valid(const uint8_t *p, size_t len)
     }
     return true;
 }
+
+/* Unicode white space and C1 controls: clients split LIST replies with
+ * split() functions that treat these as separators. */
+static bool cp_is_space(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0xA0) || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+           cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+}
+
+bool ms_tag_name_valid(const uint8_t *name, size_t len)
+{
+    if (len == 0 || len > MS_TAG_NAME_MAX || !ms_utf8_valid(name, len))
+        return false;
+    for (size_t i = 0; i < len;) {
+        uint8_t c = name[i];
+        if (c < 0x80) {
+            if (c <= 0x20 || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        /* Valid UTF-8 (checked above): decode one code point. */
+        size_t n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : 3;
+        uint32_t cp = c & (0x3F >> n);
+        for (size_t k = 1; k <= n; k++)
+            cp = (cp << 6) | (name[i + k] & 0x3F);
+        if (cp_is_space(cp))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}

@@ -38,7 +38,7 @@ static void same(const ms_bus_tags *a, const ms_bus_tags *b)
         check(x->name_len == y->name_len &&
                   !memcmp(x->name, y->name, x->name_len),
               "name changed");
-        check(ms_bus_name_valid((const uint8_t *)x->name, x->name_len),
+        check(ms_tag_name_valid((const uint8_t *)x->name, x->name_len),
               "restored an invalid name");
         check(ms_bus_tags_find(a, (const uint8_t *)x->name, x->name_len) ==
                   x,
