@@ -15,8 +15,8 @@ run_suite() {
     shift 2
     echo "== building $dir $*"
     if ! cmake -S . -B "$dir" "$@" >/dev/null || \
-       ! cmake --build "$dir" -j"$JOBS" >"$dir.log" 2>&1; then
-        cat "$dir.log" 2>/dev/null | tail -50
+       ! cmake --build "$dir" -j"$JOBS" >"$dir/build-output.log" 2>&1; then
+        cat "$dir/build-output.log" 2>/dev/null | tail -50
         echo "== build of $dir failed (see above)"
         failed=$((failed + 1))
         status=1
