@@ -1,6 +1,7 @@
 # Thin wrapper over CMake. `make demo` and `make test` are the README's two
 # commands; both install what is missing first (scripts/deps.sh).
 JOBS ?= 2
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
@@ -15,7 +16,7 @@ deps:
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 # The whole suite: the normal build, then again under ASan + UBSan.
 test: deps
