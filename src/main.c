@@ -7,6 +7,7 @@
 
 static const ms_module *const modules[] = {
     &ms_module_bus,
+    &ms_module_validate,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
 

@@ -41,5 +41,6 @@ int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli);
 void ms_cli_help(const ms_module *m, FILE *out);
 
 extern const ms_module ms_module_bus;
+extern const ms_module ms_module_validate;
 
 #endif

@@ -164,5 +164,49 @@ def test_sigterm_with_clients_connected():
         c.close()
 
 
+def _write(d, name, text):
+    path = os.path.join(d, name)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def test_validate_tags_error_exits_2_with_position():
+    d = h.tmpdir()
+    tags = _write(d, 'tags.yaml', 'Flow:\n  desc: flow\n  min: abc\n')
+    st, out, err = run('validate', '--tags', tags)
+    check_eq(st, 2, 'exit status of validate with a bad tags.yaml')
+    check('tags.yaml:3:8: min must be a number' in err,
+          'stderr lacks file:line:column of the bad min: %r', err)
+
+
+def test_validate_good_files_and_unknown_key_warns():
+    d = h.tmpdir()
+    tags = _write(d, 'tags.yaml', 'Flow:\n  min: 0\n  max: 5\n'
+                  '  alarm: Flow > 4\nMode:\n  multi: [\'Off\', Auto]\n')
+    bus = _write(d, 'bus.yaml', 'port: 1400\nallow: [10.0.0.0/8]\n')
+    st, out, err = run('validate', '--tags', tags, '--config', bus)
+    check_eq(st, 0, 'exit status of validate with good files (%s)' % err)
+    check('(2 tags)' in out and 'bus.yaml: ok' in out,
+          'validate did not report both files ok: %r', out)
+    check(re.search(r"tags\.yaml:4:3: unknown key 'alarm'", err),
+          'no warning naming the unknown key alarm: %r', err)
+
+
+def test_validate_bad_bus_config_exits_2():
+    d = h.tmpdir()
+    bus = _write(d, 'bus.yaml', 'ip: 127.0.0.1\nport: 70000\n')
+    st, out, err = run('validate', '--config', bus)
+    check_eq(st, 2, 'exit status of validate with port 70000')
+    check('bus.yaml:2:7:' in err, 'no file:line:column in %r', err)
+
+
+def test_validate_nothing_to_check_exits_2():
+    d = h.tmpdir()
+    st, out, err = run('validate', cwd=d)
+    check_eq(st, 2, 'exit status of validate with nothing to check')
+    check('--tags' in err, 'stderr does not say what to give: %r', err)
+
+
 if __name__ == '__main__':
     h.main(globals())
