@@ -320,8 +320,10 @@ static int append_file(ms_hist_series *h, ms_hist_file *f, bool create,
     struct stat st;
     if (fstat(fd, &st) < 0)
         goto fail;
+    /* The facts hold if nothing touched the file since we last wrote it
+     * (a file we just created has no mtime on record yet). */
     bool right = f->known && f->size == st.st_size &&
-                 f->mtime_ns == mtime_of(&st);
+                 (f->mtime_ns == mtime_of(&st) || (create && !st.st_size));
     if (!h->tail_checked || (uint64_t)st.st_size != h->cur_size) {
         off_t size = fix_tail(fd, st.st_size, path);
         if (size < 0)
