@@ -164,7 +164,8 @@ int ms_mb_response_encode(const ms_mb_response *rsp, uint8_t *out,
  * check it against the request with ms_mb_response_match. Returns 0,
  * ms_mb_exc_err(fc, exc) for an exception response (rsp->fc and
  * rsp->exception are set), or MS_EPROTO for anything malformed: unknown
- * function, wrong length, byte count or quantity out of limits. */
+ * function, wrong length, byte count or quantity out of limits, exception
+ * code 0. */
 int ms_mb_response_decode(const uint8_t *pdu, size_t len,
                           ms_mb_response *rsp);
 

@@ -389,8 +389,9 @@ int ms_mb_response_decode(const uint8_t *pdu, size_t len, ms_mb_response *r)
     uint8_t fc = pdu[0];
     r->fc = fc & 0x7f;
     if (fc & 0x80) {
-        /* Function code 0 does not exist, nor its exception. */
-        if (len != 2 || r->fc == 0)
+        /* Function code 0 does not exist, nor exception 0 (which would
+         * read as "no exception"). */
+        if (len != 2 || r->fc == 0 || pdu[1] == 0)
             return MS_EPROTO;
         r->exception = pdu[1];
         return ms_mb_exc_err(r->fc, r->exception);

@@ -386,8 +386,9 @@ static void test_exceptions(void **state)
 
     /* an exception for a function we don't know still decodes */
     assert_int_equal(rsp_rc("88 01"), ms_mb_exc_err(8, 1));
-    /* but not for function 0, nor with a wrong length */
+    /* but not for function 0, nor exception 0, nor with a wrong length */
     assert_int_equal(rsp_rc("80 01"), MS_EPROTO);
+    assert_int_equal(rsp_rc("83 00"), MS_EPROTO); /* found by fuzz_modbus */
     assert_int_equal(rsp_rc("83"), MS_EPROTO);
     assert_int_equal(rsp_rc("83 02 00"), MS_EPROTO);
     /* encoding one needs a function code */
