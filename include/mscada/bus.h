@@ -24,6 +24,7 @@ typedef struct {
 typedef struct {
     char ip[64];               /* default 127.0.0.1 */
     int port;                  /* default 1324; 0 = any free port */
+    int text_port;             /* line protocol; -1 (default) = off */
     char *snapshot;            /* snapshot file, or NULL for none */
     double snapshot_interval;  /* seconds, default 5 */
     double stats_interval;     /* seconds, default 5 */
@@ -58,6 +59,8 @@ typedef struct ms_bus ms_bus;
 int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out);
 /* The port actually bound (useful with port 0). */
 int ms_bus_port(const ms_bus *bus);
+/* The text port actually bound, or -1 when it is off. */
+int ms_bus_text_port(const ms_bus *bus);
 /* Writes a last snapshot, closes every connection and handle; the bus is
  * freed once the loop has run the close callbacks. Safe to call twice. */
 void ms_bus_stop(ms_bus *bus);

@@ -11,6 +11,7 @@ void ms_bus_config_init(ms_bus_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->ip, "127.0.0.1");
     cfg->port = 1324;
+    cfg->text_port = -1;
     cfg->snapshot_interval = 5;
     cfg->stats_interval = 5;
     cfg->max_payload = MS_FRAME_DEFAULT_CAP;
@@ -71,7 +72,7 @@ int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
                             ms_conf_error *err)
 {
     static const char *const known[] = {
-        "ip", "port", "snapshot", "snapshot_interval", "stats_interval",
+        "ip", "port", "text_port", "snapshot", "snapshot_interval", "stats_interval",
         "allow", "max_payload", "queue_high_water", "queue_hard_cap", NULL};
     const ms_conf_node *n;
     if (ms_conf_want(root, MS_CONF_MAP, "bus.yaml", err) < 0)
@@ -93,6 +94,12 @@ int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
         if (ms_conf_int(n, "port", 0, 65535, &port, err) < 0)
             return MS_ECONFIG;
         cfg->port = (int)port;
+    }
+    if ((n = ms_conf_get(root, "text_port")) && !n->null) {
+        int64_t port;
+        if (ms_conf_int(n, "text_port", 0, 65535, &port, err) < 0)
+            return MS_ECONFIG;
+        cfg->text_port = (int)port;
     }
     if ((n = ms_conf_get(root, "snapshot")) && !n->null) {
         const char *path;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bus/bus_core.h"
+#include "bus/bus_text.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
@@ -156,7 +157,7 @@ static void conn_fail(ms_bus_conn *conn, const char *why)
 }
 
 /* Queues n encoded bytes, or closes the connection past the hard cap. */
-static bool conn_queue(ms_bus_conn *conn, const uint8_t *msg, size_t n)
+bool ms_bus_core_queue(ms_bus_conn *conn, const uint8_t *msg, size_t n)
 {
     ms_bus_core *c = conn->core;
     if (conn->closing)
@@ -198,13 +199,17 @@ static const uint8_t *encode(ms_bus_core *c, uint8_t cmd, uint16_t tag_id,
 static void conn_send(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
                       uint64_t time_us, const uint8_t *data, size_t len)
 {
+    if (conn->text) {
+        ms_bus_text_msg(conn, cmd, tag_id, data, len);
+        return;
+    }
     size_t n;
     const uint8_t *msg = encode(conn->core, cmd, tag_id, time_us, data, len,
                                 &n);
     if (!msg)
         conn_fail(conn, "out of memory encoding a reply");
     else
-        conn_queue(conn, msg, n);
+        ms_bus_core_queue(conn, msg, n);
 }
 
 static void conn_err(ms_bus_conn *conn, uint16_t tag_id, uint64_t time_us,
@@ -288,7 +293,10 @@ static void deliver_set(ms_bus_conn *conn, const ms_bus_tag *tag,
         /* This newer value supersedes whatever plain value was owed. */
         bit_clear(conn->cbits, tag->id);
     }
-    conn_queue(conn, msg, n);
+    if (conn->text)
+        ms_bus_text_value(conn, tag); /* tag holds the value being sent */
+    else
+        ms_bus_core_queue(conn, msg, n);
 }
 
 bool ms_bus_core_drain(ms_bus_conn *conn)
@@ -310,13 +318,15 @@ bool ms_bus_core_drain(ms_bus_conn *conn)
         if (!tag)
             continue;
         size_t n;
-        const uint8_t *msg = encode(c, MS_CMD_SET, id, tag->time_us,
-                                    tag->value, tag->len, &n);
-        if (!msg) {
+        const uint8_t *msg = NULL;
+        if (!conn->text &&
+            !(msg = encode(c, MS_CMD_SET, id, tag->time_us, tag->value,
+                           tag->len, &n))) {
             conn_fail(conn, "out of memory encoding a value");
             return any;
         }
-        if (conn_queue(conn, msg, n)) {
+        if (conn->text ? ms_bus_text_value(conn, tag)
+                       : ms_bus_core_queue(conn, msg, n)) {
             c->n.conflated--; /* this one was delivered after all */
             any = true;
         }
@@ -488,7 +498,7 @@ static void do_log(ms_bus_conn *conn, const ms_msg *m)
         conn_fail(conn, "out of memory setting __bus__");
 }
 
-static void handle(ms_bus_conn *conn, const ms_msg *m)
+void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m)
 {
     ms_bus_core *c = conn->core;
     const char *cmd = ms_cmd_name(m->cmd);
@@ -574,7 +584,7 @@ int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
             break;
         conn->msgs_in++;
         c->n.msgs_in++;
-        handle(conn, &m);
+        ms_bus_core_handle(conn, &m);
     }
     c->n.bytes_in += off;
     *used = off;

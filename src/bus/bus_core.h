@@ -33,6 +33,8 @@ struct ms_bus_conn {
     uint16_t *clist;       /* ids in the order they were first owed */
     size_t nclist, aclist;
     uint64_t *subbits;     /* ids this connection subscribes to */
+    bool text;             /* a text-port client: output as lines */
+    bool quit;             /* close once its queue is written (text quit) */
     bool pending;          /* on the core's list of connections with output */
     bool closing;          /* to be closed by the I/O layer */
     char why[96];          /* why it is closing, for the log line */
@@ -82,6 +84,14 @@ void ms_bus_core_conn_free(ms_bus_conn *conn);
  * connection may also be marked closing (queue over the hard cap). */
 int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
                       size_t *used);
+
+/* Handles one whole message as if conn had sent it (the text port turns
+ * its lines into these). */
+void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m);
+
+/* Queues n bytes for conn as they are (never dropped); past the hard cap
+ * the connection is marked closing instead. Returns false then. */
+bool ms_bus_core_queue(ms_bus_conn *conn, const uint8_t *p, size_t n);
 
 /* Pops a connection with new output, or NULL. */
 ms_bus_conn *ms_bus_core_pop_pending(ms_bus_core *c);

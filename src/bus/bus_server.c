@@ -16,6 +16,7 @@
 
 #include "bus/bus_core.h"
 #include "bus/bus_snapshot.h"
+#include "bus/bus_text.h"
 #include "core/file.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"
@@ -41,12 +42,12 @@ struct ms_bus {
     uv_loop_t *loop;
     ms_bus_config cfg;
     ms_bus_core core;
-    uv_tcp_t listener;
+    uv_tcp_t listener, text_listener;
     uv_timer_t stats_timer, snap_timer;
     uv_check_t check;
     io_conn *paused;
     uint8_t *rbuf;
-    int port;
+    int port, text_port;
     int handles; /* open handles; the bus is freed when the last closes */
     bool stopping;
     /* snapshot writing in the thread pool */
@@ -143,6 +144,10 @@ static void io_flush(io_conn *io)
         size_t size = ms_buf_size(&conn->out);
         if (size == 0) {
             ms_buf_shrink(&conn->out, 1u << 20);
+            if (conn->quit) {
+                ms_log_info("%s: quit", conn->peer);
+                io_close(io); /* everything it was owed is written */
+            }
             return;
         }
         uv_buf_t b = uv_buf_init((char *)ms_buf_head(&conn->out),
@@ -243,7 +248,8 @@ static void io_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         len = ms_buf_size(&io->in);
     }
     size_t used = 0;
-    int rc = ms_bus_core_input(conn, data, len, &used);
+    int rc = conn->text ? ms_bus_text_input(conn, data, len, &used)
+                        : ms_bus_core_input(conn, data, len, &used);
     if (rc < 0) {
         /* bus_flush logs conn->why and drops it. */
         bus_flush(bus);
@@ -356,8 +362,15 @@ static void bus_on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&io->tcp, 1);
-    ms_log_info("%s: connected", peer);
+    if (server == (uv_stream_t *)&bus->text_listener) {
+        io->conn->text = true;
+        ms_bus_text_greet(io->conn);
+        ms_log_info("%s: connected (text port)", peer);
+    } else {
+        ms_log_info("%s: connected", peer);
+    }
     uv_read_start((uv_stream_t *)&io->tcp, io_on_alloc, io_on_read);
+    bus_flush(bus);
 }
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -529,6 +542,29 @@ static int copy_config(ms_bus_config *dst, const ms_bus_config *src)
     return 0;
 }
 
+/* Binds tcp to the address in ss with port (0: any) and listens; *bound
+ * gets the port bound. */
+static int listen_on(uv_tcp_t *tcp, struct sockaddr_storage *ss, int port,
+                     int *bound)
+{
+    if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    int rc = uv_tcp_bind(tcp, (struct sockaddr *)ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)tcp, 1024, bus_on_connection);
+    if (rc < 0)
+        return rc;
+    struct sockaddr_storage got;
+    int sl = sizeof got;
+    uv_tcp_getsockname(tcp, (struct sockaddr *)&got, &sl);
+    *bound = ntohs(got.ss_family == AF_INET6
+                       ? ((struct sockaddr_in6 *)&got)->sin6_port
+                       : ((struct sockaddr_in *)&got)->sin_port);
+    return 0;
+}
+
 int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
 {
     ms_bus *bus = calloc(1, sizeof *bus);
@@ -566,24 +602,30 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
         return rc;
     }
     uv_tcp_init(loop, &bus->listener);
+    uv_tcp_init(loop, &bus->text_listener);
     uv_timer_init(loop, &bus->stats_timer);
     uv_timer_init(loop, &bus->snap_timer);
     uv_check_init(loop, &bus->check);
-    bus->listener.data = bus->stats_timer.data = bus->snap_timer.data =
-        bus->check.data = bus;
-    bus->handles = 4;
-    rc = uv_tcp_bind(&bus->listener, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&bus->listener, 1024, bus_on_connection);
+    bus->listener.data = bus->text_listener.data = bus->stats_timer.data =
+        bus->snap_timer.data = bus->check.data = bus;
+    bus->handles = 5;
+    bus->text_port = -1;
+    int failed_port = bus->cfg.port;
+    rc = listen_on(&bus->listener, &ss, bus->cfg.port, &bus->port);
+    if (rc == 0 && bus->cfg.text_port >= 0) {
+        failed_port = bus->cfg.text_port;
+        rc = listen_on(&bus->text_listener, &ss, bus->cfg.text_port,
+                       &bus->text_port);
+    }
     if (rc < 0) {
+        ms_log_error("cannot listen on %s port %d: %s%s", bus->cfg.ip,
+                     failed_port, uv_strerror(rc),
+                     rc == UV_EADDRINUSE
+                         ? " (another bus running? pick another port)" : "");
+        bus->port = 0; /* no snapshot from a bus that never ran */
         ms_bus_stop(bus);
         return rc;
     }
-    int sl = sizeof ss;
-    uv_tcp_getsockname(&bus->listener, (struct sockaddr *)&ss, &sl);
-    bus->port = ntohs(ss.ss_family == AF_INET6
-                          ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                          : ((struct sockaddr_in *)&ss)->sin_port);
     uint64_t stats_ms = (uint64_t)(bus->cfg.stats_interval * 1000);
     uv_timer_start(&bus->stats_timer, bus_on_stats, stats_ms, stats_ms);
     if (bus->cfg.snapshot) {
@@ -592,8 +634,12 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
     }
     uv_check_start(&bus->check, bus_on_check);
     bus->prev_ns = ms_time_mono_ns();
-    ms_log_info("listening on %s%s%s:%d", strchr(bus->cfg.ip, ':') ? "[" : "",
-                bus->cfg.ip, strchr(bus->cfg.ip, ':') ? "]" : "", bus->port);
+    bool v6 = strchr(bus->cfg.ip, ':') != NULL;
+    ms_log_info("listening on %s%s%s:%d", v6 ? "[" : "", bus->cfg.ip,
+                v6 ? "]" : "", bus->port);
+    if (bus->text_port >= 0)
+        ms_log_info("text port listening on %s%s%s:%d", v6 ? "[" : "",
+                    bus->cfg.ip, v6 ? "]" : "", bus->text_port);
     *out = bus;
     return 0;
 }
@@ -601,6 +647,11 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
 int ms_bus_port(const ms_bus *bus)
 {
     return bus->port;
+}
+
+int ms_bus_text_port(const ms_bus *bus)
+{
+    return bus->text_port;
 }
 
 void ms_bus_stop(ms_bus *bus)
@@ -620,6 +671,7 @@ void ms_bus_stop(ms_bus *bus)
             io_close(io);
     }
     uv_close((uv_handle_t *)&bus->listener, on_handle_closed);
+    uv_close((uv_handle_t *)&bus->text_listener, on_handle_closed);
     uv_close((uv_handle_t *)&bus->stats_timer, on_handle_closed);
     uv_close((uv_handle_t *)&bus->snap_timer, on_handle_closed);
     uv_close((uv_handle_t *)&bus->check, on_handle_closed);

@@ -71,11 +71,8 @@ static int bus_run(const ms_module *m, int argc, char **argv)
     memset(&bm, 0, sizeof bm);
     rc = ms_bus_start(&loop, &cfg, &bm.bus);
     if (rc < 0) {
-        ms_log_error("cannot listen on %s:%d: %s%s", cfg.ip, cfg.port,
-                     uv_strerror(rc),
-                     rc == UV_EADDRINUSE
-                         ? " (another bus running? pick another port)"
-                         : "");
+        if (rc != UV_EADDRINUSE && rc != UV_EACCES && rc != UV_EADDRNOTAVAIL)
+            ms_log_error("cannot start: %s", uv_strerror(rc));
         ms_bus_config_free(&cfg);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
@@ -103,6 +100,7 @@ const ms_module ms_module_bus = {
         "bus.yaml keys (all optional):\n"
         "  ip: 127.0.0.1            address to listen on (0.0.0.0: all)\n"
         "  port: 1324               TCP port\n"
+        "  text_port: 1325          line protocol for telnet/nc (off if absent)\n"
         "  allow: [10.0.0.0/8]      addresses or networks that may connect\n"
         "  snapshot: bus.snap       keep tag ids and values across restarts\n"
         "  snapshot_interval: 5     seconds between snapshot writes\n"
