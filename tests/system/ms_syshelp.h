@@ -84,20 +84,7 @@ static inline void ms_test_kill_all(void)
             ms_test_stop_pid(ms_test_procs[i], 3.0);
 }
 
-/* A temp folder for this test run (removed by ms_test_cleanup). */
-static inline const char *ms_test_dir(void)
-{
-    if (!ms_test_tmp[0]) {
-        snprintf(ms_test_tmp, sizeof ms_test_tmp, "/tmp/mscada-test-XXXXXX");
-        if (!mkdtemp(ms_test_tmp)) {
-            perror("mkdtemp");
-            exit(1);
-        }
-        atexit(ms_test_kill_all);
-    }
-    return ms_test_tmp;
-}
-
+/* Stops what is still running and removes the temp folder. */
 static inline void ms_test_cleanup(void)
 {
     ms_test_kill_all();
@@ -108,6 +95,24 @@ static inline void ms_test_cleanup(void)
             fprintf(stderr, "could not remove %s\n", ms_test_tmp);
         ms_test_tmp[0] = 0;
     }
+}
+
+/* A temp folder for this test run, removed by ms_test_cleanup (also at
+ * exit, e.g. when a group setup fails and no teardown runs). */
+static inline const char *ms_test_dir(void)
+{
+    if (!ms_test_tmp[0]) {
+        snprintf(ms_test_tmp, sizeof ms_test_tmp, "/tmp/mscada-test-XXXXXX");
+        if (!mkdtemp(ms_test_tmp)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+        static bool registered;
+        if (!registered)
+            atexit(ms_test_cleanup);
+        registered = true;
+    }
+    return ms_test_tmp;
 }
 
 /* A loopback TCP port that was free a moment ago. */
