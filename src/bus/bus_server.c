@@ -18,6 +18,7 @@
 #include "bus/bus_snapshot.h"
 #include "bus/bus_text.h"
 #include "core/file.h"
+#include "core/outq.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -32,9 +33,8 @@ struct io_conn {
     ms_bus *bus;
     ms_bus_conn *conn;
     ms_buf in;   /* a partial frame kept between reads */
-    ms_buf wbuf; /* bytes owned by the uv_write in flight */
-    uv_write_t wreq;
-    bool writing, paused, closed;
+    ms_outq q;   /* writes conn->out */
+    bool paused, closed;
     io_conn *next_paused;
 };
 
@@ -87,7 +87,7 @@ static void io_on_closed(uv_handle_t *h)
     if (io->conn)
         ms_bus_core_conn_free(io->conn);
     ms_buf_free(&io->in);
-    ms_buf_free(&io->wbuf);
+    ms_outq_free(&io->q);
     free(io);
     bus->handles--;
     bus_maybe_free(bus);
@@ -114,15 +114,12 @@ static void io_close(io_conn *io)
 
 static void io_flush(io_conn *io);
 
-static void io_on_written(uv_write_t *req, int status)
+static void io_on_written(void *data, int status)
 {
-    io_conn *io = req->data;
-    io->writing = false;
-    io->conn->inflight = 0;
-    io->wbuf.off = io->wbuf.len = 0;
-    ms_buf_shrink(&io->wbuf, 1u << 20);
+    io_conn *io = data;
     if (io->closed)
         return;
+    io->conn->inflight = 0;
     if (status < 0) {
         ms_log_info("%s: write failed: %s; closing", io->conn->peer,
                     uv_strerror(status));
@@ -132,17 +129,15 @@ static void io_on_written(uv_write_t *req, int status)
     io_flush(io);
 }
 
-/* Writes what the kernel takes now; hands the rest to one uv_write. Queues
- * owed (conflated) values as the queue drains. */
+/* Writes the connection's queue; queues owed (conflated) values as soon as
+ * the queue is low, not only when it is empty, so a steady stream of other
+ * tags can't starve them. */
 static void io_flush(io_conn *io)
 {
     ms_bus_conn *conn = io->conn;
-    while (!io->writing && !io->closed) {
-        /* Owed values go out as soon as the queue is low, not only when it
-         * is empty, so a steady stream of other tags can't starve them. */
+    while (!io->closed && !io->q.inflight) {
         ms_bus_core_drain(conn);
-        size_t size = ms_buf_size(&conn->out);
-        if (size == 0) {
+        if (ms_buf_size(&conn->out) == 0) {
             ms_buf_shrink(&conn->out, 1u << 20);
             if (conn->quit) {
                 ms_log_info("%s: quit", conn->peer);
@@ -150,41 +145,14 @@ static void io_flush(io_conn *io)
             }
             return;
         }
-        uv_buf_t b = uv_buf_init((char *)ms_buf_head(&conn->out),
-                                 (unsigned)(size > UINT32_MAX / 2
-                                                ? UINT32_MAX / 2 : size));
-        int n = uv_try_write((uv_stream_t *)&io->tcp, &b, 1);
-        if (n == UV_EAGAIN || (n >= 0 && (size_t)n < b.len)) {
-            if (n > 0)
-                ms_buf_consume(&conn->out, (size_t)n);
-            /* The kernel is full: the rest goes by uv_write. */
-            ms_buf tmp = io->wbuf;
-            io->wbuf = conn->out;
-            conn->out = tmp;
-            conn->out.off = conn->out.len = 0;
-            conn->inflight = ms_buf_size(&io->wbuf);
-            uv_buf_t wb = uv_buf_init((char *)ms_buf_head(&io->wbuf),
-                                      (unsigned)conn->inflight);
-            io->wreq.data = io;
-            int rc = uv_write(&io->wreq, (uv_stream_t *)&io->tcp, &wb, 1,
-                              io_on_written);
-            if (rc < 0) {
-                conn->inflight = 0;
-                ms_log_info("%s: write failed: %s; closing", conn->peer,
-                            uv_strerror(rc));
-                io_close(io);
-                return;
-            }
-            io->writing = true;
-            return;
-        }
-        if (n < 0) {
+        int rc = ms_outq_write(&io->q);
+        conn->inflight = io->q.inflight;
+        if (rc < 0) {
             ms_log_info("%s: write failed: %s; closing", conn->peer,
-                        uv_strerror(n));
+                        uv_strerror(rc));
             io_close(io);
             return;
         }
-        ms_buf_consume(&conn->out, (size_t)n);
     }
 }
 
@@ -361,6 +329,8 @@ static void bus_on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)&io->tcp, io_on_closed);
         return;
     }
+    ms_outq_init(&io->q, (uv_stream_t *)&io->tcp, &io->conn->out,
+                 io_on_written, io);
     uv_tcp_nodelay(&io->tcp, 1);
     if (server == (uv_stream_t *)&bus->text_listener) {
         io->conn->text = true;

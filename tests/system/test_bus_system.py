@@ -513,6 +513,13 @@ def test_hard_cap_closes_slow_subscriber():
     for n in range(200):  # 20 MB of BYTES: never conflated
         data = bytes([h.BYTES]) + struct.pack('>I', n) + rnd.randbytes(100000)
         sent.append((pub.set_data(tid, data), data))
+        if n % 5 == 4:
+            # Keep pace with the fast reader (500 KB at a time, well under
+            # the 2 MB cap) so that only the paused one can pass the cap,
+            # however slowly this machine runs the reader thread.
+            h.wait_until(lambda: fast_r.error or fast_r.closed or
+                         len(fast_r.msgs) >= n + 1,
+                         'the fast subscriber to keep up', 120, 0.01)
     pub.sync()
     h.wait_until(lambda: fast_r.error or fast_r.closed or
                  len(fast_r.msgs) >= 200, 'the fast subscriber', 180, 0.2)
