@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
+#include "core/outq.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
@@ -31,8 +32,7 @@
 struct ms_conn {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_write_t wreq;
-    ms_buf wbuf;     /* bytes owned by the uv_write in flight */
+    ms_outq q;       /* writes c->out */
     ms_client *c;
     bool dropped;    /* no longer c->conn: its callbacks do nothing */
     bool up;         /* connected */
@@ -117,7 +117,7 @@ static void on_idle(uv_idle_t *h)
  * blocking in poll until then. */
 static void kick(ms_client *c)
 {
-    if (!c->idle_on && c->conn && !c->writing && !c->closing) {
+    if (!c->idle_on && c->conn && !c->inflight && !c->closing) {
         uv_idle_start(&c->idle, on_idle);
         c->idle_on = true;
     }
@@ -158,7 +158,7 @@ static void on_conn_closed(uv_handle_t *h)
 {
     ms_conn *conn = h->data;
     ms_client *c = conn->c;
-    ms_buf_free(&conn->wbuf);
+    ms_outq_free(&conn->q);
     free(conn);
     c->handles--;
     maybe_free(c);
@@ -172,7 +172,6 @@ static void drop_conn(ms_client *c)
         return;
     c->conn = NULL;
     conn->dropped = true;
-    c->writing = false;
     c->inflight = 0;
     c->out.off = c->out.len = 0;
     ms_buf_shrink(&c->out, 0);
@@ -333,16 +332,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- writing -------------------------------------------------------------- */
 
-static void on_written(uv_write_t *req, int status)
+static void on_written(void *data, int status)
 {
-    ms_conn *conn = req->data;
+    ms_conn *conn = data;
     ms_client *c = conn->c;
     if (conn->dropped)
         return;
-    c->writing = false;
     c->inflight = 0;
-    conn->wbuf.off = conn->wbuf.len = 0;
-    ms_buf_shrink(&conn->wbuf, 1u << 20);
     if (status < 0) {
         lost(c, uv_strerror(status));
         return;
@@ -353,9 +349,8 @@ static void on_written(uv_write_t *req, int status)
 static void flush(ms_client *c)
 {
     ms_conn *conn = c->conn;
-    while (conn && c->conn == conn && !c->writing && !c->closing) {
-        size_t size = ms_buf_size(&c->out);
-        if (size == 0) {
+    while (conn && c->conn == conn && !c->inflight && !c->closing) {
+        if (ms_buf_size(&c->out) == 0) {
             if (c->backlog) {
                 ms_tags_drain(c);
                 if (ms_buf_size(&c->out))
@@ -364,37 +359,12 @@ static void flush(ms_client *c)
             ms_buf_shrink(&c->out, 1u << 20);
             return;
         }
-        uv_buf_t b = uv_buf_init((char *)ms_buf_head(&c->out),
-                                 (unsigned)(size > UINT32_MAX / 2
-                                                ? UINT32_MAX / 2 : size));
-        int n = uv_try_write((uv_stream_t *)&conn->tcp, &b, 1);
-        if (n == UV_EAGAIN || (n >= 0 && (size_t)n < b.len)) {
-            if (n > 0)
-                ms_buf_consume(&c->out, (size_t)n);
-            /* The kernel is full: the rest goes by one uv_write. */
-            ms_buf tmp = conn->wbuf;
-            conn->wbuf = c->out;
-            c->out = tmp;
-            c->out.off = c->out.len = 0;
-            c->inflight = ms_buf_size(&conn->wbuf);
-            uv_buf_t wb = uv_buf_init((char *)ms_buf_head(&conn->wbuf),
-                                      (unsigned)c->inflight);
-            conn->wreq.data = conn;
-            int rc = uv_write(&conn->wreq, (uv_stream_t *)&conn->tcp, &wb, 1,
-                              on_written);
-            if (rc < 0) {
-                c->inflight = 0;
-                lost(c, uv_strerror(rc));
-                return;
-            }
-            c->writing = true;
+        int rc = ms_outq_write(&conn->q);
+        c->inflight = conn->q.inflight;
+        if (rc < 0) {
+            lost(c, uv_strerror(rc));
             return;
         }
-        if (n < 0) {
-            lost(c, uv_strerror(n));
-            return;
-        }
-        ms_buf_consume(&c->out, (size_t)n);
     }
 }
 
@@ -488,6 +458,8 @@ static void connect_to(ms_client *c, const struct sockaddr *sa)
     conn->c = c;
     uv_tcp_init(c->loop, &conn->tcp);
     conn->tcp.data = conn;
+    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
+                 conn);
     conn->creq.data = conn;
     c->handles++;
     c->conn = conn;

@@ -114,11 +114,11 @@ struct ms_client {
     uv_getaddrinfo_t gai;
     struct addrinfo *ai;   /* resolved addresses of this attempt */
     struct addrinfo *ai_next; /* the next one to try */
-    bool resolving, idle_on, writing;
+    bool resolving, idle_on;
     ms_client_decoder dec;
     ms_buf in;             /* a partial frame kept between reads */
     ms_buf out;            /* queued, not yet handed to the kernel */
-    size_t inflight;       /* bytes in the uv_write in flight */
+    size_t inflight;       /* bytes in the write in flight (0: none) */
     unsigned attempt;      /* failed attempts since the last good one */
     uint64_t up_ns;        /* when the current connection came up */
     bool fail_logged;      /* "cannot connect" logged for this outage */
