@@ -21,7 +21,8 @@ enum {
     MS_ECONFIG = -10,  /* bad configuration */
     MS_ERANGE = -11,   /* value out of range */
     MS_ECLOSED = -12,  /* connection closed */
-    MS_ETIMEDOUT = -13 /* timed out */
+    MS_ETIMEDOUT = -13, /* timed out */
+    MS_EBUSY = -14      /* not now: e.g. a tag set from its own callback */
 };
 
 /* A short English description of an MS_E* code (never NULL). */

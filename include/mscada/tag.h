@@ -72,8 +72,8 @@ bool ms_tag_is_own(const ms_tag *t);
  * change within its deadband is ignored. Returns 0 when set, 1 when ignored
  * (deadband), MS_ETYPE for a value of another type than the tag's (an INT
  * for a FLOAT tag is converted), MS_EINVAL for STR that is not UTF-8 or JSON
- * that is not a JSON list or object, or for a set from inside this tag's
- * own change callback (logged, not recursed), MS_ETOOBIG over the client's
+ * that is not a JSON list or object, MS_EBUSY for a set from inside this
+ * tag's own change callback (logged, not recursed), MS_ETOOBIG over the client's
  * max_payload, MS_EFULL when BYTES can't be queued (over queue_hard_cap). */
 int ms_tag_set(ms_tag *t, const ms_value *v, uint64_t time_us);
 int ms_tag_set_int(ms_tag *t, int64_t v);

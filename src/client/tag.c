@@ -398,7 +398,7 @@ int ms_tag_set(ms_tag *t, const ms_value *value, uint64_t time_us)
     if (t->in_cb) {
         ms_log_warn("tag %s: set refused inside its own change callback "
                     "(it would recurse)", t->name);
-        return MS_EINVAL;
+        return MS_EBUSY;
     }
     ms_value v = *value;
     int rc = check_value(t, &v);

@@ -18,6 +18,7 @@ const char *ms_strerror(int err)
     case MS_ERANGE: return "out of range";
     case MS_ECLOSED: return "connection closed";
     case MS_ETIMEDOUT: return "timed out";
+    case MS_EBUSY: return "busy (would recurse)";
     default: return "unknown error";
     }
 }
