@@ -6,8 +6,10 @@ set -eu
 
 PKGS="
 build-essential cmake pkg-config clang libclang-rt-14-dev
-libuv1-dev libyaml-dev libjansson-dev libcmocka-dev
-python3
+libuv1-dev libyaml-dev libjansson-dev libcmocka-dev libedit-dev
+python3 python3-pexpect
+libmodbus-dev mbpoll python3-pymodbus
+socat python3-serial python3-serial-asyncio
 "
 
 missing=""

@@ -5,8 +5,21 @@
 
 #include "modules/module.h"
 
+/* Every module, in the order --help lists them. Modules still being built
+ * are weak: until their file is linked in, they are simply not there. */
+extern const ms_module ms_module_console __attribute__((weak));
+extern const ms_module ms_module_modbusclient __attribute__((weak));
+extern const ms_module ms_module_modbusserver __attribute__((weak));
+extern const ms_module ms_module_history __attribute__((weak));
+extern const ms_module ms_module_history_export __attribute__((weak));
+
 static const ms_module *const modules[] = {
     &ms_module_bus,
+    &ms_module_console,
+    &ms_module_modbusclient,
+    &ms_module_modbusserver,
+    &ms_module_history,
+    &ms_module_history_export,
     &ms_module_validate,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
@@ -21,7 +34,8 @@ static void usage(FILE *out)
             "web HMI, each module its own process joined by the bus.\n\n"
             "Modules:\n");
     for (size_t i = 0; i < NMODULES; i++)
-        fprintf(out, "  %-14s %s\n", modules[i]->name, modules[i]->summary);
+        if (modules[i])
+            fprintf(out, "  %-14s %s\n", modules[i]->name, modules[i]->summary);
     fprintf(out, "\nEach module reads MODULE.yaml and tags.yaml from the current"
                  " folder unless\n--config / --tags say otherwise. Example"
                  " configs: config/.\n");
@@ -44,7 +58,7 @@ int main(int argc, char **argv)
         return MS_EXIT_OK;
     }
     for (size_t i = 0; i < NMODULES; i++) {
-        if (!strcmp(name, modules[i]->name))
+        if (modules[i] && !strcmp(name, modules[i]->name))
             return modules[i]->run(modules[i], argc - 1, argv + 1);
     }
     fprintf(stderr, "mscada: unknown module '%s'\n\n", name);
