@@ -82,6 +82,10 @@ typedef struct {
 } ms_frame_reader;
 
 void ms_frame_reader_init(ms_frame_reader *r, size_t cap);
+/* Words an error of ms_frame_reader_next for a log line: "bad protocol
+ * version 7 (want 1)", "payload for tag id 5 over the 1048576-byte cap". */
+void ms_frame_reader_describe(const ms_frame_reader *r, int err, char *why,
+                              size_t cap);
 void ms_frame_reader_free(ms_frame_reader *r);
 
 /* Reads from len bytes at buf. Sets *used to the bytes consumed. Returns 1

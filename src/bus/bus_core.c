@@ -589,17 +589,8 @@ int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
     c->n.bytes_in += off;
     *used = off;
     if (rc < 0) {
-        const ms_frame_head *h = &conn->reader.bad;
         char why[96];
-        if (rc == MS_EPROTO)
-            snprintf(why, sizeof why, "bad protocol version %u (want %u)",
-                     h->version, MS_FRAME_VERSION);
-        else if (rc == MS_ETOOBIG)
-            snprintf(why, sizeof why,
-                     "payload for tag id %u over the %zu-byte cap", h->tag_id,
-                     c->lim.max_payload);
-        else
-            snprintf(why, sizeof why, "%s", ms_strerror(rc));
+        ms_frame_reader_describe(&conn->reader, rc, why, sizeof why);
         conn_fail(conn, why);
         return rc;
     }

@@ -308,16 +308,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         if (rc < 0) {
             char why[128];
-            const ms_frame_head *h = &c->dec.reader.bad;
-            if (rc == MS_EPROTO)
-                snprintf(why, sizeof why, "bad protocol version %u",
-                         h->version);
-            else if (rc == MS_ETOOBIG)
-                snprintf(why, sizeof why,
-                         "a value for tag id %u over the %zu-byte cap",
-                         h->tag_id, c->cfg.max_payload);
-            else
-                snprintf(why, sizeof why, "%s", ms_strerror(rc));
+            ms_frame_reader_describe(&c->dec.reader, rc, why, sizeof why);
             lost(c, why);
             return;
         }

@@ -1,4 +1,5 @@
 /* Bus frame codec: headers, chunked encoding and re-assembly. Pure. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,19 @@ void ms_frame_reader_free(ms_frame_reader *r)
     free(r->pend);
     free(r->out);
     memset(r, 0, sizeof *r);
+}
+
+void ms_frame_reader_describe(const ms_frame_reader *r, int err, char *why,
+                              size_t cap)
+{
+    if (err == MS_EPROTO)
+        snprintf(why, cap, "bad protocol version %u (want %u)",
+                 r->bad.version, MS_FRAME_VERSION);
+    else if (err == MS_ETOOBIG)
+        snprintf(why, cap, "payload for tag id %u over the %zu-byte cap",
+                 r->bad.tag_id, r->cap);
+    else
+        snprintf(why, cap, "%s", ms_strerror(err));
 }
 
 static ms_frame_pending *pending_find(ms_frame_reader *r, uint16_t tag_id)
