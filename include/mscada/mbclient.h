@@ -1,0 +1,103 @@
+/* A Modbus client transport on a libuv loop (docs/modbus.md, "Client
+ * transport"): one socket to one device or gateway, many units behind it.
+ *
+ * Requests queue per unit and go out round-robin across units, at most
+ * max_in_flight at a time on the socket (1 unless the device accepts
+ * pipelining). Each has a timeout and a number of retries. A unit that
+ * stays silent through every retry is "down": from then on its requests are
+ * refused at once (MS_EBUSY) except one probe every backoff_max seconds, so
+ * a dead unit behind a gateway costs the others little. The connection has
+ * a connect timeout, TCP_NODELAY, and reconnects by itself with capped,
+ * jittered exponential backoff; a garbled stream is logged (naming the
+ * peer) and the connection dropped and made again.
+ *
+ * Every call and callback runs on the loop's thread. */
+#ifndef MSCADA_MBCLIENT_H
+#define MSCADA_MBCLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mscada/modbus.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MS_MB_IN_FLIGHT_MAX 64
+
+typedef struct ms_mb_client ms_mb_client;
+
+/* A request ended: status 0 and rsp (valid during the call, payload in its
+ * wire form), or an error: a Modbus exception (ms_mb_err_is_exc),
+ * MS_ETIMEDOUT (no answer through every retry), MS_EPROTO (an answer that
+ * does not fit the request), MS_ECLOSED (the connection went, or the client
+ * closed). req is the request as submitted (its data pointer is not kept).
+ * The callback may submit more requests or close the client. */
+typedef void (*ms_mb_done_cb)(int status, uint8_t unit,
+                              const ms_mb_request *req,
+                              const ms_mb_response *rsp, void *arg);
+
+/* The connection came up (up) or went down. */
+typedef void (*ms_mb_state_cb)(ms_mb_client *c, bool up, void *arg);
+/* A unit stopped answering (up false) or answers again. */
+typedef void (*ms_mb_unit_cb)(ms_mb_client *c, uint8_t unit, bool up,
+                              void *arg);
+
+typedef struct {
+    char host[256];
+    int port;                /* default 502 */
+    char name[64];           /* for log lines; default "host:port" */
+    ms_mb_framing framing;   /* MBAP (Modbus TCP); RTU for rtu-over-tcp */
+    double timeout;          /* seconds per request try; default 1 */
+    unsigned retries;        /* tries after the first; default 1 (0 ok:
+                              * set retries_set) */
+    bool retries_set;
+    unsigned max_in_flight;  /* 1..MS_MB_IN_FLIGHT_MAX; default 1 */
+    double connect_timeout;  /* seconds; default 3 */
+    double backoff_min;      /* first reconnect delay; default 0.1 s */
+    double backoff_max;      /* cap of the doubling; default 5 s */
+    ms_mb_state_cb on_state;
+    ms_mb_unit_cb on_unit;
+    void *arg;               /* for on_state and on_unit */
+} ms_mb_client_config;
+
+/* Counters since the client was made. */
+typedef struct {
+    uint64_t requests;  /* submitted and accepted */
+    uint64_t responses; /* answered (exceptions included) */
+    uint64_t errors;    /* ended with an error (exceptions included) */
+    uint64_t timeouts;  /* tries that timed out */
+    uint64_t connects;
+    double rtt_ms;      /* round trip of the last answer */
+    int last_error;     /* the last error status, 0 if none */
+} ms_mb_client_stats;
+
+void ms_mb_client_config_init(ms_mb_client_config *cfg);
+
+/* Makes a client and starts connecting. Returns 0, MS_EINVAL, MS_ENOMEM. */
+int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
+                     ms_mb_client **out);
+/* Fails every request (MS_ECLOSED), closes the socket and frees the client
+ * once the loop has run the close callbacks. Safe in a callback. */
+void ms_mb_client_close(ms_mb_client *c);
+
+/* Queues a request for unit; cb is called exactly once when it ends (never
+ * from inside this call). Returns 0; MS_ECLOSED when not connected;
+ * MS_EBUSY when the unit is down and its probe is not due; MS_EFULL when
+ * too many requests wait; MS_EINVAL / MS_ERANGE when req does not encode. */
+int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
+                        const ms_mb_request *req, ms_mb_done_cb cb,
+                        void *arg);
+
+bool ms_mb_client_connected(const ms_mb_client *c);
+/* Whether unit answered its last request (or was never asked). */
+bool ms_mb_client_unit_up(const ms_mb_client *c, uint8_t unit);
+void ms_mb_client_get_stats(const ms_mb_client *c, ms_mb_client_stats *st);
+const char *ms_mb_client_name(const ms_mb_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
