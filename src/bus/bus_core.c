@@ -141,7 +141,7 @@ ms_bus_conn *ms_bus_core_pop_pending(ms_bus_core *c)
     return conn;
 }
 
-static void conn_fail(ms_bus_conn *conn, const char *why)
+void ms_bus_core_fail(ms_bus_conn *conn, const char *why)
 {
     if (conn->closing)
         return;
@@ -163,11 +163,11 @@ bool ms_bus_core_queue(ms_bus_conn *conn, const uint8_t *msg, size_t n)
     if (conn->closing)
         return false;
     if (ms_bus_conn_queued(conn) + n > c->lim.hard_cap) {
-        conn_fail(conn, "output queue over the hard cap (client not reading)");
+        ms_bus_core_fail(conn, "output queue over the hard cap (client not reading)");
         return false;
     }
     if (ms_buf_append(&conn->out, msg, n) < 0) {
-        conn_fail(conn, "out of memory for its output queue");
+        ms_bus_core_fail(conn, "out of memory for its output queue");
         return false;
     }
     conn->msgs_out++;
@@ -207,7 +207,7 @@ static void conn_send(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
     const uint8_t *msg = encode(conn->core, cmd, tag_id, time_us, data, len,
                                 &n);
     if (!msg)
-        conn_fail(conn, "out of memory encoding a reply");
+        ms_bus_core_fail(conn, "out of memory encoding a reply");
     else
         ms_bus_core_queue(conn, msg, n);
 }
@@ -245,7 +245,7 @@ static void owe(ms_bus_conn *conn, uint16_t id)
     if (!conn->cbits) {
         conn->cbits = calloc(2 * BITWORDS, sizeof *conn->cbits);
         if (!conn->cbits) {
-            conn_fail(conn, "out of memory for conflation");
+            ms_bus_core_fail(conn, "out of memory for conflation");
             return;
         }
     }
@@ -259,7 +259,7 @@ static void owe(ms_bus_conn *conn, uint16_t id)
         size_t na = conn->aclist ? conn->aclist * 2 : 64;
         uint16_t *nl = realloc(conn->clist, na * sizeof *nl);
         if (!nl) {
-            conn_fail(conn, "out of memory for conflation");
+            ms_bus_core_fail(conn, "out of memory for conflation");
             return;
         }
         conn->clist = nl;
@@ -322,7 +322,7 @@ bool ms_bus_core_drain(ms_bus_conn *conn)
         if (!conn->text &&
             !(msg = encode(c, MS_CMD_SET, id, tag->time_us, tag->value,
                            tag->len, &n))) {
-            conn_fail(conn, "out of memory encoding a value");
+            ms_bus_core_fail(conn, "out of memory encoding a value");
             return any;
         }
         if (conn->text ? ms_bus_text_value(conn, tag)
@@ -384,7 +384,7 @@ static void reply_value(ms_bus_conn *conn, const ms_bus_tag *tag)
     const uint8_t *msg = encode(conn->core, MS_CMD_SET, tag->id, tag->time_us,
                                 tag->value, tag->len, &n);
     if (!msg)
-        conn_fail(conn, "out of memory encoding a value");
+        ms_bus_core_fail(conn, "out of memory encoding a value");
     else
         deliver_set(conn, tag, msg, n);
 }
@@ -423,7 +423,7 @@ static void do_sub(ms_bus_conn *conn, ms_bus_tag *tag)
     if (!conn->subbits) {
         conn->subbits = calloc(BITWORDS, sizeof *conn->subbits);
         if (!conn->subbits) {
-            conn_fail(conn, "out of memory for subscriptions");
+            ms_bus_core_fail(conn, "out of memory for subscriptions");
             return;
         }
     }
@@ -432,7 +432,7 @@ static void do_sub(ms_bus_conn *conn, ms_bus_tag *tag)
             uint32_t na = tag->asubs ? tag->asubs * 2 : 4;
             ms_bus_conn **ns = realloc(tag->subs, na * sizeof *ns);
             if (!ns) {
-                conn_fail(conn, "out of memory for subscriptions");
+                ms_bus_core_fail(conn, "out of memory for subscriptions");
                 return;
             }
             tag->subs = ns;
@@ -469,7 +469,7 @@ static void do_list(ms_bus_conn *conn, const ms_msg *m)
         if ((ms_buf_size(&names) && ms_buf_append(&names, " ", 1) < 0) ||
             ms_buf_append(&names, tag->name, tag->name_len) < 0) {
             ms_buf_free(&names);
-            conn_fail(conn, "out of memory for a LIST reply");
+            ms_bus_core_fail(conn, "out of memory for a LIST reply");
             return;
         }
     }
@@ -495,7 +495,7 @@ static void do_log(ms_bus_conn *conn, const ms_msg *m)
         memcpy(value + 1, m->data, m->len);
     if (ms_bus_core_set_own(conn->core, MS_BUS_TAG_NAME, value, 1 + m->len,
                             ms_time_now_us()) < 0)
-        conn_fail(conn, "out of memory setting __bus__");
+        ms_bus_core_fail(conn, "out of memory setting __bus__");
 }
 
 void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m)
@@ -539,7 +539,7 @@ void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m)
             break;
         }
         if (tag_publish(c, tag, conn, m->data, m->len, m->time_us) < 0)
-            conn_fail(conn, "out of memory storing a value");
+            ms_bus_core_fail(conn, "out of memory storing a value");
         break;
     case MS_CMD_GET:
         reply_value(conn, tag);
@@ -591,7 +591,7 @@ int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
     if (rc < 0) {
         char why[96];
         ms_frame_reader_describe(&conn->reader, rc, why, sizeof why);
-        conn_fail(conn, why);
+        ms_bus_core_fail(conn, why);
         return rc;
     }
     return 0;

@@ -89,6 +89,11 @@ int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
  * its lines into these). */
 void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m);
 
+/* Gives up on a connection: marks it closing with why (for the I/O layer's
+ * log line), counts it as dropped, and puts it on the pending list so the
+ * I/O layer closes it. */
+void ms_bus_core_fail(ms_bus_conn *conn, const char *why);
+
 /* Queues n bytes for conn as they are (never dropped); past the hard cap
  * the connection is marked closing instead. Returns false then. */
 bool ms_bus_core_queue(ms_bus_conn *conn, const uint8_t *p, size_t n);

@@ -14,7 +14,7 @@
 #include "mscada/value.h"
 
 static const char help_line[] =
-    "HELP list [^prefix|suffix$|part] | get TAG | set TAG VALUE | "
+    "HELP list [^prefix|suffix$|part] | get TAG... | set TAG VALUE | "
     "sub TAG... | unsub TAG... | help | quit  (VALUE is JSON: 5, 2.5, "
     "\"text\", [1,2]; a bare word is a string)\n";
 
@@ -80,21 +80,27 @@ static int put_json_string(ms_buf *out, const uint8_t *p, size_t len)
     return put(out, "\"", 1);
 }
 
+/* The shortest digits that read back as d, written as Python's repr does:
+ * fixed notation for exponents -4..15, else scientific; 3 -> 3.0. */
 static int put_double(ms_buf *out, double d)
 {
-    char s[40];
+    char s[48];
     if (isnan(d))
         return put(out, "NaN", 3);
     if (isinf(d))
         return d > 0 ? put(out, "Infinity", 8) : put(out, "-Infinity", 9);
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, d);
+    int p = 0;
+    for (; p < 17; p++) {
+        snprintf(s, sizeof s, "%.*e", p, d);
         if (strtod(s, NULL) == d)
             break;
     }
-    /* Keep it a float to a JSON reader: 3 -> 3.0. */
-    if (!strpbrk(s, ".e"))
-        strcat(s, ".0");
+    int exp = atoi(strchr(s, 'e') + 1);
+    if (exp >= -4 && exp < 16) {
+        snprintf(s, sizeof s, "%.*f", p > exp ? p - exp : 0, d);
+        if (!strchr(s, '.'))
+            strcat(s, ".0");
+    }
     return put(out, s, strlen(s));
 }
 
@@ -188,12 +194,21 @@ void ms_bus_text_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
 
 /* ---- input ---------------------------------------------------------------- */
 
+/* An ERR line quoting a client's word, cut to 200 bytes so the line (and
+ * its newline) always fits. */
 static void reply_err(ms_bus_conn *conn, const char *fmt, const char *arg)
 {
-    char s[600];
-    snprintf(s, sizeof s, fmt, arg);
-    strncat(s, "\n", sizeof s - strlen(s) - 1);
-    queue_str(conn, s);
+    char word[204], s[600];
+    snprintf(word, sizeof word, "%s", arg);
+    if (strlen(arg) > 200)
+        strcpy(word + 200, "...");
+    int n = snprintf(s, sizeof s - 1, fmt, word);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > sizeof s - 2)
+        n = (int)sizeof s - 2;
+    s[n] = '\n';
+    ms_bus_core_queue(conn, (const uint8_t *)s, (size_t)n + 1);
 }
 
 /* The next space-separated word of *p (advanced past it), or NULL. */
@@ -340,8 +355,6 @@ static void handle_line(ms_bus_conn *conn, char *line)
             send_msg(conn, op, tag->id, NULL, 0);
             if (op == MS_CMD_UNSUB)
                 queue_str(conn, "OK\n");
-            if (op == MS_CMD_GET)
-                break; /* one tag per get */
         }
     } else if (!strcmp(cmd, "set")) {
         do_set(conn, p);
@@ -369,8 +382,7 @@ int ms_bus_text_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
         char *line = malloc(n + 1);
         if (!line) {
             *used = off;
-            snprintf(conn->why, sizeof conn->why, "out of memory");
-            conn->closing = true;
+            ms_bus_core_fail(conn, "out of memory reading a text line");
             return MS_ENOMEM;
         }
         memcpy(line, buf + off, n);
@@ -389,10 +401,10 @@ int ms_bus_text_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
     conn->core->n.bytes_in += off;
     *used = off;
     if (len - off > MS_BUS_TEXT_LINE_MAX && !conn->quit) {
-        snprintf(conn->why, sizeof conn->why,
-                 "text line over %d bytes", MS_BUS_TEXT_LINE_MAX);
-        conn->closing = true;
-        conn->core->n.dropped++;
+        char why[64];
+        snprintf(why, sizeof why, "text line over %d bytes",
+                 MS_BUS_TEXT_LINE_MAX);
+        ms_bus_core_fail(conn, why);
         return MS_ETOOBIG;
     }
     return 0;

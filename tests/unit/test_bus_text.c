@@ -545,8 +545,17 @@ static void test_get(void **state)
     ask(t, "get never\n", "never -42 2023-11-14T22:13:20.123456Z\n");
     ask(t, "GET never\r\n", "never -42 2023-11-14T22:13:20.123456Z\n");
     ask(t, "get   never  \n", "never -42 2023-11-14T22:13:20.123456Z\n");
-    /* One tag per get. */
-    ask(t, "get never __bus__\n", "never -42 2023-11-14T22:13:20.123456Z\n");
+    /* get takes several tags: a line for each, unknown ones as ERR. */
+    {
+        const ms_bus_tag *bt = ms_bus_tags_find(
+            &c->tags, (const uint8_t *)"__bus__", 7);
+        char want[200], ts[40];
+        ms_time_iso(bt->time_us, ts, sizeof ts);
+        snprintf(want, sizeof want,
+                 "never -42 2023-11-14T22:13:20.123456Z\n"
+                 "__bus__ \"started\" %s\nERR unknown tag 'nope'\n", ts);
+        ask(t, "get never __bus__ nope\n", want);
+    }
     /* Looking never creates a tag. */
     size_t count = c->tags.count;
     ask(t, "get nope\n", "ERR unknown tag 'nope'\n");
