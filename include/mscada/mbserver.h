@@ -1,0 +1,86 @@
+/* A Modbus TCP server on a libuv loop (docs/modbus.md, "modbusserver"):
+ * masters read and write a block memory (mscada/mbmap.h).
+ *
+ * Two layers: ms_mb_serve_pdu answers one request PDU from memory (pure,
+ * no I/O: what the fuzzer drives), and ms_mb_server carries it over TCP with
+ * MBAP framing: many masters at once, pipelined requests answered in order,
+ * all the responses to one read written with one system call, TCP_NODELAY.
+ * A master that stops mid-frame, or stops reading its answers, costs the
+ * others nothing and is dropped after a timeout; a master that sends
+ * something that is not MBAP is logged (naming the peer and the fault) and
+ * dropped, since the stream can no longer be trusted.
+ *
+ * Every call and callback runs on the loop's thread. */
+#ifndef MSCADA_MBSERVER_H
+#define MSCADA_MBSERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mscada/mbmap.h"
+#include "mscada/modbus.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A master changed memory: count registers or bits from addr (0-based) of
+ * unit's file. Called after the change, before the response is sent. */
+typedef void (*ms_mb_write_cb)(uint8_t unit, ms_mb_file file, uint16_t addr,
+                               uint16_t count, void *arg);
+
+/* What a server answers from: memory, device identification (FC43/14,
+ * basic objects 0-2 and regular object 4; NULL strings read as ""), and
+ * who hears of writes. */
+typedef struct {
+    ms_mb_mem *mem;
+    const char *vendor;       /* object 0, default "mscada" */
+    const char *product_code; /* object 1, default "mscada-modbusserver" */
+    const char *version;      /* object 2, default the library's version */
+    const char *product_name; /* object 4, default "mscada modbusserver" */
+    ms_mb_write_cb on_write;
+    void *arg;
+} ms_mb_handler;
+
+/* Answers the len bytes of one request PDU addressed to unit: writes the
+ * response PDU (normal or exception) into out (MS_MB_PDU_MAX bytes) and
+ * returns its length; MS_EPROTO when the request can't be answered at all
+ * (empty, function code 0 or above 127): the stream is not Modbus.
+ * Exceptions: 11 unknown unit (checked first), 1 unsupported function, 3
+ * bad quantity or length, 2 any address outside every block. */
+int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
+                    size_t len, uint8_t *out);
+
+typedef struct {
+    char ip[64];          /* default 127.0.0.1; 0.0.0.0 / :: for all */
+    int port;             /* default 502; 0 picks a free port */
+    double timeout;       /* seconds a master may sit mid-frame, or with
+                           * answers it doesn't read past out_cap; 30 */
+    size_t out_cap;       /* unread answers past which a master's reading
+                           * stops (TCP pushes back) until it reads; 1 MiB */
+    unsigned max_conns;   /* masters at once; more are refused; 1000 */
+} ms_mb_server_config;
+
+void ms_mb_server_config_init(ms_mb_server_config *cfg);
+
+typedef struct ms_mb_server ms_mb_server;
+
+/* Listens and serves. h is copied (h->mem is borrowed and must outlive the
+ * server). Returns 0, a libuv error (e.g. UV_EADDRINUSE, logged), or
+ * MS_ENOMEM. */
+int ms_mb_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
+                       const ms_mb_handler *h, ms_mb_server **out);
+/* The port listened on (useful with port 0). */
+int ms_mb_server_port(const ms_mb_server *s);
+/* Masters connected now. */
+size_t ms_mb_server_conns(const ms_mb_server *s);
+/* Closes the listener and every connection; the server is freed once the
+ * loop has run the close callbacks. */
+void ms_mb_server_stop(ms_mb_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
