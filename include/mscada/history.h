@@ -40,6 +40,7 @@ typedef struct {
     ms_hist_rec *recs;
     size_t len;
     size_t cap;
+    bool downsampled; /* the last query dropped records to fit max_points */
 } ms_hist_result;
 
 void ms_hist_result_free(ms_hist_result *r);
@@ -118,6 +119,15 @@ uint64_t ms_hist_store_dropped(const ms_hist_store *s);
 int ms_hist_series_query(ms_hist_series *h, uint64_t a, uint64_t b,
                          size_t max_points, ms_hist_result *r);
 
+/* The last record written or buffered (in write order, which for a
+ * forecast tag need not be the latest time): 0, MS_ENOENT when the series
+ * has none, MS_EIO. Reads only the newest file's tail. */
+int ms_hist_series_last(ms_hist_series *h, ms_hist_rec *out);
+/* The earliest and latest time the series holds (files and buffer): 0,
+ * MS_ENOENT when it holds nothing, MS_EIO. Reads each file once to learn
+ * its facts, as a query does. */
+int ms_hist_series_span(ms_hist_series *h, uint64_t *first, uint64_t *last);
+
 /* Deletes each file of every series whose next file starts before
  * cutoff_us (so what a file holds is kept until all of it is older).
  * Returns the number of files deleted or MS_EIO. */
@@ -135,6 +145,13 @@ int ms_hist_name_check(const char *name, size_t len, char *why, size_t cap);
  * everything before the last '_', so "a_10_2.dat" is tag "a_10", never
  * "a". */
 int ms_hist_file_parse(const char *fname, size_t *tag_len, uint64_t *time_us);
+
+/* Parses a time for history-export's --from/--to: integer microseconds
+ * since 1970, an ISO 8601 date (2024-03-01, midnight UTC) or date and time
+ * (2024-03-01T12:30, 2024-03-01 12:30:15.25, optional Z or +00:00; other
+ * offsets are applied). Returns 0, or MS_EINVAL with why. */
+int ms_hist_time_parse(const char *s, uint64_t *out_us, char *why,
+                       size_t cap);
 
 /* Record codec: 16 bytes big-endian. */
 void ms_hist_rec_encode(const ms_hist_rec *r, uint8_t out[MS_HIST_REC_SIZE]);

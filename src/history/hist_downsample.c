@@ -91,10 +91,11 @@ int ms_hist_downsample(ms_hist_result *r, ms_type type, size_t max_points)
     /* In place: a bucket is written only after all of it was read, and it
      * never writes more records than it read, so no write overtakes a
      * read and the array never grows. */
-    ms_hist_result w = {r->recs, 0, r->cap};
+    ms_hist_result w = {r->recs, 0, r->cap, false};
     int rc = ms_hist_ds_push(&d, r->recs, r->len, &w);
     if (rc == 0)
         rc = ms_hist_ds_end(&d, &w);
     r->len = w.len;
+    r->downsampled = true;
     return rc;
 }

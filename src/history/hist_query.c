@@ -130,6 +130,7 @@ static int stream(ms_hist_series *h, uint64_t a, uint64_t b,
     }
     if (rc == 0)
         rc = ms_hist_ds_end(&d, r);
+    r->downsampled = true;
     return rc;
 }
 
@@ -146,6 +147,7 @@ int ms_hist_series_query(ms_hist_series *h, uint64_t a, uint64_t b,
 {
     ms_hist_store *s = h->store;
     r->len = 0;
+    r->downsampled = false;
     if (b <= a)
         return 0;
     int rc = 0;

@@ -1,0 +1,103 @@
+/* `mscada history`: records every int and float tag of tags.yaml and
+ * answers range requests on __history__. history.yaml + tags.yaml ->
+ * ms_hist_server_start -> run the loop until SIGTERM/SIGINT. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "modules/module.h"
+#include "mscada/error.h"
+#include "mscada/history_server.h"
+#include "mscada/log.h"
+
+typedef struct {
+    ms_hist_server *srv;
+    uv_signal_t sigint, sigterm;
+} hist_main;
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    hist_main *hm = sig->data;
+    ms_log_info("%s: writing buffers and stopping",
+                signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ms_hist_server_stop(hm->srv);
+    uv_close((uv_handle_t *)&hm->sigint, NULL);
+    uv_close((uv_handle_t *)&hm->sigterm, NULL);
+}
+
+static int history_run(const ms_module *m, int argc, char **argv)
+{
+    ms_cli cli;
+    int rc = ms_cli_parse(m, argc, argv, &cli);
+    if (rc == MS_CLI_HELP)
+        return MS_EXIT_OK;
+    if (rc >= 0)
+        return rc;
+
+    ms_hist_config cfg;
+    ms_conf_error err;
+    ms_hist_config_init(&cfg);
+    rc = ms_hist_config_load(cli.config, true, &cfg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", err.text);
+        if (rc == MS_ENOENT)
+            fprintf(stderr, "mscada history: give the config with --config "
+                            "FILE (example: config/history.yaml)\n");
+        ms_hist_config_free(&cfg);
+        return MS_EXIT_USAGE;
+    }
+    ms_tagdescs tags;
+    rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &tags, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", err.text);
+        ms_hist_config_free(&cfg);
+        return MS_EXIT_USAGE;
+    }
+    cfg.tags_file = cli.tags;
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    hist_main hm;
+    memset(&hm, 0, sizeof hm);
+    char why[1024];
+    rc = ms_hist_server_start(&loop, &cfg, &tags, &hm.srv, why, sizeof why);
+    ms_tagdescs_free(&tags);
+    ms_hist_config_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", why[0] ? why : ms_strerror(rc));
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return rc == MS_EINVAL || rc == MS_ETYPE ? MS_EXIT_USAGE
+                                                 : MS_EXIT_FAIL;
+    }
+    uv_signal_init(&loop, &hm.sigint);
+    uv_signal_init(&loop, &hm.sigterm);
+    hm.sigint.data = hm.sigterm.data = &hm;
+    uv_signal_start(&hm.sigint, on_signal, SIGINT);
+    uv_signal_start(&hm.sigterm, on_signal, SIGTERM);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return MS_EXIT_OK;
+}
+
+const ms_module ms_module_history = {
+    .name = "history",
+    .summary = "record int and float tags to files; serve ranges (RTA)",
+    .usage =
+        "Records every int and float tag of tags.yaml to pymscada-compatible\n"
+        "files (docs/history.md) and answers range requests sent as RTA to\n"
+        "rta_tag. Runs until SIGTERM or SIGINT, then writes its buffers.\n\n"
+        "history.yaml keys (all optional):\n"
+        "  bus_ip: 127.0.0.1        the bus\n"
+        "  bus_port: 1324\n"
+        "  path: history            folder of the files (created if missing)\n"
+        "  rta_tag: __history__     tag that takes the requests\n"
+        "  flush_interval: 10       seconds between writes of the buffers\n"
+        "  file_records: 6553600    records per file\n"
+        "  retain_days: 365         delete older files (default: keep all)\n"
+        "  mem_cap: 64M             memory for records the disk refused\n"
+        "  max_reply: 64M           largest reply; bigger ones are downsampled\n",
+    .run = history_run,
+};
