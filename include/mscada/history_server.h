@@ -31,7 +31,7 @@ typedef struct {
     uint64_t file_records;   /* default 6,553,600 */
     double retain_days;      /* 0: keep forever */
     size_t mem_cap;          /* bytes buffered at most (disk failing) */
-    size_t max_reply;        /* largest RTA reply value, bytes */
+    size_t max_reply;        /* largest RTA reply (type byte included) */
     const char *tags_file;   /* for messages (not owned); "tags.yaml" */
 } ms_hist_config;
 

@@ -18,8 +18,8 @@ void ms_hist_config_init(ms_hist_config *cfg)
     cfg->flush_interval = MS_HIST_FLUSH_INTERVAL;
     cfg->file_records = MS_HIST_FILE_RECORDS;
     cfg->mem_cap = MS_HIST_MEM_CAP;
-    /* The bus's default max_payload, less the type byte. */
-    cfg->max_reply = MS_FRAME_DEFAULT_CAP - 1;
+    /* The bus's default max_payload. */
+    cfg->max_reply = MS_FRAME_DEFAULT_CAP;
 }
 
 void ms_hist_config_free(ms_hist_config *cfg)

@@ -143,7 +143,8 @@ static void answer(ms_hist_server *s, const ms_hist_request *rq)
     }
     uint64_t a = rq->start_us;
     uint64_t b = rq->end_now ? ms_time_now_us() + 1 : rq->end_us;
-    size_t limit = (s->max_reply - REPLY_HEAD) / MS_HIST_REC_SIZE;
+    /* max_reply counts the whole value, its type byte too. */
+    size_t limit = (s->max_reply - 1 - REPLY_HEAD) / MS_HIST_REC_SIZE;
     size_t mp = rq->max_points && rq->max_points < limit ? rq->max_points
                                                          : limit;
     int rc = ms_hist_series_query(ht->h, a, b, mp, &s->res);
@@ -329,8 +330,8 @@ static int connect_tags(ms_hist_server *s, const ms_hist_config *cfg)
     cc.tagdescs = NULL;  /* and sets none of the recorded tags */
     if (!cc.name[0])
         snprintf(cc.name, sizeof cc.name, "history");
-    if (cc.max_payload < cfg->max_reply + 1)
-        cc.max_payload = cfg->max_reply + 1;
+    if (cc.max_payload < cfg->max_reply)
+        cc.max_payload = cfg->max_reply;
     if (cc.queue_hard_cap < 2 * cc.max_payload + (1u << 20))
         cc.queue_hard_cap = 2 * cc.max_payload + (1u << 20);
     int rc = ms_client_new(s->loop, &cc, &s->client);

@@ -249,7 +249,7 @@ def test_max_points_and_reply_cap():
     _, _, _, data = q.query({'tagname': 'Flow', 'start_us': t0,
                              'end_us': t0 + 10**9})
     got = parse(data)
-    check(len(got) <= (2048 - 6) // 16, 'reply of %d records over the cap',
+    check(len(got) <= (2048 - 7) // 16, 'reply of %d records over the cap',
           len(got))
     check(max(v for _, v in got) == max(v for _, v in sent),
           'the peak was lost')
