@@ -1,0 +1,378 @@
+/* mbload: Modbus/TCP load against `mscada modbusserver` and against the
+ * libmodbus select() server (bench/mbref.c), started side by side in one
+ * run. Every request is FC3 for 125 registers.
+ *
+ *   mbload [--mscada PATH] [--mbref PATH] [--seconds S]
+ *
+ * Phases per server: 1 and 10 blocking libmodbus masters (a thread each);
+ * one raw connection keeping 8 and 32 requests in flight; bursts of 8
+ * (time until all 8 answers); and, for mscada only (the libmodbus server
+ * is single-threaded and blocks on a stalled master by design), one master
+ * stalled mid-frame plus one that never reads, while another measures its
+ * latency, and how long until the never-reader is dropped. CPU is the
+ * server process's user+system time over the phase (from /proc). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <modbus.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_of(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                    &ut, &st) == 2)
+        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    return 0;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void wait_port(int port)
+{
+    for (int i = 0; i < 500; i++) {
+        int fd = tcp_connect(port);
+        if (fd >= 0) {
+            close(fd);
+            return;
+        }
+        usleep(10000);
+    }
+    fprintf(stderr, "mbload: nothing listens on %d\n", port);
+    exit(1);
+}
+
+/* ---- blocking libmodbus masters ------------------------------------------- */
+
+typedef struct {
+    int port;
+    double until;
+    long n;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    modbus_t *m = modbus_new_tcp("127.0.0.1", w->port);
+    modbus_set_slave(m, 1);
+    if (modbus_connect(m) < 0)
+        return NULL;
+    uint16_t r[125];
+    while (now() < w->until) {
+        if (modbus_read_registers(m, 0, 125, r) != 125) {
+            fprintf(stderr, "mbload: read failed: %s\n",
+                    modbus_strerror(errno));
+            break;
+        }
+        w->n++;
+    }
+    modbus_close(m);
+    modbus_free(m);
+    return NULL;
+}
+
+static double blocking(int port, int nconn, double secs)
+{
+    pthread_t th[64];
+    worker w[64];
+    double t0 = now();
+    for (int i = 0; i < nconn; i++) {
+        w[i] = (worker){port, t0 + secs, 0};
+        pthread_create(&th[i], NULL, work, &w[i]);
+    }
+    long n = 0;
+    for (int i = 0; i < nconn; i++) {
+        pthread_join(th[i], NULL);
+        n += w[i].n;
+    }
+    return (double)n / (now() - t0);
+}
+
+/* ---- raw pipelining ---------------------------------------------------------- */
+
+#define RSP_LEN (7 + 2 + 250)
+
+static size_t put_req(uint8_t *p, uint16_t tid)
+{
+    uint8_t q[12] = {tid >> 8, tid & 0xff, 0, 0, 0, 6, 1, 3, 0, 0, 0, 125};
+    memcpy(p, q, 12);
+    return 12;
+}
+
+static double pipelined(int port, int depth, double secs)
+{
+    int fd = tcp_connect(port);
+    uint8_t req[12 * 64], in[RSP_LEN * 64];
+    size_t have = 0;
+    uint16_t tid = 0;
+    size_t n = 0;
+    for (int i = 0; i < depth; i++)
+        n += put_req(req + n, tid++);
+    if (send(fd, req, n, 0) != (ssize_t)n)
+        return 0;
+    long done = 0;
+    double t0 = now(), end = t0 + secs;
+    while (now() < end) {
+        ssize_t k = recv(fd, in + have, sizeof in - have, 0);
+        if (k <= 0)
+            break;
+        have += (size_t)k;
+        size_t whole = have / RSP_LEN;
+        if (!whole)
+            continue;
+        done += (long)whole;
+        memmove(in, in + whole * RSP_LEN, have - whole * RSP_LEN);
+        have -= whole * RSP_LEN;
+        n = 0;
+        for (size_t i = 0; i < whole; i++)
+            n += put_req(req + n, tid++);
+        if (send(fd, req, n, 0) != (ssize_t)n)
+            break;
+    }
+    double rate = (double)done / (now() - t0);
+    close(fd);
+    return rate;
+}
+
+/* ---- latency ----------------------------------------------------------------- */
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof *v, cmp_d);
+    return n ? v[(size_t)(p * (double)(n - 1))] : 0;
+}
+
+/* Sends `burst` requests at once and times until every answer is in. */
+static size_t bursts(int port, int burst, double secs, double *lat,
+                     size_t cap)
+{
+    int fd = tcp_connect(port);
+    uint8_t req[12 * 64], in[RSP_LEN * 64];
+    size_t k = 0;
+    double end = now() + secs;
+    while (now() < end && k < cap) {
+        size_t n = 0;
+        for (int i = 0; i < burst; i++)
+            n += put_req(req + n, (uint16_t)i);
+        double t0 = now();
+        if (send(fd, req, n, 0) != (ssize_t)n)
+            break;
+        size_t have = 0, want = (size_t)burst * RSP_LEN;
+        while (have < want) {
+            ssize_t r = recv(fd, in + have, want - have, 0);
+            if (r <= 0)
+                goto out;
+            have += (size_t)r;
+        }
+        lat[k++] = now() - t0;
+        usleep(200);
+    }
+out:
+    close(fd);
+    return k;
+}
+
+typedef struct {
+    int port;
+    volatile bool stop;
+    double dropped_after; /* seconds until the server dropped it; -1 */
+} hog;
+
+/* Sends requests and never reads an answer. */
+static void *never_reads(void *arg)
+{
+    hog *h = arg;
+    h->dropped_after = -1;
+    int fd = tcp_connect(h->port);
+    int sz = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    struct timeval tv = {0, 100000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static uint8_t req[12 * 1000];
+    size_t n = 0;
+    for (int i = 0; i < 1000; i++)
+        n += put_req(req + n, (uint16_t)i);
+    double t0 = now();
+    while (!h->stop) {
+        ssize_t k = send(fd, req, n, MSG_NOSIGNAL);
+        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            h->dropped_after = now() - t0;
+            break;
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+/* ---- the run ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    int port;
+    pid_t pid;
+} target;
+
+static void phase(const target *t, const char *what, double (*fn)(int, int,
+                                                                double),
+                  int arg, double secs)
+{
+    double c0 = cpu_of(t->pid), t0 = now();
+    double rate = fn(t->port, arg, secs);
+    double cpu = (cpu_of(t->pid) - c0) / (now() - t0) * 100;
+    printf("%-22s %-26s %10.0f req/s   server CPU %5.1f%%\n", t->name, what,
+           rate, cpu);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    const char *mscada = "./mscada", *mbref = "./bench/mbref";
+    double secs = 3;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--mscada"))
+            mscada = argv[i + 1];
+        else if (!strcmp(argv[i], "--mbref"))
+            mbref = argv[i + 1];
+        else if (!strcmp(argv[i], "--seconds"))
+            secs = atof(argv[i + 1]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    char dir[] = "/tmp/mbload-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    int mport = free_port(), rport = free_port();
+    char conf[256], mlog[256], rlog[256], rps[16];
+    snprintf(conf, sizeof conf, "%s/modbusserver.yaml", dir);
+    snprintf(mlog, sizeof mlog, "%s/modbusserver.log", dir);
+    snprintf(rlog, sizeof rlog, "%s/mbref.log", dir);
+    FILE *f = fopen(conf, "w");
+    /* No bus runs: the module keeps retrying it, which costs nothing. */
+    fprintf(f, "bus_port: %d\nrtus:\n- name: B\n  port: %d\n  timeout: 5\n"
+               "  serve:\n  - {unit: 1, file: 4x, start: 1, end: 200}\n",
+            free_port(), mport);
+    fclose(f);
+    char *margv[] = {(char *)mscada, "modbusserver", "--config", conf, NULL};
+    snprintf(rps, sizeof rps, "%d", rport);
+    char *rargv[] = {(char *)mbref, rps, NULL};
+    target ts[2] = {{"mscada modbusserver", mport, spawn(margv, mlog)},
+                    {"libmodbus select()", rport, spawn(rargv, rlog)}};
+    wait_port(mport);
+    wait_port(rport);
+    printf("FC3 x 125 registers, %.0f s per phase, loopback\n", secs);
+    for (int i = 0; i < 2; i++) {
+        phase(&ts[i], "1 conn (libmodbus)", blocking, 1, secs);
+        phase(&ts[i], "10 conns (libmodbus)", blocking, 10, secs);
+        phase(&ts[i], "pipelined depth 8", pipelined, 8, secs);
+        phase(&ts[i], "pipelined depth 32", pipelined, 32, secs);
+    }
+    static double lat[100000];
+    for (int i = 0; i < 2; i++) {
+        size_t n = bursts(ts[i].port, 8, secs, lat, 100000);
+        printf("%-22s burst of 8: all answered p50 %.3f ms, p99 %.3f ms "
+               "(%zu bursts)\n", ts[i].name, pct(lat, n, 0.5) * 1e3,
+               pct(lat, n, 0.99) * 1e3, n);
+    }
+    /* Stalls, against mscada only. */
+    size_t n = bursts(mport, 1, secs, lat, 100000);
+    printf("%-22s alone:            1 request p50 %.3f ms, p99 %.3f ms\n",
+           ts[0].name, pct(lat, n, 0.5) * 1e3, pct(lat, n, 0.99) * 1e3);
+    int stall = tcp_connect(mport);
+    uint8_t part[5] = {0, 1, 0, 0, 0};
+    if (send(stall, part, sizeof part, 0) != 5)
+        return 1;
+    hog h = {mport, false, -1};
+    pthread_t th;
+    pthread_create(&th, NULL, never_reads, &h);
+    usleep(500000);
+    n = bursts(mport, 1, 4, lat, 100000);
+    printf("%-22s with a stalled + a never-reading master: 1 request p50 "
+           "%.3f ms, p99 %.3f ms\n", ts[0].name, pct(lat, n, 0.5) * 1e3,
+           pct(lat, n, 0.99) * 1e3);
+    double end = now() + 15;
+    while (h.dropped_after < 0 && now() < end)
+        usleep(50000);
+    h.stop = true;
+    pthread_join(th, NULL);
+    printf("%-22s never-reading master dropped after %.1f s (timeout: 5)\n",
+           ts[0].name, h.dropped_after);
+    close(stall);
+    for (int i = 0; i < 2; i++) {
+        kill(ts[i].pid, SIGTERM);
+        waitpid(ts[i].pid, NULL, 0);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
