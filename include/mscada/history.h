@@ -106,6 +106,12 @@ static inline int ms_hist_series_append_float(ms_hist_series *h,
  * that data stays buffered and is retried at the next flush. The first
  * failure and the recovery are logged once each. */
 int ms_hist_store_flush(ms_hist_store *s);
+/* The same spread over calls, so a loop with many tags is never stalled
+ * by one long flush: writes the buffers of about max_writes series from
+ * *cursor on (0 starts a pass) and sets *done when the pass has been
+ * through every series. Returns 0 or MS_EIO as ms_hist_store_flush. */
+int ms_hist_store_flush_some(ms_hist_store *s, size_t *cursor,
+                             size_t max_writes, bool *done);
 /* Records buffered (not yet written) over all series. */
 size_t ms_hist_store_buffered(const ms_hist_store *s);
 /* Records dropped because the memory cap was reached. */

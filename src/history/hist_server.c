@@ -35,6 +35,8 @@ struct ms_hist_server {
     hist_tag *tags;
     size_t ntags;
     uv_timer_t flush_timer, retain_timer;
+    uv_idle_t flush_idle; /* runs a flush pass a slice per loop turn */
+    size_t flush_cursor;
     int open_handles;
     double retain_days;
     size_t max_reply;
@@ -210,10 +212,28 @@ static void on_rta(ms_tag *t, const ms_value *req, void *arg)
 
 /* ---- timers ---------------------------------------------------------------- */
 
+/* One slice of a flush pass per loop turn: 10,000 tags' files written in
+ * one go would keep the loop from reading the bus for a second or more, and
+ * the bus would conflate what history had not read. */
+#define FLUSH_SLICE 64
+
+static void on_flush_slice(uv_idle_t *i)
+{
+    ms_hist_server *s = i->data;
+    bool done;
+    /* failures are logged by the store */
+    ms_hist_store_flush_some(s->store, &s->flush_cursor, FLUSH_SLICE, &done);
+    if (done)
+        uv_idle_stop(&s->flush_idle);
+}
+
 static void on_flush(uv_timer_t *t)
 {
     ms_hist_server *s = t->data;
-    ms_hist_store_flush(s->store); /* failures are logged by the store */
+    if (uv_is_active((uv_handle_t *)&s->flush_idle))
+        return; /* the last pass is still going */
+    s->flush_cursor = 0;
+    uv_idle_start(&s->flush_idle, on_flush_slice);
 }
 
 static void retain(ms_hist_server *s)
@@ -265,6 +285,7 @@ void ms_hist_server_stop(ms_hist_server *s)
     s->client = NULL;
     uv_close((uv_handle_t *)&s->flush_timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->retain_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->flush_idle, on_handle_closed);
 }
 
 static int refuse(const ms_tagdesc *d, const char *tags_file, char *why,
@@ -388,8 +409,9 @@ int ms_hist_server_start(uv_loop_t *loop, const ms_hist_config *cfg,
     }
     uv_timer_init(loop, &s->flush_timer);
     uv_timer_init(loop, &s->retain_timer);
-    s->flush_timer.data = s->retain_timer.data = s;
-    s->open_handles = 2;
+    uv_idle_init(loop, &s->flush_idle);
+    s->flush_timer.data = s->retain_timer.data = s->flush_idle.data = s;
+    s->open_handles = 3;
     uint64_t ms = (uint64_t)(cfg->flush_interval * 1000 + 0.5);
     uv_timer_start(&s->flush_timer, on_flush, ms ? ms : 1, ms ? ms : 1);
     if (s->retain_days > 0) {

@@ -472,6 +472,38 @@ int ms_hist_store_flush(ms_hist_store *s)
     return rc;
 }
 
+int ms_hist_store_flush_some(ms_hist_store *s, size_t *cursor,
+                             size_t max_writes, bool *done)
+{
+    int rc = 0;
+    size_t writes = 0;
+    if (*cursor == 0)
+        s->pass_failed = false;
+    while (*cursor < s->hash_cap && writes < max_writes) {
+        for (ms_hist_series *h = s->hash[*cursor]; h; h = h->hash_next) {
+            if (!h->len)
+                continue;
+            writes++;
+            int r = series_write(h);
+            if (r < 0) {
+                note_failure(s, h);
+                s->pass_failed = true;
+                rc = r;
+            }
+        }
+        (*cursor)++;
+    }
+    *done = *cursor >= s->hash_cap;
+    if (*done && !s->pass_failed && s->failing) {
+        s->failing = false;
+        s->drop_logged = false;
+        ms_log_info("history: writing to %s works again (%" PRIu64
+                    " records dropped meanwhile)",
+                    s->dir, s->dropped);
+    }
+    return rc;
+}
+
 static int grow(ms_hist_series *h)
 {
     size_t cap = h->cap ? h->cap * 2 : h->chunk;

@@ -42,6 +42,7 @@ struct ms_hist_store {
     size_t hash_cap, nseries;
     size_t buffered; /* bytes over all series */
     bool failing, drop_logged;
+    bool pass_failed; /* a write failed in this ms_hist_store_flush_some pass */
     int fail_errno;
     uint64_t dropped;
 };
