@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "mscada/mbserial.h"
 #include "mscada/modbus.h"
 
 #ifdef __cplusplus
@@ -45,7 +46,18 @@ typedef void (*ms_mb_state_cb)(ms_mb_client *c, bool up, void *arg);
 typedef void (*ms_mb_unit_cb)(ms_mb_client *c, uint8_t unit, bool up,
                               void *arg);
 
+/* How requests travel: a TCP stream (MBAP, or RTU for rtu-over-tcp), UDP
+ * datagrams (one MBAP ADU each) or a serial line (RTU, one request in
+ * flight on the line whatever max_in_flight says). */
+typedef enum {
+    MS_MB_TRANSPORT_TCP = 0,
+    MS_MB_TRANSPORT_UDP = 1,
+    MS_MB_TRANSPORT_SERIAL = 2
+} ms_mb_transport;
+
 typedef struct {
+    ms_mb_transport transport; /* default TCP */
+    ms_mb_serial_config serial; /* SERIAL: the line */
     char host[256];
     int port;                /* default 502 */
     char name[64];           /* for log lines; default "host:port" */

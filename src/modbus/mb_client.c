@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/outq.h"
+#include "modbus/mb_mclient.h"
 #include "modbus/mb_session.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -30,6 +31,7 @@ typedef struct {
 } mb_conn;
 
 struct ms_mb_client {
+    ms_mb_mclient *m;  /* serial line or UDP: mb_mclient.c does the rest */
     uv_loop_t *loop;
     ms_mb_client_config cfg;
     ms_mb_session s;
@@ -52,6 +54,7 @@ static void flush(ms_mb_client *c);
 void ms_mb_client_config_init(ms_mb_client_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    ms_mb_serial_config_init(&cfg->serial);
     snprintf(cfg->host, sizeof cfg->host, "127.0.0.1");
     cfg->port = 502;
     cfg->framing = MS_MB_FRAMING_MBAP;
@@ -463,6 +466,15 @@ int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
     if (!(c->cfg.backoff_max >= c->cfg.backoff_min))
         c->cfg.backoff_max = c->cfg.backoff_min > def.backoff_max
                                  ? c->cfg.backoff_min : def.backoff_max;
+    if (c->cfg.transport != MS_MB_TRANSPORT_TCP) {
+        int rc = ms_mb_mclient_new(loop, &c->cfg, c, &c->m);
+        if (rc < 0) {
+            free(c);
+            return rc;
+        }
+        *out = c;
+        return 0;
+    }
     ms_mb_session_init(&c->s, c->cfg.framing, c->cfg.max_in_flight,
                        c->cfg.timeout, c->cfg.retries, c->cfg.backoff_max,
                        c->cfg.name);
@@ -486,6 +498,11 @@ void ms_mb_client_close(ms_mb_client *c)
     if (!c || c->closing)
         return;
     c->closing = true;
+    if (c->m) {
+        ms_mb_mclient_close(c->m);
+        free(c);
+        return;
+    }
     drop_conn(c);
     ms_mb_session_close(&c->s);
     if (c->resolving)
@@ -499,6 +516,8 @@ int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
                         const ms_mb_request *req, ms_mb_done_cb cb,
                         void *arg)
 {
+    if (c->m)
+        return ms_mb_mclient_submit(c->m, unit, req, cb, arg);
     if (c->closing || !c->conn || !c->conn->up)
         return MS_ECLOSED;
     int rc = ms_mb_session_submit(&c->s, ms_time_mono_ns(), unit, req, cb,
@@ -513,20 +532,30 @@ int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
 
 bool ms_mb_client_connected(const ms_mb_client *c)
 {
+    if (c->m)
+        return ms_mb_mclient_connected(c->m);
     return c->conn && c->conn->up && !c->closing;
 }
 
 bool ms_mb_client_unit_up(const ms_mb_client *c, uint8_t unit)
 {
+    if (c->m)
+        return ms_mb_mclient_unit_up(c->m, unit);
     return !c->s.units[unit].down;
 }
 
 void ms_mb_client_get_stats(const ms_mb_client *c, ms_mb_client_stats *st)
 {
+    if (c->m) {
+        ms_mb_mclient_get_stats(c->m, st);
+        return;
+    }
     *st = c->s.stats;
 }
 
 const char *ms_mb_client_name(const ms_mb_client *c)
 {
+    if (c->m)
+        return ms_mb_mclient_name(c->m);
     return c->cfg.name;
 }

@@ -1,0 +1,65 @@
+/* Finding RTU frames in a byte stream that may hold garbage (mscada/
+ * mbserial.h): a serial line delivers noise, frames cut short and echoes,
+ * and timers can't be trusted to mark frame ends under load, so a frame is
+ * recognised by its content alone: a length its function implies and a
+ * CRC that matches. Pure. */
+#include "mscada/error.h"
+#include "mscada/mbserial.h"
+
+static uint16_t crc_step(uint16_t crc, uint8_t byte)
+{
+    crc ^= byte;
+    for (int b = 0; b < 8; b++)
+        crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA001)
+                        : (uint16_t)(crc >> 1);
+    return crc;
+}
+
+/* A frame starting at buf: its length, 0 when it may be one still
+ * arriving, MS_EPROTO when it is not one. */
+static int frame_at(ms_mb_dir dir, const uint8_t *buf, size_t len,
+                    ms_mb_adu *adu)
+{
+    int rc = ms_mb_adu_decode(MS_MB_FRAMING_RTU, dir, buf, len, adu);
+    if (rc != MS_EPROTO || dir != MS_MB_REQUEST || len < 2)
+        return rc;
+    uint8_t fc = buf[1];
+    if (fc == 0 || fc > 127 || ms_mb_fc_name(fc))
+        return MS_EPROTO; /* a known function with a bad CRC or length */
+    /* A function whose length can't be told: the first CRC match ends it,
+     * so that the slave can answer "illegal function". The CRC runs along
+     * (one pass, not one per candidate end). */
+    size_t max = 1 + MS_MB_PDU_MAX + 2;
+    uint16_t crc = crc_step(crc_step(0xFFFF, buf[0]), buf[1]);
+    for (size_t n = 2; n + 2 <= len && n + 2 <= max; n++) {
+        if (buf[n] == (uint8_t)crc && buf[n + 1] == (uint8_t)(crc >> 8)) {
+            adu->tid = 0;
+            adu->unit = buf[0];
+            adu->pdu = buf + 1;
+            adu->pdu_len = n - 1;
+            return (int)(n + 2);
+        }
+        crc = crc_step(crc, buf[n]);
+    }
+    return len >= max ? MS_EPROTO : 0;
+}
+
+int ms_mb_rtu_scan(ms_mb_dir dir, const uint8_t *buf, size_t len,
+                   ms_mb_adu *adu, size_t *skip)
+{
+    /* hold: the first offset where a frame may still be arriving. A whole
+     * frame further on wins over it: noise that looks like the start of a
+     * long frame must not hide the real frame behind it. */
+    size_t hold = len;
+    for (size_t i = 0; i < len; i++) {
+        int rc = frame_at(dir, buf + i, len - i, adu);
+        if (rc > 0) {
+            *skip = i;
+            return rc;
+        }
+        if (rc == 0 && hold == len)
+            hold = i;
+    }
+    *skip = hold;
+    return 0;
+}
