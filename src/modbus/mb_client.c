@@ -132,10 +132,24 @@ static void pump(ms_mb_client *c)
         arm_rtimer(c);
 }
 
+static void lost(ms_mb_client *c, const char *why);
+
 static void on_rtimer(uv_timer_t *t)
 {
     ms_mb_client *c = t->data;
+    uint64_t timeouts = c->s.stats.timeouts;
     ms_mb_session_expire(&c->s, ms_time_mono_ns());
+    /* A try timed out while part of an answer sits in the buffer: the peer
+     * stopped mid-frame, and whatever it sends next would be read as the
+     * rest of that frame. The stream can't be trusted: start afresh. */
+    if (c->s.stats.timeouts != timeouts && c->conn && c->conn->up &&
+        ms_buf_size(&c->in)) {
+        char why[128];
+        snprintf(why, sizeof why, "the peer stopped mid-frame (%zu bytes of "
+                 "an answer, then silence for a timeout)", ms_buf_size(&c->in));
+        lost(c, why);
+        return;
+    }
     pump(c);
 }
 
@@ -246,8 +260,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return; /* a callback closed the client */
     if (rc < 0) {
         const uint8_t *h = ms_buf_head(&c->in) + used;
-        ms_log_warn("%s: garbled stream (MBAP header %02x %02x %02x %02x %02x "
-                    "%02x): dropping the connection", c->cfg.name, h[0],
+        ms_log_warn("%s (%s:%d): garbled stream (MBAP header %02x %02x %02x "
+                    "%02x %02x %02x): dropping the connection", c->cfg.name,
+                    c->cfg.host, c->cfg.port, h[0],
                     ms_buf_size(&c->in) - used > 1 ? h[1] : 0,
                     ms_buf_size(&c->in) - used > 2 ? h[2] : 0,
                     ms_buf_size(&c->in) - used > 3 ? h[3] : 0,

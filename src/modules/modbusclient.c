@@ -35,6 +35,7 @@ typedef struct {
     int *last_status;    /* per read request: for logging changes only */
     uint64_t seq_now;    /* counts submits, orders polls and writes */
     bool no_fc22;        /* the device rejected mask write */
+    void *rmw;           /* the mbc_tag whose read-then-write is under way */
     uint64_t write_errors;
     ms_tag *status;
     char *status_text;
@@ -47,6 +48,7 @@ typedef struct {
     uint64_t write_seq;  /* seq of the latest write */
     bool replay;         /* a write lost with the connection */
     bool want_bit;       /* read-then-write of a bit: the value wanted */
+    bool rmw_wait;       /* its read-then-write waits for another's */
 } mbc_tag;
 
 struct mbc_main {
@@ -221,16 +223,42 @@ static int submit_write(mbc_tag *mt, const ms_mb_request *q)
     return rc;
 }
 
-/* Read-then-write of one bit, for devices without FC22. */
+/* Read-then-write of one bit, for devices without FC22. One at a time
+ * per RTU: two overlapping ones on one register would both read the old
+ * value, and the second write would undo the first one's bit. */
 static int write_bit_rmw(mbc_tag *mt)
 {
     const ms_mbc_tag *t = &mt->m->cfg.tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    if (r->rmw) {
+        mt->rmw_wait = true;
+        mt->write_seq = ++r->seq_now; /* older polls don't undo it */
+        return 0;
+    }
     ms_mb_request q;
     memset(&q, 0, sizeof q);
     q.fc = MS_MB_READ_HOLDING_REGISTERS;
     q.addr = t->write.addr;
     q.count = 1;
-    return submit_write(mt, &q);
+    int rc = submit_write(mt, &q);
+    if (rc == 0)
+        r->rmw = mt;
+    return rc;
+}
+
+/* The read-then-write under way ended: start the next one waiting. */
+static void rmw_next(mbc_rtu *r)
+{
+    r->rmw = NULL;
+    for (size_t i = 0; i < r->m->cfg.ntags && !r->rmw; i++) {
+        mbc_tag *mt = &r->m->tags[i];
+        if (!mt->rmw_wait || r->m->cfg.tags[i].rtu_w != r->i)
+            continue;
+        mt->rmw_wait = false;
+        int rc = write_bit_rmw(mt);
+        if (rc < 0)
+            write_failed(mt, rc);
+    }
 }
 
 static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
@@ -252,8 +280,12 @@ static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
             write_failed(mt, status);
         return;
     }
+    bool rmw = r->rmw == mt && (req->fc == MS_MB_READ_HOLDING_REGISTERS ||
+                                req->fc == MS_MB_WRITE_SINGLE_REGISTER);
     if (status < 0) {
         write_failed(mt, status);
+        if (rmw)
+            rmw_next(r);
         return;
     }
     if (req->fc == MS_MB_READ_HOLDING_REGISTERS) {
@@ -267,11 +299,15 @@ static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
         q.value = mt->want_bit ? (uint16_t)(reg | mask)
                                : (uint16_t)(reg & ~mask);
         int rc = submit_write(mt, &q);
-        if (rc < 0)
+        if (rc < 0) {
             write_failed(mt, rc);
+            rmw_next(r);
+        }
         return;
     }
     ms_log_debug("%s: wrote %s", ms_mb_client_name(r->mb), t->name);
+    if (rmw)
+        rmw_next(r);
 }
 
 static void do_write(mbc_tag *mt)
