@@ -40,6 +40,7 @@ struct ms_hist_server {
     int open_handles;
     double retain_days;
     size_t max_reply;
+    size_t early_flush;   /* buffered records that start a flush pass early */
     uint64_t recorded;
     ms_hist_result res;
     uint8_t *reply;
@@ -90,6 +91,8 @@ static bool take_int(hist_tag *ht, int64_t *v)
              fabs((double)*v - (double)ht->last.u.i) < db);
 }
 
+static void flush_pass_start(ms_hist_server *s);
+
 static void on_value(ms_tag *t, void *arg)
 {
     hist_tag *ht = arg;
@@ -109,6 +112,13 @@ static void on_value(ms_tag *t, void *arg)
         !memcmp(&r.u, &ht->last.u, sizeof r.u))
         return;
     int rc = ms_hist_series_append(ht->h, r);
+    /* Many tags that each fill their buffer slowly can together reach the
+     * memory cap before the next flush, where the store would have to write
+     * everything at once (the loop stops reading the bus meanwhile, and the
+     * bus conflates what history hasn't read). Start the sliced pass early
+     * instead. */
+    if (ms_hist_store_buffered(ht->srv->store) > ht->srv->early_flush)
+        flush_pass_start(ht->srv);
     if (rc == 0 || rc == MS_EIO) { /* MS_EIO: kept in memory, retried */
         ht->last = r;
         ht->has_last = true;
@@ -212,28 +222,40 @@ static void on_rta(ms_tag *t, const ms_value *req, void *arg)
 
 /* ---- timers ---------------------------------------------------------------- */
 
-/* One slice of a flush pass per loop turn: 10,000 tags' files written in
- * one go would keep the loop from reading the bus for a second or more, and
- * the bus would conflate what history had not read. */
-#define FLUSH_SLICE 64
+/* One slice of a flush pass per loop turn, bounded by time, not by a
+ * number of files: creating a file in a folder of 10,000 can take a third
+ * of a millisecond, so 10,000 tags' files written in one go (or in slices
+ * of a fixed count) keep the loop from reading the bus long enough for the
+ * bus to conflate what history had not read. Between slices the loop reads
+ * whatever has arrived. */
+#define FLUSH_SLICE_NS 2000000u
+#define FLUSH_STEP 4
 
 static void on_flush_slice(uv_idle_t *i)
 {
     ms_hist_server *s = i->data;
-    bool done;
+    bool done = false;
+    uint64_t t0 = ms_time_mono_ns();
     /* failures are logged by the store */
-    ms_hist_store_flush_some(s->store, &s->flush_cursor, FLUSH_SLICE, &done);
+    do {
+        ms_hist_store_flush_some(s->store, &s->flush_cursor, FLUSH_STEP,
+                                 &done);
+    } while (!done && ms_time_mono_ns() - t0 < FLUSH_SLICE_NS);
     if (done)
         uv_idle_stop(&s->flush_idle);
 }
 
-static void on_flush(uv_timer_t *t)
+static void flush_pass_start(ms_hist_server *s)
 {
-    ms_hist_server *s = t->data;
     if (uv_is_active((uv_handle_t *)&s->flush_idle))
         return; /* the last pass is still going */
     s->flush_cursor = 0;
     uv_idle_start(&s->flush_idle, on_flush_slice);
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    flush_pass_start(t->data);
 }
 
 static void retain(ms_hist_server *s)
@@ -390,6 +412,7 @@ int ms_hist_server_start(uv_loop_t *loop, const ms_hist_config *cfg,
     s->loop = loop;
     s->retain_days = cfg->retain_days;
     s->max_reply = cfg->max_reply;
+    s->early_flush = cfg->mem_cap / 2 / MS_HIST_REC_SIZE;
     ms_hist_opts o;
     ms_hist_opts_default(&o);
     o.file_records = cfg->file_records;
