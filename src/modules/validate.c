@@ -5,9 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "modbus/mb_poll.h"
 #include "modules/module.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"
+#include "mscada/history_server.h"
 #include "mscada/tagdesc.h"
 
 /* The module a config file belongs to, from its name: bus.yaml -> "bus". */
@@ -26,16 +28,41 @@ static int check_config(const char *path)
     char buf[4096];
     const char *mod = config_module(path, buf, sizeof buf);
     ms_conf_error err;
+    int rc;
+    const char *what;
     if (!strncmp(mod, "bus", 3)) {
         ms_bus_config cfg;
         ms_bus_config_init(&cfg);
-        int rc = ms_bus_config_load(path, &cfg, &err);
+        rc = ms_bus_config_load(path, &cfg, &err);
         ms_bus_config_free(&cfg);
+        what = "bus";
+    } else if (!strncmp(mod, "history", 7)) {
+        ms_hist_config cfg;
+        ms_hist_config_init(&cfg);
+        rc = ms_hist_config_load(path, false, &cfg, &err);
+        ms_hist_config_free(&cfg);
+        what = "history";
+    } else if (!strncmp(mod, "modbusclient", 12)) {
+        ms_conf_doc *doc;
+        rc = ms_conf_load(path, &doc, &err);
+        if (rc == 0) {
+            ms_mbc_config cfg;
+            memset(&cfg, 0, sizeof cfg);
+            rc = ms_mbc_config_from_conf(ms_conf_root(doc), &cfg, &err);
+            ms_mbc_config_free(&cfg);
+            ms_conf_free(doc);
+        }
+        what = "modbusclient";
+    } else {
+        what = NULL;
+        rc = 0;
+    }
+    if (what) {
         if (rc < 0) {
             fprintf(stderr, "%s\n", err.text);
             return MS_EXIT_USAGE;
         }
-        printf("%s: ok (bus config)\n", path);
+        printf("%s: ok (%s config)\n", path, what);
         return MS_EXIT_OK;
     }
     /* No schema for it yet: it must at least be well-formed YAML. */
@@ -85,7 +112,8 @@ const ms_module ms_module_validate = {
     .name = "validate",
     .summary = "check tags.yaml and a module's config file",
     .usage = "Checks tags.yaml (--tags, or ./tags.yaml when present) and, with\n"
-             "--config, a module config named after its module (bus.yaml).\n"
+             "--config, a module config named after its module (bus.yaml,\n"
+             "history.yaml, modbusclient.yaml; others: YAML syntax only).\n"
              "Prints 'FILE: ok' per file; on an error prints\n"
              "file:line:column: what is wrong, and exits 2.\n",
     .run = validate_run,

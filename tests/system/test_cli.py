@@ -208,5 +208,31 @@ def test_validate_nothing_to_check_exits_2():
     check('--tags' in err, 'stderr does not say what to give: %r', err)
 
 
+def test_validate_history_and_modbusclient_configs():
+    d = h.tmpdir()
+    hist = _write(d, 'history.yaml', 'bus_port: 1324\npath: %s\n'
+                  'flush_interval: soon\n' % os.path.join(d, 'hist'))
+    st, out, err = run('validate', '--config', hist)
+    check_eq(st, 2, 'exit status of validate with flush_interval: soon')
+    check('history.yaml:3:17:' in err, 'no file:line:column in %r', err)
+    check(not os.path.exists(os.path.join(d, 'hist')),
+          'validate created the history folder')
+    mbc = _write(d, 'modbusclient.yaml',
+                 'rtus:\n- name: RTU\n  ip: 127.0.0.1\n  port: 502\n'
+                 '  poll:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
+                 'tags:\n  Flow: {type: float32, read: \'RTU:1:4x:3\'}\n')
+    st, out, err = run('validate', '--config', mbc)
+    check_eq(st, 0, 'exit status of validate with a good modbusclient.yaml '
+             '(%s)' % err)
+    check('modbusclient.yaml: ok' in out, 'not reported ok: %r', out)
+    _write(d, 'modbusclient.yaml',
+           'rtus:\n- name: RTU\n  ip: 127.0.0.1\n  port: 502\n'
+           'tags:\n  Flow: {type: float99, read: \'RTU:1:4x:3\'}\n')
+    st, out, err = run('validate', '--config', mbc)
+    check_eq(st, 2, 'exit status of validate with type float99')
+    check(re.search(r'modbusclient\.yaml:6:\d+:', err),
+          'no file:line:column for the bad type in %r', err)
+
+
 if __name__ == '__main__':
     h.main(globals())
