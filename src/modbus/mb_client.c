@@ -465,7 +465,7 @@ int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
     ms_mb_client_config_init(&def);
     c->loop = loop;
     c->cfg = *cfg;
-    if (!c->cfg.name[0])
+    if (!c->cfg.name[0] && c->cfg.transport == MS_MB_TRANSPORT_TCP)
         snprintf(c->cfg.name, sizeof c->cfg.name, "%.40s:%d", cfg->host,
                  cfg->port);
     if (!(c->cfg.timeout > 0))
