@@ -9,7 +9,7 @@ build-essential cmake pkg-config clang libclang-rt-14-dev
 libuv1-dev libyaml-dev libjansson-dev libcmocka-dev libedit-dev
 python3 python3-pexpect
 libmodbus-dev mbpoll python3-pymodbus
-socat python3-serial python3-serial-asyncio
+socat python3-serial python3-serial-asyncio netcat-openbsd
 "
 
 missing=""
