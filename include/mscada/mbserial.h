@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "mscada/conf.h"
 #include "mscada/mbserver.h"
 #include "mscada/modbus.h"
 
@@ -32,6 +33,11 @@ void ms_mb_serial_config_init(ms_mb_serial_config *cfg);
 /* 0 when baud, parity, data and stop bits are ones a line can be set to,
  * else MS_EINVAL. */
 int ms_mb_serial_config_check(const ms_mb_serial_config *cfg);
+/* Reads the serial keys of a config map m (an rtu): device (required),
+ * baud, parity (N, E, O or none, even, odd), data_bits, stop_bits, into
+ * cfg (defaults 9600 N 8 1). Returns 0 or MS_ECONFIG with err set. */
+int ms_mb_serial_conf(const ms_conf_node *m, ms_mb_serial_config *cfg,
+                      ms_conf_error *err);
 /* The RTU inter-frame silence, 3.5 characters, in microseconds (1750 above
  * 19200 baud, as the spec fixes it). */
 unsigned ms_mb_serial_silence_us(const ms_mb_serial_config *cfg);

@@ -89,7 +89,8 @@ static int parse_rtu(const ms_conf_node *m, ms_mbc_rtu *r, ms_conf_error *err)
     static const char *const known[] = {
         "name", "ip", "port", "tcp_udp", "rate", "timeout", "retries",
         "max_in_flight", "word_order", "poll", "reads", "writes",
-        "write_on_reconnect", "connect_timeout", NULL};
+        "write_on_reconnect", "connect_timeout", "device", "baud", "parity",
+        "data_bits", "stop_bits", NULL};
     const ms_conf_node *n;
     const char *s;
     TRY(ms_conf_want(m, MS_CONF_MAP, "an rtu", err));
@@ -122,10 +123,20 @@ static int parse_rtu(const ms_conf_node *m, ms_mbc_rtu *r, ms_conf_error *err)
             r->net.framing = MS_MB_FRAMING_MBAP;
         else if (!strcmp(s, "rtu-over-tcp"))
             r->net.framing = MS_MB_FRAMING_RTU;
+        else if (!strcmp(s, "udp"))
+            r->net.transport = MS_MB_TRANSPORT_UDP;
+        else if (!strcmp(s, "serial"))
+            r->net.transport = MS_MB_TRANSPORT_SERIAL;
         else
-            return ms_conf_fail(err, n, "tcp_udp '%s' is not supported yet "
-                                        "(tcp or rtu-over-tcp)", s);
+            return ms_conf_fail(err, n, "tcp_udp must be tcp, udp, "
+                                        "rtu-over-tcp or serial (got '%s')",
+                                s);
+        if (r->net.transport == MS_MB_TRANSPORT_SERIAL)
+            TRY(ms_mb_serial_conf(m, &r->net.serial, err));
     }
+    if (r->net.transport != MS_MB_TRANSPORT_SERIAL &&
+        (n = ms_conf_get(m, "device")))
+        return ms_conf_fail(err, n, "device needs tcp_udp: serial");
     TRY(get_double(m, "rate", 0.001, 86400, &r->rate, err));
     TRY(get_double(m, "timeout", 0.001, 3600, &r->net.timeout, err));
     TRY(get_double(m, "connect_timeout", 0.001, 3600,

@@ -14,6 +14,7 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mbmap.h"
+#include "mscada/mbserial.h"
 #include "mscada/mbserver.h"
 
 typedef struct mbs_rtu mbs_rtu;
@@ -34,6 +35,9 @@ struct mbs_rtu {
     ms_mb_word_order order;
     ms_mb_mem mem;
     ms_mb_server *srv;
+    bool serial;                 /* tcp_udp: serial: a slave on a line */
+    ms_mb_serial_config scfg;
+    ms_mb_serial_slave *slave;
     mbs_main *mm;
 };
 
@@ -104,7 +108,9 @@ static int load_rtu(mbs_rtu *r, const ms_conf_node *m, ms_conf_error *err)
 {
     static const char *const known[] = {"name", "ip", "port", "tcp_udp",
                                         "serve", "timeout", "word_order",
-                                        "max_conns", NULL};
+                                        "max_conns", "device", "baud",
+                                        "parity", "data_bits", "stop_bits",
+                                        NULL};
     if (ms_conf_want(m, MS_CONF_MAP, "an rtu", err) < 0)
         return MS_ECONFIG;
     ms_conf_warn_unknown(m, known, "rtu");
@@ -134,9 +140,14 @@ static int load_rtu(mbs_rtu *r, const ms_conf_node *m, ms_conf_error *err)
     s = NULL;
     if (get_str(m, "tcp_udp", false, &s, err) < 0)
         return MS_ECONFIG;
-    if (s && strcmp(s, "tcp"))
+    if (s && !strcmp(s, "serial")) {
+        r->serial = true;
+        if (ms_mb_serial_conf(m, &r->scfg, err) < 0)
+            return MS_ECONFIG;
+    } else if (s && strcmp(s, "tcp")) {
         return ms_conf_fail(err, ms_conf_get(m, "tcp_udp"),
-                            "tcp_udp: only tcp is served (got '%s')", s);
+                            "tcp_udp: tcp or serial is served (got '%s')", s);
+    }
     if ((n = ms_conf_get(m, "timeout")) && !n->null) {
         double t;
         if (ms_conf_double(n, "timeout", &t, err) < 0)
@@ -359,6 +370,8 @@ static void mbs_stop(mbs_main *mm)
     for (size_t i = 0; i < mm->nrtus; i++) {
         if (mm->rtus[i].srv)
             ms_mb_server_stop(mm->rtus[i].srv);
+        ms_mb_serial_slave_stop(mm->rtus[i].slave);
+        mm->rtus[i].slave = NULL;
         mm->rtus[i].srv = NULL;
     }
     if (mm->client)
@@ -464,7 +477,10 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
         mbs_rtu *r = &mm.rtus[i];
         ms_mb_handler h = {.mem = &r->mem, .on_write = on_master_write,
                            .arg = r};
-        rc = ms_mb_server_start(&loop, &r->cfg, &h, &r->srv);
+        if (r->serial)
+            rc = ms_mb_serial_slave_start(&loop, &r->scfg, &h, &r->slave);
+        else
+            rc = ms_mb_server_start(&loop, &r->cfg, &h, &r->srv);
         if (rc < 0) {
             r->srv = NULL;
             status = MS_EXIT_FAIL;

@@ -1,0 +1,82 @@
+/* Fuzz target for the RTU stream decoder with resync (ms_mb_rtu_scan):
+ * bytes arrive in pieces, as a serial line delivers them, into a buffer
+ * that is scanned after each piece the way mb_serial.c does (drop the
+ * garbage it names, take a frame, go on).
+ *
+ * Input layout:
+ *   byte 0     bit 0 direction (0 requests: a slave; 1 responses: a master);
+ *              bits 1-7 piece size - 1
+ *   the rest   the line's bytes
+ *
+ * Checks (abort()): skip and frame lie inside the buffer; every frame has a
+ * valid CRC and a PDU of 1..253 bytes starting right after its unit byte;
+ * a frame of a function whose length is known decodes as an ADU of the same
+ * length; bytes held waiting never grow past what a transport bounds. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mscada/mbserial.h"
+
+#define CHECK(c)                                                             \
+    do {                                                                     \
+        if (!(c)) {                                                          \
+            fprintf(stderr, "fuzz_mbrtu: %s:%d: check failed: %s\n",         \
+                    __FILE__, __LINE__, #c);                                 \
+            abort();                                                         \
+        }                                                                    \
+    } while (0)
+
+#define BUF_MAX 1024 /* the transport drops input held past 2 ADUs */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    ms_mb_dir dir = (data[0] & 1) ? MS_MB_RESPONSE : MS_MB_REQUEST;
+    size_t piece = (size_t)(data[0] >> 1) + 1;
+    data++;
+    size--;
+    uint8_t buf[BUF_MAX + 256];
+    size_t len = 0;
+    for (size_t at = 0; at < size;) {
+        size_t n = size - at < piece ? size - at : piece;
+        memcpy(buf + len, data + at, n);
+        len += n;
+        at += n;
+        for (;;) {
+            ms_mb_adu adu;
+            size_t skip = (size_t)-1;
+            int rc = ms_mb_rtu_scan(dir, buf, len, &adu, &skip);
+            CHECK(skip <= len);
+            CHECK(rc >= 0);
+            if (rc > 0) {
+                size_t f = (size_t)rc;
+                CHECK(skip + f <= len);
+                CHECK(f >= 4 && f <= 1 + MS_MB_PDU_MAX + 2);
+                const uint8_t *p = buf + skip;
+                CHECK(adu.pdu == p + 1 && adu.unit == p[0]);
+                CHECK(adu.pdu_len == f - 3 && adu.pdu_len >= 1);
+                uint16_t crc = ms_mb_crc16(p, f - 2);
+                CHECK(p[f - 2] == (uint8_t)crc &&
+                      p[f - 1] == (uint8_t)(crc >> 8));
+                if (ms_mb_fc_name(p[1] & 0x7f)) {
+                    ms_mb_adu again;
+                    CHECK(ms_mb_adu_decode(MS_MB_FRAMING_RTU, dir, p, f,
+                                           &again) == rc);
+                }
+                skip += f;
+            }
+            memmove(buf, buf + skip, len - skip);
+            len -= skip;
+            if (rc == 0)
+                break;
+        }
+        if (len > BUF_MAX)
+            len = 0;
+    }
+    return 0;
+}
