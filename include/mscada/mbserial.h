@@ -55,7 +55,7 @@ unsigned ms_mb_serial_silence_us(const ms_mb_serial_config *cfg);
 int ms_mb_rtu_scan(ms_mb_dir dir, const uint8_t *buf, size_t len,
                    ms_mb_adu *adu, size_t *skip);
 
-/* ---- serial slave ---------------------------------------------------------- */
+/* ---- serial slave -------------------------------------------------------- */
 
 typedef struct ms_mb_serial_slave ms_mb_serial_slave;
 

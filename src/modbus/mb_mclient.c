@@ -35,7 +35,7 @@ static bool is_up(const ms_mb_mclient *m)
     return !m->closing && (m->line || m->udp);
 }
 
-/* ---- requests out, answers in ---------------------------------------------- */
+/* ---- requests out, answers in -------------------------------------------- */
 
 static void on_rtimer(uv_timer_t *t);
 
@@ -120,7 +120,7 @@ static void on_udp_frame(ms_mb_udp *u, const uint8_t *p, size_t len,
     feed(arg, p, len);
 }
 
-/* ---- opening and failing ---------------------------------------------------- */
+/* ---- opening and failing ------------------------------------------------- */
 
 static void on_otimer(uv_timer_t *t)
 {
@@ -191,7 +191,7 @@ static void try_open(ms_mb_mclient *m)
     pump(m);
 }
 
-/* ---- public (through ms_mb_client) ------------------------------------------- */
+/* ---- public (through ms_mb_client) --------------------------------------- */
 
 static void on_unit(ms_mb_session *s, uint8_t unit, bool up, void *arg)
 {

@@ -154,8 +154,8 @@ static void test_unknown_length_functions(void **state)
          * but present). */
         ms_mb_mem mem;
         ms_mb_mem_init(&mem);
-        assert_int_equal(ms_mb_mem_add(&mem, adu.unit, MS_MB_HOLDING_REGISTERS, 0, 9),
-                         0);
+        assert_int_equal(
+            ms_mb_mem_add(&mem, adu.unit, MS_MB_HOLDING_REGISTERS, 0, 9), 0);
         ms_mb_handler h;
         memset(&h, 0, sizeof h);
         h.mem = &mem;
