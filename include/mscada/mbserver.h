@@ -80,6 +80,15 @@ size_t ms_mb_server_conns(const ms_mb_server *s);
  * loop has run the close callbacks. */
 void ms_mb_server_stop(ms_mb_server *s);
 
+/* Modbus over UDP: one MBAP ADU per datagram, each answered to its sender
+ * (cfg's ip and port; timeout, out_cap and max_conns don't apply). Returns
+ * 0, MS_EINVAL (ip not an address), MS_ENOMEM or a libuv error (logged). */
+typedef struct ms_mb_udp_server ms_mb_udp_server;
+int ms_mb_udp_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
+                           const ms_mb_handler *h, ms_mb_udp_server **out);
+int ms_mb_udp_server_port(const ms_mb_udp_server *s);
+void ms_mb_udp_server_stop(ms_mb_udp_server *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -90,9 +90,9 @@ static int set_line(int fd, const ms_mb_serial_config *cfg)
         t.c_cflag |= PARENB | (cfg->parity == 'O' ? PARODD : 0);
     if (cfg->stop_bits == 2)
         t.c_cflag |= CSTOPB;
-    t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY | INPCK);
+    t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY | INPCK | IGNPAR);
     if (cfg->parity != 'N')
-        t.c_iflag |= INPCK; /* drop bytes with parity errors */
+        t.c_iflag |= INPCK | IGNPAR; /* drop bytes with parity errors */
     t.c_cc[VMIN] = 0;
     t.c_cc[VTIME] = 0;
     cfsetispeed(&t, sp);

@@ -38,6 +38,8 @@ struct mbs_rtu {
     bool serial;                 /* tcp_udp: serial: a slave on a line */
     ms_mb_serial_config scfg;
     ms_mb_serial_slave *slave;
+    bool udp;                    /* tcp_udp: udp */
+    ms_mb_udp_server *usrv;
     mbs_main *mm;
 };
 
@@ -144,9 +146,12 @@ static int load_rtu(mbs_rtu *r, const ms_conf_node *m, ms_conf_error *err)
         r->serial = true;
         if (ms_mb_serial_conf(m, &r->scfg, err) < 0)
             return MS_ECONFIG;
+    } else if (s && !strcmp(s, "udp")) {
+        r->udp = true;
     } else if (s && strcmp(s, "tcp")) {
         return ms_conf_fail(err, ms_conf_get(m, "tcp_udp"),
-                            "tcp_udp: tcp or serial is served (got '%s')", s);
+                            "tcp_udp must be tcp, udp or serial (got '%s')",
+                            s);
     }
     if ((n = ms_conf_get(m, "timeout")) && !n->null) {
         double t;
@@ -372,6 +377,8 @@ static void mbs_stop(mbs_main *mm)
             ms_mb_server_stop(mm->rtus[i].srv);
         ms_mb_serial_slave_stop(mm->rtus[i].slave);
         mm->rtus[i].slave = NULL;
+        ms_mb_udp_server_stop(mm->rtus[i].usrv);
+        mm->rtus[i].usrv = NULL;
         mm->rtus[i].srv = NULL;
     }
     if (mm->client)
@@ -479,6 +486,8 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
                            .arg = r};
         if (r->serial)
             rc = ms_mb_serial_slave_start(&loop, &r->scfg, &h, &r->slave);
+        else if (r->udp)
+            rc = ms_mb_udp_server_start(&loop, &r->cfg, &h, &r->usrv);
         else
             rc = ms_mb_server_start(&loop, &r->cfg, &h, &r->srv);
         if (rc < 0) {

@@ -8,7 +8,8 @@ and python3-serial-asyncio):
   timeouts must not starve units 1 and 2;
 - tcp_udp: rtu-over-tcp through a socat relay from a TCP port to that pty
   pair, so a real RTU slave answers (a serial-to-Ethernet gateway);
-- tcp_udp: udp against pymodbus's UDP server.
+- tcp_udp: udp against pymodbus's UDP server, and modbusserver serving
+  UDP to pymodbus's UDP client.
 
 Values are checked on a real `mscada bus` with a raw bus client; writes
 from the bus are read back by polling."""
@@ -232,6 +233,61 @@ def test_udp_pymodbus():
                           'tcp_udp: udp'])
     finally:
         h.stop_pid(slave, h.signal.SIGKILL, 10)
+
+
+def test_modbusserver_udp():
+    """modbusserver with tcp_udp: udp, read and written by pymodbus' UDP
+    client; a datagram with bytes left over gets no answer; an unknown unit
+    gets exception 11."""
+    import socket
+    bus = Bus()
+    d = h.tmpdir('mscada-udpsrv-')
+    port = h.free_port()
+    conf = os.path.join(d, 'modbusserver.yaml')
+    with open(conf, 'w') as f:
+        f.write('bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n'
+                '- name: U\n  ip: 127.0.0.1\n  port: %d\n  tcp_udp: udp\n'
+                '  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
+                'tags:\n  T5: {addr: \'U:1:4x:5\', type: uint16}\n'
+                % (bus.port, port))
+    log = os.path.join(d, 'modbusserver.log')
+    srv = h.spawn([h.MSCADA, 'modbusserver', '--config', conf], log)
+    try:
+        h.wait_until(lambda: udp_answers(port), 'modbusserver on udp', 30)
+        from pymodbus.client import ModbusUdpClient
+        c = ModbusUdpClient('127.0.0.1', port=port, timeout=1)
+        c.connect()
+        r = c.write_register(4, 4242, slave=1)
+        check(not r.isError(), 'write: %r', r)
+        r = c.read_holding_registers(0, 10, slave=1)
+        check(not r.isError() and r.registers[4] == 4242, 'read: %r', r)
+        c.close()
+        from test_mbclient_pymodbus import Watcher
+        Watcher(bus, ['T5']).wait('T5', lambda v: v == 4242,
+                                  'T5 == 4242 on the bus')
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.5)
+        try:
+            s.sendto(bytes.fromhex('000700000006010300000001ff'),
+                     ('127.0.0.1', port))
+            try:
+                s.recv(300)
+                check(False, 'a datagram with a byte left over was answered')
+            except socket.timeout:
+                pass
+            s.sendto(bytes.fromhex('000800000006090300000001'),
+                     ('127.0.0.1', port))
+            check(s.recv(300) == bytes.fromhex('000800000003098302')[:-1] +
+                  b'\x0b', 'unknown unit -> exception 11')
+        finally:
+            s.close()
+        check(h.stop_pid(srv) == 0, 'modbusserver exit status')
+    except Exception:
+        with open(log) as f:
+            sys.stdout.write('---- modbusserver log:\n' + f.read()[-3000:])
+        raise
+    finally:
+        h.stop_pid(srv)
 
 
 if __name__ == '__main__':
