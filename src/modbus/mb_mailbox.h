@@ -1,0 +1,65 @@
+/* modbusserver's model and runtime (internal to libmscada): its config
+ * file read into RTUs, each with the memory it serves and its transport,
+ * and tags mapping addresses in it (mb_serverconf.c); and the "mailbox"
+ * (DESIGN §8) that serves them and keeps tags and registers in step both
+ * ways (mb_mailbox.c). */
+#ifndef MS_MODBUS_MB_MAILBOX_H
+#define MS_MODBUS_MB_MAILBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "mscada/client.h"
+#include "mscada/conf.h"
+#include "mscada/mbmap.h"
+#include "mscada/mbserial.h"
+#include "mscada/mbserver.h"
+
+typedef struct {
+    const char *name;            /* owned by the config doc */
+    ms_mb_server_config net;     /* ip, port, timeout, max_conns */
+    ms_mb_word_order order;      /* default for its tags */
+    ms_mb_mem mem;               /* the serve blocks: what masters see */
+    bool serial;                 /* tcp_udp: serial: a slave on a line */
+    ms_mb_serial_config scfg;
+    bool udp;                    /* tcp_udp: udp */
+} ms_mbs_rtu;
+
+typedef struct {
+    const char *name;            /* owned by the config doc */
+    ms_mb_addr addr;
+    ms_mb_conv conv;
+    size_t rtu;                  /* index into rtus */
+} ms_mbs_tag;
+
+typedef struct {
+    ms_client_config bus;        /* bus_ip, bus_port; name "modbusserver" */
+    ms_mbs_rtu *rtus;
+    size_t nrtus;
+    ms_mbs_tag *tags;
+    size_t ntags;
+    ms_conf_doc *doc;
+} ms_mbs_config;
+
+/* Loads modbusserver.yaml into a zeroed cfg. Returns 0, or an error of
+ * ms_conf_load (MS_ENOENT, ...) or MS_ECONFIG with err as
+ * "file:line:col: what". cfg is to be freed either way. */
+int ms_mbs_config_load(const char *path, ms_mbs_config *cfg,
+                       ms_conf_error *err);
+void ms_mbs_config_free(ms_mbs_config *cfg);
+
+typedef struct ms_mbs ms_mbs;
+
+/* Connects to the bus with a tag per config tag and serves every RTU.
+ * cfg is borrowed until ms_mbs_free (its memory is what is served). *out
+ * is set even on failure (NULL only when out of memory): stop it, run the
+ * loop dry, free it. Returns 0 or an error (logged). */
+int ms_mbs_start(uv_loop_t *loop, ms_mbs_config *cfg, ms_mbs **out);
+/* Stops serving and closes the bus client; the loop then runs dry.
+ * NULL-safe; may be called twice. */
+void ms_mbs_stop(ms_mbs *s);
+/* Frees it once the loop has run dry after ms_mbs_stop. NULL-safe. */
+void ms_mbs_free(ms_mbs *s);
+
+#endif
