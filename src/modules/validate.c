@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "modbus/mb_mailbox.h"
 #include "modbus/mb_poll.h"
 #include "modules/module.h"
 #include "mscada/bus.h"
@@ -53,6 +54,12 @@ static int check_config(const char *path)
             ms_conf_free(doc);
         }
         what = "modbusclient";
+    } else if (!strncmp(mod, "modbusserver", 12)) {
+        ms_mbs_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        rc = ms_mbs_config_load(path, &cfg, &err);
+        ms_mbs_config_free(&cfg);
+        what = "modbusserver";
     } else {
         what = NULL;
         rc = 0;
@@ -113,7 +120,8 @@ const ms_module ms_module_validate = {
     .summary = "check tags.yaml and a module's config file",
     .usage = "Checks tags.yaml (--tags, or ./tags.yaml when present) and, with\n"
              "--config, a module config named after its module (bus.yaml,\n"
-             "history.yaml, modbusclient.yaml; others: YAML syntax only).\n"
+             "history.yaml, modbusclient.yaml, modbusserver.yaml; others:\n"
+             "YAML syntax only).\n"
              "Prints 'FILE: ok' per file; on an error prints\n"
              "file:line:column: what is wrong, and exits 2.\n",
     .run = validate_run,

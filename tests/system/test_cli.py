@@ -234,5 +234,27 @@ def test_validate_history_and_modbusclient_configs():
           'no file:line:column for the bad type in %r', err)
 
 
+def test_validate_modbusserver_config():
+    d = h.tmpdir()
+    mbs = _write(d, 'modbusserver.yaml',
+                 'rtus:\n- name: RTU\n  port: 1502\n'
+                 '  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
+                 'tags:\n  Flow: {type: float32, addr: \'RTU:1:4x:3\'}\n')
+    st, out, err = run('validate', '--config', mbs)
+    check_eq(st, 0, 'exit status of validate with a good modbusserver.yaml '
+             '(%s)' % err)
+    check('modbusserver.yaml: ok (modbusserver config)' in out,
+          'not reported ok: %r', out)
+    _write(d, 'modbusserver.yaml',
+           'rtus:\n- name: RTU\n  port: 1502\n'
+           '  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
+           'tags:\n  Flow: {type: float32, addr: \'RTU:1:4x:30\'}\n')
+    st, out, err = run('validate', '--config', mbs)
+    check_eq(st, 2, 'exit status of validate with an address outside the '
+             'serve blocks')
+    check(re.search(r'modbusserver\.yaml:7:\d+:.*serve block', err),
+          'no file:line:column for the address in %r', err)
+
+
 if __name__ == '__main__':
     h.main(globals())
