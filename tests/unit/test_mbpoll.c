@@ -141,7 +141,9 @@ static void test_config_errors(void **state)
     expect_error("rtus:\n- {name: A, max_in_flight: 0}\n", "m.yaml:2:",
                  "max_in_flight");
     expect_error("rtus:\n- {name: A, tcp_udp: serial}\n", "m.yaml:2:",
-                 "not supported");
+                 "needs a device");
+    expect_error("rtus:\n- {name: A, tcp_udp: carrier-pigeon}\n",
+                 "m.yaml:2:", "tcp_udp");
     expect_error("rtus:\n- {name: A}\n- {name: A}\n", "m.yaml:3:",
                  "second rtu");
     expect_error("rtus:\n- {name: A}\ntags:\n  X: {type: int17, read: "
