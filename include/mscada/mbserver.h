@@ -42,6 +42,9 @@ typedef struct {
     const char *product_name; /* object 4, default "mscada modbusserver" */
     ms_mb_write_cb on_write;
     void *arg;
+    /* Optional: called with enter true before each request is answered and
+     * false after, e.g. to lock memory other threads share. */
+    void (*guard)(bool enter, void *arg);
 } ms_mb_handler;
 
 /* Answers the len bytes of one request PDU addressed to unit: writes the

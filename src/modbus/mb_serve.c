@@ -130,8 +130,8 @@ static int devid(const ms_mb_handler *h, const ms_mb_request *q, uint8_t *out)
 
 /* ---- the dispatcher ------------------------------------------------------- */
 
-int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
-                    size_t len, uint8_t *out)
+static int serve(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
+                 size_t len, uint8_t *out)
 {
     ms_mb_request q;
     int rc = ms_mb_request_decode(pdu, len, &q);
@@ -224,4 +224,15 @@ int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
     default:
         return exception(q.fc, MS_MB_EX_ILLEGAL_FUNCTION, out);
     }
+}
+
+int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
+                    size_t len, uint8_t *out)
+{
+    if (h->guard)
+        h->guard(true, h->arg);
+    int n = serve(h, unit, pdu, len, out);
+    if (h->guard)
+        h->guard(false, h->arg);
+    return n;
 }

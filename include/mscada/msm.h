@@ -1,0 +1,218 @@
+/* Modbus shared memory (docs/msm.md): declare the memory a program
+ * exchanges, start a worker that keeps it exchanged, then just read and
+ * write variables. No loop, no requests, no callbacks to write.
+ *
+ *     ms_memory *mem = ms_memory_new(8);           8 holding registers
+ *     ms_var state = ms_memory_word(mem, "STATE", 0);
+ *     ms_var counter = ms_memory_uint32(mem, "COUNTER", 1);
+ *     ms_worker *w = ms_master_tcp(mem, "localhost", 502, 1);
+ *     ms_worker_run(w);
+ *     ms_memory_set_u32(mem, counter, 10);
+ *     printf("%u\n", ms_memory_get_word(mem, state));
+ *     ms_worker_kill(w);
+ *
+ * A memory has the four Modbus areas, each sized by the user and placed at
+ * a remote base address; variables are declared at offsets inside an area.
+ * Every accessor is thread-safe (one mutex per memory). Workers run a
+ * background thread with its own libuv loop; their callbacks run on that
+ * thread, outside the memory's lock (accessors may be called from them). */
+#ifndef MSCADA_MSM_H
+#define MSCADA_MSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mscada/mbmap.h"
+#include "mscada/mbserial.h"
+#include "mscada/modbus.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- memory ---------------------------------------------------------------- */
+
+typedef struct ms_memory ms_memory;
+
+/* One area: size elements (registers or bits) placed at remote protocol
+ * address base (0-based: holding register 40100 of a PLC's manual is
+ * usually base 99); base + size must be at most 65536. */
+typedef struct {
+    uint32_t size;
+    uint16_t base;
+} ms_memory_area;
+
+typedef struct {
+    ms_memory_area coils;           /* 0x, read/write bits */
+    ms_memory_area discrete_inputs; /* 1x, read-only bits */
+    ms_memory_area input_registers; /* 3x, read-only registers */
+    ms_memory_area holding;         /* 4x, read/write registers */
+} ms_memory_layout;
+
+/* n holding registers at base 0, nothing else. NULL when out of memory or
+ * n > 65536. */
+ms_memory *ms_memory_new(uint32_t n);
+/* Any layout. NULL when out of memory or an area doesn't fit. */
+ms_memory *ms_memory_new_layout(const ms_memory_layout *l);
+/* Frees the memory; kill its workers first. */
+void ms_memory_free(ms_memory *m);
+
+/* ---- variables --------------------------------------------------------------- */
+
+typedef enum {
+    MS_VAR_BOOL = MS_MB_BOOL,
+    MS_VAR_INT16 = MS_MB_INT16,
+    MS_VAR_UINT16 = MS_MB_UINT16, /* a "word" */
+    MS_VAR_INT32 = MS_MB_INT32,
+    MS_VAR_UINT32 = MS_MB_UINT32,
+    MS_VAR_INT64 = MS_MB_INT64,
+    MS_VAR_UINT64 = MS_MB_UINT64,
+    MS_VAR_FLOAT32 = MS_MB_FLOAT32,
+    MS_VAR_FLOAT64 = MS_MB_FLOAT64,
+    MS_VAR_STRING = 100 /* len bytes, two a register, first in the high byte */
+} ms_var_type;
+
+/* A declared variable: id >= 0, or a negative MS_E* code when the
+ * declaration failed (ms_memory_error says why). Passing a failed one to
+ * an accessor is harmless (getters give 0, setters MS_EINVAL). */
+typedef struct {
+    int id;
+} ms_var;
+
+static inline bool ms_var_ok(ms_var v)
+{
+    return v.id >= 0;
+}
+
+/* A declaration in full. */
+typedef struct {
+    const char *name;       /* for messages; NULL: "var<N>" */
+    ms_mb_file area;        /* MS_MB_COILS ... MS_MB_HOLDING_REGISTERS */
+    uint32_t offset;        /* element inside the area, 0-based */
+    ms_var_type type;       /* BOOL on coils/inputs, or a register's bit */
+    ms_mb_word_order order; /* 32/64-bit types; default BIG (high first) */
+    int bit;                /* BOOL on registers: 0-15; else -1 */
+    unsigned len;           /* STRING: bytes (1-250) */
+} ms_var_decl;
+
+/* Declares a variable. Rejected (MS_EINVAL, message in ms_memory_error):
+ * an unknown area or type, a type the area can't hold, a variable past the
+ * end of its area, one overlapping another (distinct bits of one register
+ * are legal). Declare before workers start. */
+ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
+/* The last declaration error, e.g. "COUNTER at holding register 7 (2
+ * registers) goes past the end of an 8-register area"; "" if none. */
+const char *ms_memory_error(const ms_memory *m);
+/* The name a variable was declared with ("" for a failed one). */
+const char *ms_var_name(const ms_memory *m, ms_var v);
+
+/* Shorthands on holding registers, big word order. */
+ms_var ms_memory_word(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_int16(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_int32(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_uint32(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_int64(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_uint64(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_float32(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_float64(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_string(ms_memory *m, const char *name, uint32_t offset,
+                        unsigned len);
+/* Bit 0-15 of a holding register. */
+ms_var ms_memory_bit(ms_memory *m, const char *name, uint32_t offset,
+                     int bit);
+/* A coil; a discrete input. */
+ms_var ms_memory_coil(ms_memory *m, const char *name, uint32_t offset);
+ms_var ms_memory_input(ms_memory *m, const char *name, uint32_t offset);
+
+/* ---- accessors ----------------------------------------------------------------
+ * Getters give the variable's value (0 / false / "" for a variable of
+ * another type). Setters return 0, MS_EINVAL (a failed variable) or
+ * MS_ETYPE (another type). Integers of one width share accessors (a word
+ * and an int16 are both 16 bits). A set marks the variable changed; a
+ * master worker writes it (coils and holding registers only). */
+bool ms_memory_get_bool(ms_memory *m, ms_var v);
+int ms_memory_set_bool(ms_memory *m, ms_var v, bool x);
+uint16_t ms_memory_get_word(ms_memory *m, ms_var v);
+int ms_memory_set_word(ms_memory *m, ms_var v, uint16_t x);
+int16_t ms_memory_get_i16(ms_memory *m, ms_var v);
+int ms_memory_set_i16(ms_memory *m, ms_var v, int16_t x);
+uint32_t ms_memory_get_u32(ms_memory *m, ms_var v);
+int ms_memory_set_u32(ms_memory *m, ms_var v, uint32_t x);
+int32_t ms_memory_get_i32(ms_memory *m, ms_var v);
+int ms_memory_set_i32(ms_memory *m, ms_var v, int32_t x);
+uint64_t ms_memory_get_u64(ms_memory *m, ms_var v);
+int ms_memory_set_u64(ms_memory *m, ms_var v, uint64_t x);
+int64_t ms_memory_get_i64(ms_memory *m, ms_var v);
+int ms_memory_set_i64(ms_memory *m, ms_var v, int64_t x);
+float ms_memory_get_f32(ms_memory *m, ms_var v);
+int ms_memory_set_f32(ms_memory *m, ms_var v, float x);
+double ms_memory_get_f64(ms_memory *m, ms_var v);
+int ms_memory_set_f64(ms_memory *m, ms_var v, double x);
+/* Copies the string into buf (cap bytes, NUL-terminated; bytes after the
+ * first NUL dropped) and returns its length, or a negative MS_E* code. */
+int ms_memory_get_str(ms_memory *m, ms_var v, char *buf, size_t cap);
+/* Sets a string; shorter ones are padded with NULs, longer cut. */
+int ms_memory_set_str(ms_memory *m, ms_var v, const char *s);
+
+/* ---- workers ------------------------------------------------------------------- */
+
+typedef struct ms_worker ms_worker;
+
+/* Masters: every period, write what the program changed, then read every
+ * area of the memory from the device's unit. Slaves: serve the memory as
+ * unit to any master (TCP: ip 127.0.0.1 unless given; port 0 picks one).
+ * Made stopped: set options, then ms_worker_run. NULL on bad arguments or
+ * out of memory. One master per memory (it owns the change marks); any
+ * number of slaves. */
+ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
+                         uint8_t unit);
+ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
+                            uint8_t unit);
+ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port,
+                        uint8_t unit);
+ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
+                           uint8_t unit);
+
+/* Options (before ms_worker_run; MS_EBUSY after). */
+/* Master: seconds between exchanges; default 0.1. */
+int ms_worker_set_period(ms_worker *w, double seconds);
+/* Master: seconds per request try; default 1. */
+int ms_worker_set_timeout(ms_worker *w, double seconds);
+/* Master: changes made while the device is unreachable are written once
+ * it is back (true, the default), or dropped (false: the device's values
+ * replace them at the first read). */
+int ms_worker_set_keep_writes(ms_worker *w, bool keep);
+/* Slave: cb runs after a master wrote (part of) a variable, on the
+ * worker's thread, once per variable per request. */
+typedef void (*ms_worker_write_cb)(ms_worker *w, ms_memory *m, ms_var v,
+                                   void *arg);
+int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg);
+
+/* Starts the worker's thread. Returns 0, MS_EBUSY (running already), or
+ * the error starting it (a slave's listen error, e.g. UV_EADDRINUSE; a
+ * serial line that won't open). A master connects in the background. */
+int ms_worker_run(ms_worker *w);
+/* Stops the thread, joins it and frees the worker (running or not).
+ * Never from the worker's own callbacks. */
+void ms_worker_kill(ms_worker *w);
+
+typedef struct {
+    bool running;
+    bool connected;      /* master: to the device; slave: serving */
+    int last_error;      /* 0 or the last error (ms_mb_strerror) */
+    char last_error_text[128];
+    uint64_t cycles;     /* master: exchanges done */
+    uint64_t requests;   /* master: sent; slave: answered */
+    uint64_t errors;     /* master: requests failed */
+    uint64_t reconnects; /* master: connections made after the first */
+    double rtt_ms;       /* master: round trip of the last answer */
+    int port;            /* TCP slave: the port listened on */
+} ms_worker_status;
+
+void ms_worker_get_status(ms_worker *w, ms_worker_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
