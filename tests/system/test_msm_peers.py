@@ -1,0 +1,178 @@
+"""Modbus shared memory examples against independent peers: `msm_master`
+against a pymodbus 3.0 server holding the same layout (COUNTER read,
+STATE=1 written; the server killed and started again -> reconnect and
+read again), and `msm_slave` read and written by mbpoll and by a pymodbus
+client (COUNTER increases, STATE changes printed)."""
+
+import os
+import re
+import socket
+import time
+
+import mshelp as h
+from mshelp import check, check_eq
+
+PY = '/usr/bin/python3'
+
+SERVER = r'''
+import logging, sys
+from pymodbus.server import StartTcpServer
+from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusSlaveContext,
+                                ModbusServerContext)
+logging.basicConfig(level=logging.WARNING)
+hr = [int(x) for x in sys.argv[2].split(',')]
+store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, hr),
+                           zero_mode=True)
+StartTcpServer(context=ModbusServerContext(slaves=store, single=True),
+               address=('127.0.0.1', int(sys.argv[1])),
+               allow_reuse_address=True)
+'''
+
+
+def build_dir():
+    return os.path.abspath(h.ARGS.build)
+
+
+def accepting(port):
+    s = socket.socket()
+    s.settimeout(1)
+    try:
+        s.connect(('127.0.0.1', port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def pm_client(port):
+    from pymodbus.client import ModbusTcpClient
+    c = ModbusTcpClient('127.0.0.1', port=port, timeout=10)
+    check(c.connect(), 'pymodbus client could not connect to %d', port)
+    return c
+
+
+def pm_regs(port, addr, count):
+    c = pm_client(port)
+    try:
+        r = c.read_holding_registers(addr, count, slave=1)
+        check(not r.isError(), 'pymodbus read: %r', r)
+        return list(r.registers)
+    finally:
+        c.close()
+
+
+def log_text(path):
+    with open(path, 'rb') as f:
+        return f.read().decode('utf-8', 'replace')
+
+
+def start_server(d, port, regs):
+    script = os.path.join(d, 'server.py')
+    with open(script, 'w') as f:
+        f.write(SERVER)
+    p = h.spawn([PY, script, str(port), ','.join(map(str, regs))],
+                os.path.join(d, 'server.log'))
+    h.wait_until(lambda: accepting(port), 'pymodbus server on %d' % port, 30)
+    return p
+
+
+def last_master_line(path):
+    lines = re.findall(r'^STATE (\d+) COUNTER (\d+)$', log_text(path), re.M)
+    return tuple(map(int, lines[-1])) if lines else None
+
+
+def test_master_against_pymodbus():
+    d = h.tmpdir('mscada-msm-')
+    port = h.free_port()
+    # STATE 0, COUNTER 70000 = 0x00011170 high word first.
+    srv = start_server(d, port, [0, 1, 0x1170, 0, 0, 0, 0, 0])
+    log = os.path.join(d, 'master.log')
+    m = h.spawn([os.path.join(build_dir(), 'msm_master'), '127.0.0.1',
+                 str(port)], log)
+    try:
+        h.wait_until(lambda: last_master_line(log) == (1, 70000),
+                     'msm_master printing STATE 1 COUNTER 70000', 30)
+        h.wait_until(lambda: pm_regs(port, 0, 1) == [1],
+                     'STATE 1 written to the pymodbus server', 30)
+        # The server goes and comes back with other values: read again.
+        h.stop_pid(srv, h.signal.SIGKILL, 10)
+        h.wait_until(lambda: 'not connected' in log_text(log),
+                     'msm_master noticing the outage', 30)
+        srv = start_server(d, port, [3, 0, 5, 0, 0, 0, 0, 0])
+        h.wait_until(lambda: last_master_line(log) == (3, 5),
+                     'msm_master reading STATE 3 COUNTER 5 after the '
+                     'restart', 30)
+        check_eq(h.stop_pid(m, h.signal.SIGINT), 0, 'msm_master exit')
+    finally:
+        h.stop_pid(m)
+        h.stop_pid(srv, h.signal.SIGKILL, 10)
+
+
+def mbpoll(port, opts, values=()):
+    argv = ['mbpoll', '-m', 'tcp', '-p', str(port), '-1'] + list(opts) + \
+        ['127.0.0.1']
+    if values:
+        argv += ['--'] + [str(v) for v in values]
+    return h.run_cmd(argv, timeout=30)
+
+
+def start_slave(d):
+    port = h.free_port()
+    log = os.path.join(d, 'slave.log')
+    p = h.spawn([os.path.join(build_dir(), 'msm_slave'), str(port)], log)
+    h.wait_until(lambda: accepting(port), 'msm_slave on %d' % port, 30)
+    return p, port, log
+
+
+def test_slave_with_mbpoll():
+    d = h.tmpdir('mscada-msm-')
+    p, port, log = start_slave(d)
+    try:
+        # mbpoll's references are 1-based: COUNTER is 2-3, high word first.
+        def counter():
+            st, out, err = mbpoll(port, ['-a', '1', '-r', '2', '-t', '4:int',
+                                         '-B'])
+            check_eq(st, 0, 'mbpoll read: %s %s' % (out, err))
+            return int(re.search(r'\[2\]:\s+(-?\d+)', out).group(1))
+        c1 = counter()
+        time.sleep(0.5)
+        c2 = counter()
+        check(c2 > c1, 'COUNTER did not increase: %d then %d', c1, c2)
+        st, out, err = mbpoll(port, ['-a', '1', '-r', '1'], [1234])
+        check_eq(st, 0, 'mbpoll write: %s %s' % (out, err))
+        h.wait_until(lambda: 'STATE 1234' in log_text(log),
+                     'msm_slave printing STATE 1234', 30)
+        check_eq(h.stop_pid(p, h.signal.SIGINT), 0, 'msm_slave exit')
+    finally:
+        h.stop_pid(p)
+
+
+def test_slave_with_pymodbus():
+    d = h.tmpdir('mscada-msm-')
+    p, port, log = start_slave(d)
+    try:
+        r1 = pm_regs(port, 0, 3)
+        time.sleep(0.5)
+        r2 = pm_regs(port, 0, 3)
+        c1, c2 = (r1[1] << 16) | r1[2], (r2[1] << 16) | r2[2]
+        check(c2 > c1, 'COUNTER did not increase: %d then %d', c1, c2)
+        c = pm_client(port)
+        try:
+            w = c.write_register(0, 77, slave=1)
+            check(not w.isError(), 'pymodbus write: %r', w)
+            w = c.write_registers(0, [78], slave=1)
+            check(not w.isError(), 'pymodbus FC16: %r', w)
+            r = c.read_holding_registers(8, 1, slave=1)
+            check(r.isError(), 'read past the 8 registers answered: %r', r)
+        finally:
+            c.close()
+        h.wait_until(lambda: 'STATE 77\nSTATE 78' in log_text(log),
+                     'msm_slave printing STATE 77 and 78', 30)
+        check_eq(pm_regs(port, 0, 1), [78], 'STATE read back')
+    finally:
+        h.stop_pid(p)
+
+
+if __name__ == '__main__':
+    h.main(globals())
