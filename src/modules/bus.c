@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <uv.h>
 
 #include "modules/module.h"
@@ -11,34 +10,9 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-typedef struct {
-    ms_bus *bus;
-    uv_signal_t sigint, sigterm;
-} bus_main;
-
-static void on_signal(uv_signal_t *s, int signum)
+static void bus_stop(void *bus)
 {
-    bus_main *bm = s->data;
-    ms_log_info("%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    ms_bus_stop(bm->bus);
-    uv_close((uv_handle_t *)&bm->sigint, NULL);
-    uv_close((uv_handle_t *)&bm->sigterm, NULL);
-}
-
-/* The bus promises many connections: lift the descriptor limit. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            ms_log_warn("could not raise the open file limit");
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096)
-        ms_log_warn("open file limit is %lu: fewer than ~%lu clients can "
-                    "connect (raise it with ulimit -n or LimitNOFILE=)",
-                    (unsigned long)rl.rlim_cur,
-                    (unsigned long)rl.rlim_cur - 16);
+    ms_bus_stop(bus);
 }
 
 static int bus_run(const ms_module *m, int argc, char **argv)
@@ -63,13 +37,12 @@ static int bus_run(const ms_module *m, int argc, char **argv)
         return MS_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
+    ms_cli_raise_nofile();
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    bus_main bm;
-    memset(&bm, 0, sizeof bm);
-    rc = ms_bus_start(&loop, &cfg, &bm.bus);
+    ms_bus *bus;
+    rc = ms_bus_start(&loop, &cfg, &bus);
     if (rc < 0) {
         if (rc != UV_EADDRINUSE && rc != UV_EACCES && rc != UV_EADDRNOTAVAIL)
             ms_log_error("cannot start: %s", uv_strerror(rc));
@@ -79,11 +52,8 @@ static int bus_run(const ms_module *m, int argc, char **argv)
         return MS_EXIT_FAIL;
     }
     ms_bus_config_free(&cfg);
-    uv_signal_init(&loop, &bm.sigint);
-    uv_signal_init(&loop, &bm.sigterm);
-    bm.sigint.data = bm.sigterm.data = &bm;
-    uv_signal_start(&bm.sigint, on_signal, SIGINT);
-    uv_signal_start(&bm.sigterm, on_signal, SIGTERM);
+    ms_cli_stopper stopper;
+    ms_cli_stopper_start(&stopper, &loop, "stopping", bus_stop, bus);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     ms_log_info("stopped");

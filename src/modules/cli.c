@@ -1,7 +1,9 @@
 /* Common command-line handling for every `mscada MODULE`. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "modules/module.h"
 #include "mscada/log.h"
@@ -61,4 +63,58 @@ int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli)
     }
     ms_log_setup(m->name, cli->verbose ? MS_LOG_DEBUG : MS_LOG_INFO);
     return -1;
+}
+
+static void stopper_close(ms_cli_stopper *st)
+{
+    if (st->done)
+        return;
+    st->done = true;
+    uv_close((uv_handle_t *)&st->sigint, NULL);
+    uv_close((uv_handle_t *)&st->sigterm, NULL);
+    st->stop(st->arg);
+}
+
+static void stopper_on_signal(uv_signal_t *s, int signum)
+{
+    ms_cli_stopper *st = s->data;
+    if (!st->done)
+        ms_log_info("%s: %s", signum == SIGINT ? "SIGINT" : "SIGTERM",
+                    st->what);
+    stopper_close(st);
+}
+
+void ms_cli_stopper_start(ms_cli_stopper *st, uv_loop_t *loop,
+                          const char *what, void (*stop)(void *arg),
+                          void *arg)
+{
+    memset(st, 0, sizeof *st);
+    st->stop = stop;
+    st->arg = arg;
+    st->what = what;
+    uv_signal_init(loop, &st->sigint);
+    uv_signal_init(loop, &st->sigterm);
+    st->sigint.data = st->sigterm.data = st;
+    uv_signal_start(&st->sigint, stopper_on_signal, SIGINT);
+    uv_signal_start(&st->sigterm, stopper_on_signal, SIGTERM);
+}
+
+void ms_cli_stopper_fire(ms_cli_stopper *st)
+{
+    stopper_close(st);
+}
+
+void ms_cli_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            ms_log_warn("could not raise the open file limit");
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096)
+        ms_log_warn("open file limit is %lu: fewer than ~%lu clients can "
+                    "connect (raise it with ulimit -n or LimitNOFILE=)",
+                    (unsigned long)rl.rlim_cur,
+                    (unsigned long)rl.rlim_cur - 16);
 }

@@ -11,19 +11,9 @@
 #include "mscada/history_server.h"
 #include "mscada/log.h"
 
-typedef struct {
-    ms_hist_server *srv;
-    uv_signal_t sigint, sigterm;
-} hist_main;
-
-static void on_signal(uv_signal_t *sig, int signum)
+static void hist_stop(void *srv)
 {
-    hist_main *hm = sig->data;
-    ms_log_info("%s: writing buffers and stopping",
-                signum == SIGINT ? "SIGINT" : "SIGTERM");
-    ms_hist_server_stop(hm->srv);
-    uv_close((uv_handle_t *)&hm->sigint, NULL);
-    uv_close((uv_handle_t *)&hm->sigterm, NULL);
+    ms_hist_server_stop(srv);
 }
 
 static int history_run(const ms_module *m, int argc, char **argv)
@@ -59,10 +49,9 @@ static int history_run(const ms_module *m, int argc, char **argv)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    hist_main hm;
-    memset(&hm, 0, sizeof hm);
+    ms_hist_server *srv;
     char why[1024];
-    rc = ms_hist_server_start(&loop, &cfg, &tags, &hm.srv, why, sizeof why);
+    rc = ms_hist_server_start(&loop, &cfg, &tags, &srv, why, sizeof why);
     ms_tagdescs_free(&tags);
     ms_hist_config_free(&cfg);
     if (rc < 0) {
@@ -72,11 +61,9 @@ static int history_run(const ms_module *m, int argc, char **argv)
         return rc == MS_EINVAL || rc == MS_ETYPE ? MS_EXIT_USAGE
                                                  : MS_EXIT_FAIL;
     }
-    uv_signal_init(&loop, &hm.sigint);
-    uv_signal_init(&loop, &hm.sigterm);
-    hm.sigint.data = hm.sigterm.data = &hm;
-    uv_signal_start(&hm.sigint, on_signal, SIGINT);
-    uv_signal_start(&hm.sigterm, on_signal, SIGTERM);
+    ms_cli_stopper stopper;
+    ms_cli_stopper_start(&stopper, &loop, "writing buffers and stopping",
+                         hist_stop, srv);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return MS_EXIT_OK;

@@ -13,28 +13,10 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-typedef struct {
-    ms_mbc *mbc;
-    uv_signal_t sigint, sigterm;
-    bool stopping;
-} mbc_main;
-
-static void stop(mbc_main *m)
+static void mbc_stop(void *mbc)
 {
-    if (m->stopping)
-        return;
-    m->stopping = true;
-    ms_mbc_stop(m->mbc);
-    uv_close((uv_handle_t *)&m->sigint, NULL);
-    uv_close((uv_handle_t *)&m->sigterm, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    mbc_main *m = s->data;
-    if (!m->stopping)
-        ms_log_info("%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    stop(m);
+    if (mbc)
+        ms_mbc_stop(mbc);
 }
 
 static int mbc_run(const ms_module *mod, int argc, char **argv)
@@ -69,21 +51,17 @@ static int mbc_run(const ms_module *mod, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    mbc_main m;
-    memset(&m, 0, sizeof m);
-    uv_signal_init(&loop, &m.sigint);
-    uv_signal_init(&loop, &m.sigterm);
-    m.sigint.data = m.sigterm.data = &m;
-    uv_signal_start(&m.sigint, on_signal, SIGINT);
-    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
-    rc = ms_mbc_start(&loop, &cfg, &descs, &m.mbc);
+    ms_mbc *mbc = NULL;
+    rc = ms_mbc_start(&loop, &cfg, &descs, &mbc);
+    ms_cli_stopper stopper;
+    ms_cli_stopper_start(&stopper, &loop, "stopping", mbc_stop, mbc);
     if (rc < 0) {
         ms_log_error("cannot start: %s", ms_strerror(rc));
-        stop(&m);
+        ms_cli_stopper_fire(&stopper);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    ms_mbc_free(m.mbc);
+    ms_mbc_free(mbc);
     ms_mbc_config_free(&cfg);
     ms_tagdescs_free(&descs);
     ms_log_info("stopped");

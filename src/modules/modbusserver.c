@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <uv.h>
 
 #include "modbus/mb_mailbox.h"
@@ -13,35 +12,10 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-typedef struct {
-    ms_mbs *mbs;
-    uv_signal_t sigint, sigterm;
-} mbs_main;
-
-static void mbs_stop(mbs_main *mm)
+static void mbs_stop(void *mbs)
 {
-    ms_mbs_stop(mm->mbs);
-    if (!uv_is_closing((uv_handle_t *)&mm->sigint)) {
-        uv_close((uv_handle_t *)&mm->sigint, NULL);
-        uv_close((uv_handle_t *)&mm->sigterm, NULL);
-    }
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-    mbs_main *mm = s->data;
-    ms_log_info("%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    mbs_stop(mm);
-}
-
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            ms_log_warn("could not raise the open file limit");
-    }
+    if (mbs)
+        ms_mbs_stop(mbs);
 }
 
 static int mbs_run(const ms_module *m, int argc, char **argv)
@@ -72,25 +46,22 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
         return MS_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
+    ms_cli_raise_nofile();
     uv_loop_t loop;
     uv_loop_init(&loop);
     int status = MS_EXIT_OK;
-    mbs_main mm;
-    memset(&mm, 0, sizeof mm);
-    uv_signal_init(&loop, &mm.sigint);
-    uv_signal_init(&loop, &mm.sigterm);
-    mm.sigint.data = mm.sigterm.data = &mm;
-    uv_signal_start(&mm.sigint, on_signal, SIGINT);
-    uv_signal_start(&mm.sigterm, on_signal, SIGTERM);
-    if (ms_mbs_start(&loop, &cfg, &mm.mbs) < 0) {
+    ms_mbs *mbs = NULL;
+    int rc2 = ms_mbs_start(&loop, &cfg, &mbs);
+    ms_cli_stopper stopper;
+    ms_cli_stopper_start(&stopper, &loop, "stopping", mbs_stop, mbs);
+    if (rc2 < 0) {
         status = MS_EXIT_FAIL;
-        mbs_stop(&mm);
+        ms_cli_stopper_fire(&stopper);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         ms_log_warn("handles left open at exit");
-    ms_mbs_free(mm.mbs);
+    ms_mbs_free(mbs);
     ms_mbs_config_free(&cfg);
     ms_tagdescs_free(&descs);
     ms_log_info("stopped");

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <uv.h>
 
 /* Exit statuses shared by every module. */
 enum {
@@ -39,6 +40,27 @@ int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli);
 
 /* Prints "Usage: mscada NAME ..." and the module's text. */
 void ms_cli_help(const ms_module *m, FILE *out);
+
+/* Stops a module's runtime on SIGINT or SIGTERM: logs "SIGTERM: <what>",
+ * calls stop(arg) once and closes its own handles, so uv_run returns once
+ * the runtime has closed its handles too. */
+typedef struct {
+    uv_signal_t sigint, sigterm;
+    void (*stop)(void *arg);
+    void *arg;
+    const char *what;
+    bool done;
+} ms_cli_stopper;
+
+void ms_cli_stopper_start(ms_cli_stopper *st, uv_loop_t *loop,
+                          const char *what, void (*stop)(void *arg),
+                          void *arg);
+/* Stops at once, without a signal (e.g. when the runtime failed to start). */
+void ms_cli_stopper_fire(ms_cli_stopper *st);
+
+/* Servers that promise many connections lift the descriptor limit to the
+ * hard limit, and warn when that still allows few clients. */
+void ms_cli_raise_nofile(void);
 
 extern const ms_module ms_module_bus;
 extern const ms_module ms_module_validate;
