@@ -102,6 +102,17 @@ static int plan_area(ms_memory *m, ms_mb_file f, msm_plan *p)
     return 0;
 }
 
+/* Points the multiple writes' data at their own buffers: done after every
+ * growth of the plan, as the array may have moved (reads planned after the
+ * writes grow it too). */
+static void point_data(msm_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->reqs[i].req.fc == MS_MB_WRITE_MULTIPLE_COILS ||
+            p->reqs[i].req.fc == MS_MB_WRITE_MULTIPLE_REGISTERS)
+            p->reqs[i].req.data = p->reqs[i].data;
+}
+
 int msm_plan_writes(ms_memory *m, msm_plan *p)
 {
     for (size_t i = 0; i < p->n; i++)
@@ -109,11 +120,7 @@ int msm_plan_writes(ms_memory *m, msm_plan *p)
     int rc = plan_area(m, MS_MB_COILS, p);
     if (rc == 0)
         rc = plan_area(m, MS_MB_HOLDING_REGISTERS, p);
-    /* data pointers only now: the array may have moved while growing. */
-    for (size_t i = 0; i < p->n; i++)
-        if (p->reqs[i].req.fc == MS_MB_WRITE_MULTIPLE_COILS ||
-            p->reqs[i].req.fc == MS_MB_WRITE_MULTIPLE_REGISTERS)
-            p->reqs[i].req.data = p->reqs[i].data;
+    point_data(p);
     return rc;
 }
 
@@ -149,6 +156,7 @@ int msm_plan_reads(ms_memory *m, msm_plan *p)
             r->req.count = (uint16_t)n;
         }
     }
+    point_data(p);
     return 0;
 }
 
