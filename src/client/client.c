@@ -1,44 +1,25 @@
-/* The bus client's connection on a libuv loop: connect (with a timeout),
- * read and dispatch events, write in batches, and reconnect with capped
- * exponential backoff after any failure.
+/* The bus client's connection on a libuv loop: read and dispatch events
+ * and write in batches on the connection that the dialer (core/dial.c)
+ * makes, and remakes with capped exponential backoff after any failure.
  *
  * Output collects in c->out and is flushed at the next loop turn (an idle
  * handle), so that many sets in one callback go out in one write: the
  * kernel takes what it can (uv_try_write), the rest goes to one uv_write
- * at a time while new output collects behind it. Each connection is its own
- * allocation, so a new one can start while the old handle is still closing.
+ * at a time while new output collects behind it.
  * Logs one line per change of state, not one per failed attempt. */
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/client_int.h"
-#include "core/outq.h"
+#include "core/dial.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
 
 #define READ_CHUNK (64 * 1024)
-/* A bus host that vanished (no RST) is noticed after about 10 + 3 x 5 s
- * idle, or 30 s of unacknowledged output. */
-#define KEEPALIVE_S 10
-#define KEEPALIVE_INTVL_S 5
-#define KEEPALIVE_CNT 3
-#define USER_TIMEOUT_MS 30000
 
-struct ms_conn {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    ms_outq q;       /* writes c->out */
-    ms_client *c;
-    bool dropped;    /* no longer c->conn: its callbacks do nothing */
-    bool up;         /* connected */
-};
-
-static void start_attempt(ms_client *c);
 static void flush(ms_client *c);
 
 const char *ms_client_state_name(ms_client_state s)
@@ -51,18 +32,10 @@ const char *ms_client_state_name(ms_client_state s)
     return "?";
 }
 
-static void free_addrs(ms_client *c)
-{
-    if (c->ai)
-        uv_freeaddrinfo(c->ai);
-    c->ai = c->ai_next = NULL;
-}
-
 static void maybe_free(ms_client *c)
 {
     if (c->handles > 0)
         return;
-    free_addrs(c);
     ms_tags_free(c);
     ms_reqs_free(c);
     ms_client_decoder_free(&c->dec);
@@ -154,64 +127,19 @@ int ms_client_send_raw_value(ms_client *c, uint8_t cmd, uint16_t tag_id,
 
 /* ---- connection loss and retry -------------------------------------------- */
 
-static void on_conn_closed(uv_handle_t *h)
+/* Forgets the current connection's output; the dialer closes it. */
+static void detach_conn(ms_client *c)
 {
-    ms_conn *conn = h->data;
-    ms_client *c = conn->c;
-    ms_outq_free(&conn->q);
-    free(conn);
-    c->handles--;
-    maybe_free(c);
-}
-
-/* Detaches the current connection and closes its handle. */
-static void drop_conn(ms_client *c)
-{
-    ms_conn *conn = c->conn;
-    if (!conn)
-        return;
     c->conn = NULL;
-    conn->dropped = true;
     c->inflight = 0;
     c->out.off = c->out.len = 0;
     ms_buf_shrink(&c->out, 0);
-    uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
 
-static uint64_t rng_next(ms_client *c)
+static void on_dial_fail(ms_dialer *d, const char *why, void *arg)
 {
-    /* xorshift64*: jitter only, so that many clients of one bus don't
-     * reconnect in lock step. */
-    c->rng ^= c->rng >> 12;
-    c->rng ^= c->rng << 25;
-    c->rng ^= c->rng >> 27;
-    return c->rng * 0x2545f4914f6cdd1dULL;
-}
-
-static void on_timer(uv_timer_t *t);
-
-static void schedule_retry(ms_client *c)
-{
-    double d = c->cfg.backoff_min;
-    for (unsigned i = 0; i < c->attempt && d < c->cfg.backoff_max; i++)
-        d *= 2;
-    if (d > c->cfg.backoff_max)
-        d = c->cfg.backoff_max;
-    /* +-25 % jitter, still within the cap. */
-    double j = 0.75 + 0.5 * (double)(rng_next(c) >> 11) / 9007199254740992.0;
-    d *= j;
-    if (d > c->cfg.backoff_max)
-        d = c->cfg.backoff_max;
-    if (c->attempt < 64)
-        c->attempt++;
-    uint64_t ms = (uint64_t)(d * 1000.0);
-    uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
-}
-
-static void attempt_failed(ms_client *c, const char *why)
-{
-    if (c->closing)
-        return;
+    ms_client *c = arg;
+    (void)d;
     if (!c->fail_logged) {
         ms_log_warn("bus %s:%d: cannot connect: %s; retrying every %gs at "
                     "most", c->cfg.host, c->cfg.port, why,
@@ -221,7 +149,6 @@ static void attempt_failed(ms_client *c, const char *why)
         ms_log_debug("bus %s:%d: cannot connect: %s", c->cfg.host,
                      c->cfg.port, why);
     }
-    schedule_retry(c);
 }
 
 /* An established connection failed. */
@@ -229,29 +156,24 @@ static void lost(ms_client *c, const char *why)
 {
     if (c->closing || !c->conn)
         return;
-    drop_conn(c);
+    detach_conn(c);
+    ms_dialer_drop(c->dialer);
     ms_log_warn("bus %s:%d: connection lost: %s; reconnecting", c->cfg.host,
                 c->cfg.port, why);
     c->fail_logged = true;
-    /* A connection that lived a while starts the backoff afresh; one that
-     * keeps failing at once (e.g. refused by an allow list) does not. */
-    if (ms_time_mono_ns() - c->up_ns >=
-        (uint64_t)(c->cfg.backoff_max * 1e9))
-        c->attempt = 0;
     ms_reqs_fail(c, MS_ECLOSED);
     ms_tags_reset(c);
     set_state(c, MS_CLIENT_CONNECTING);
-    if (!c->closing)
-        schedule_retry(c);
 }
 
 /* ---- reading -------------------------------------------------------------- */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    ms_conn *conn = h->data;
+    ms_dial_conn *conn = h->data;
+    ms_client *c = conn->data;
     (void)suggested;
-    uint8_t *p = ms_buf_reserve(&conn->c->in, READ_CHUNK);
+    uint8_t *p = ms_buf_reserve(&c->in, READ_CHUNK);
     *buf = uv_buf_init((char *)p, p ? READ_CHUNK : 0);
 }
 
@@ -282,8 +204,8 @@ void ms_client_dispatch(ms_client *c, const ms_client_event *ev)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    ms_conn *conn = s->data;
-    ms_client *c = conn->c;
+    ms_dial_conn *conn = s->data;
+    ms_client *c = conn->data;
     (void)buf;
     if (conn->dropped)
         return;
@@ -325,8 +247,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void on_written(void *data, int status)
 {
-    ms_conn *conn = data;
-    ms_client *c = conn->c;
+    ms_dial_conn *conn = data;
+    ms_client *c = conn->data;
     if (conn->dropped)
         return;
     c->inflight = 0;
@@ -339,7 +261,7 @@ static void on_written(void *data, int status)
 
 static void flush(ms_client *c)
 {
-    ms_conn *conn = c->conn;
+    ms_dial_conn *conn = c->conn;
     while (conn && c->conn == conn && !c->inflight && !c->closing) {
         if (ms_buf_size(&c->out) == 0) {
             if (c->backlog) {
@@ -361,12 +283,15 @@ static void flush(ms_client *c)
 
 /* ---- connecting ----------------------------------------------------------- */
 
-static void went_up(ms_client *c, ms_conn *conn)
+static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
 {
-    uv_timer_stop(&c->timer);
-    conn->up = true;
+    ms_client *c = arg;
+    (void)d;
+    conn->data = c;
+    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
+                 conn);
+    c->conn = conn;
     c->connects++;
-    c->up_ns = ms_time_mono_ns();
     ms_log_info("bus %s:%d: connected", c->cfg.host, c->cfg.port);
     c->fail_logged = false;
     /* A fresh stream: nothing from the last connection may leak into it. */
@@ -374,17 +299,6 @@ static void went_up(ms_client *c, ms_conn *conn)
     ms_client_decoder_init(&c->dec, c->cfg.max_payload);
     c->in.off = c->in.len = 0;
     c->out.off = c->out.len = 0;
-    uv_tcp_nodelay(&conn->tcp, 1);
-    uv_tcp_keepalive(&conn->tcp, 1, KEEPALIVE_S);
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&conn->tcp, &fd) == 0) {
-        int v = KEEPALIVE_INTVL_S;
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof v);
-        v = KEEPALIVE_CNT;
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof v);
-        v = USER_TIMEOUT_MS;
-        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v);
-    }
     int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
     c->state = MS_CLIENT_CONNECTED;
     if (rc < 0) {
@@ -405,124 +319,11 @@ static void went_up(ms_client *c, ms_conn *conn)
     kick(c);
 }
 
-static void connect_to(ms_client *c, const struct sockaddr *sa);
-
-/* One address failed: the next one of this attempt, or back off. */
-static void connect_failed(ms_client *c, const char *why)
+static void on_dialer_closed(void *arg)
 {
-    uv_timer_stop(&c->timer);
-    drop_conn(c);
-    if (c->ai_next && !c->closing) {
-        const struct addrinfo *a = c->ai_next;
-        c->ai_next = a->ai_next;
-        ms_log_debug("bus %s:%d: %s; trying the next address", c->cfg.host,
-                     c->cfg.port, why);
-        connect_to(c, a->ai_addr);
-        return;
-    }
-    free_addrs(c);
-    attempt_failed(c, why);
-}
-
-static void on_connect(uv_connect_t *req, int status)
-{
-    ms_conn *conn = req->data;
-    ms_client *c = conn->c;
-    if (conn->dropped)
-        return;
-    if (status < 0) {
-        connect_failed(c, uv_strerror(status));
-        return;
-    }
-    free_addrs(c);
-    went_up(c, conn);
-}
-
-static void connect_to(ms_client *c, const struct sockaddr *sa)
-{
-    ms_conn *conn = calloc(1, sizeof *conn);
-    if (!conn) {
-        free_addrs(c);
-        attempt_failed(c, "out of memory");
-        return;
-    }
-    conn->c = c;
-    uv_tcp_init(c->loop, &conn->tcp);
-    conn->tcp.data = conn;
-    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
-                 conn);
-    conn->creq.data = conn;
-    c->handles++;
-    c->conn = conn;
-    int rc = uv_tcp_connect(&conn->creq, &conn->tcp, sa, on_connect);
-    if (rc < 0) {
-        connect_failed(c, uv_strerror(rc));
-        return;
-    }
-    uint64_t ms = (uint64_t)(c->cfg.connect_timeout * 1000.0);
-    uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status,
-                        struct addrinfo *res)
-{
-    ms_client *c = req->data;
-    c->resolving = false;
+    ms_client *c = arg;
     c->handles--;
-    if (c->closing) {
-        uv_freeaddrinfo(res);
-        maybe_free(c);
-        return;
-    }
-    if (status < 0 || !res) {
-        uv_freeaddrinfo(res);
-        attempt_failed(c, status < 0 ? uv_strerror(status) : "no address");
-        return;
-    }
-    /* Every address in turn (localhost may be ::1, then 127.0.0.1). */
-    c->ai = res;
-    c->ai_next = res->ai_next;
-    connect_to(c, res->ai_addr);
-}
-
-static void start_attempt(ms_client *c)
-{
-    struct sockaddr_storage ss;
-    if (c->closing || c->conn || c->resolving)
-        return;
-    /* Literal addresses need no resolver thread. */
-    if (uv_ip4_addr(c->cfg.host, c->cfg.port, (struct sockaddr_in *)&ss) ==
-            0 ||
-        uv_ip6_addr(c->cfg.host, c->cfg.port, (struct sockaddr_in6 *)&ss) ==
-            0) {
-        connect_to(c, (struct sockaddr *)&ss);
-        return;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", c->cfg.port);
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    c->gai.data = c;
-    int rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->cfg.host, port,
-                            &hints);
-    if (rc < 0) {
-        attempt_failed(c, uv_strerror(rc));
-        return;
-    }
-    c->resolving = true;
-    c->handles++;
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    ms_client *c = t->data;
-    if (c->conn && !c->conn->up) {
-        connect_failed(c, "timed out");
-        return;
-    }
-    start_attempt(c);
+    maybe_free(c);
 }
 
 /* ---- public --------------------------------------------------------------- */
@@ -555,15 +356,27 @@ int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
     if (!(c->cfg.connect_timeout > 0))
         c->cfg.connect_timeout = def.connect_timeout;
     c->state = MS_CLIENT_CONNECTING;
-    c->rng = ms_time_mono_ns() ^ (uint64_t)(uintptr_t)c;
-    if (!c->rng)
-        c->rng = 1;
+    /* A bus host that vanished (no RST) is noticed after about 10 + 3 x 5 s
+     * idle, or 30 s of unacknowledged output. */
+    char name[300];
+    snprintf(name, sizeof name, "bus %s:%d", c->cfg.host, c->cfg.port);
+    ms_dialer_config dc = {
+        .name = name, .host = c->cfg.host, .port = c->cfg.port,
+        .connect_timeout = c->cfg.connect_timeout,
+        .backoff_min = c->cfg.backoff_min, .backoff_max = c->cfg.backoff_max,
+        .jitter = 0.25, .keepalive_s = 10, .keepalive_intvl_s = 5,
+        .keepalive_cnt = 3, .user_timeout_ms = 30000,
+        .on_up = on_dial_up, .on_fail = on_dial_fail, .arg = c};
+    int rc = ms_dialer_new(loop, &dc, &c->dialer);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
     ms_client_decoder_init(&c->dec, c->cfg.max_payload);
-    uv_timer_init(loop, &c->timer);
     uv_idle_init(loop, &c->idle);
-    c->timer.data = c->idle.data = c;
-    c->handles = 2;
-    start_attempt(c);
+    c->idle.data = c;
+    c->handles = 2; /* the idle handle and the dialer */
+    ms_dialer_start(c->dialer);
     *out = c;
     return 0;
 }
@@ -576,13 +389,11 @@ void ms_client_close(ms_client *c)
     c->state = MS_CLIENT_CLOSED;
     if (c->state_hook)
         c->state_hook(c, MS_CLIENT_CLOSED, c->state_hook_arg);
-    if (c->conn)
+    if (ms_dialer_has_conn(c->dialer))
         ms_log_info("bus %s:%d: closing", c->cfg.host, c->cfg.port);
-    drop_conn(c);
+    detach_conn(c);
     ms_reqs_fail(c, MS_ECLOSED);
-    if (c->resolving)
-        uv_cancel((uv_req_t *)&c->gai);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    ms_dialer_close(c->dialer, on_dialer_closed, c);
     uv_close((uv_handle_t *)&c->idle, on_handle_closed);
 }
 

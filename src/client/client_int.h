@@ -18,6 +18,7 @@
 
 #include "client/client_proto.h"
 #include "core/buf.h"
+#include "core/dial.h"
 #include "mscada/client.h"
 #include "mscada/tag.h"
 
@@ -69,8 +70,6 @@ struct ms_tag {
     ms_tag *bnext;         /* backlog list */
 };
 
-typedef struct ms_conn ms_conn;
-
 /* An RTA sent, remembered so that an ERR for it reaches the tag. */
 typedef struct {
     ms_tag *tag;
@@ -108,23 +107,17 @@ struct ms_client {
     ms_tag *backlog_tail;  /* (first held back, first sent) */
 
     /* connection */
-    ms_conn *conn;         /* the current one, NULL when down */
-    uv_timer_t timer;      /* reconnect backoff, or the connect timeout */
+    ms_dialer *dialer;     /* connects, and reconnects with backoff */
+    ms_dial_conn *conn;    /* the current one when up, NULL when down */
     uv_idle_t idle;        /* flushes output at the next loop turn */
-    uv_getaddrinfo_t gai;
-    struct addrinfo *ai;   /* resolved addresses of this attempt */
-    struct addrinfo *ai_next; /* the next one to try */
-    bool resolving, idle_on;
+    bool idle_on;
     ms_client_decoder dec;
     ms_buf in;             /* a partial frame kept between reads */
     ms_buf out;            /* queued, not yet handed to the kernel */
     size_t inflight;       /* bytes in the write in flight (0: none) */
-    unsigned attempt;      /* failed attempts since the last good one */
-    uint64_t up_ns;        /* when the current connection came up */
     bool fail_logged;      /* "cannot connect" logged for this outage */
     uint64_t connects;
     uint64_t stamp;        /* last request time_us handed out */
-    uint64_t rng;          /* backoff jitter */
 
     /* requests awaiting an answer */
     ms_req_list *lists;

@@ -1,17 +1,15 @@
 /* The Modbus client transport (mscada/mbclient.h): a libuv TCP socket
- * around the pure session (mb_session.c) — connect with a timeout,
- * TCP_NODELAY and keepalive, read and feed the session, write its requests
- * in batches (ms_outq), one timer for request deadlines, and reconnect with
- * capped jittered exponential backoff after any failure. Logs one line per
+ * around the pure session (mb_session.c) — the dialer (core/dial.c)
+ * connects, and reconnects with capped jittered exponential backoff after
+ * any failure; here: read and feed the session, write its requests in
+ * batches (ms_outq), one timer for request deadlines. Logs one line per
  * change of state, not one per failed attempt. */
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/outq.h"
+#include "core/dial.h"
 #include "modbus/mb_mclient.h"
 #include "modbus/mb_session.h"
 #include "mscada/error.h"
@@ -21,34 +19,21 @@
 
 #define READ_CHUNK 4096
 
-typedef struct {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    ms_outq q;
-    ms_mb_client *c;
-    bool dropped; /* no longer c->conn: its callbacks do nothing */
-    bool up;
-} mb_conn;
-
 struct ms_mb_client {
     ms_mb_mclient *m;  /* serial line or UDP: mb_mclient.c does the rest */
     uv_loop_t *loop;
     ms_mb_client_config cfg;
     ms_mb_session s;
-    uv_timer_t timer;  /* connect timeout, then reconnect backoff */
+    ms_dialer *dialer; /* connects, and reconnects with backoff */
     uv_timer_t rtimer; /* the earliest request deadline */
     uv_idle_t idle;    /* flushes new requests at the next loop turn */
-    uv_getaddrinfo_t gai;
-    bool idle_on, resolving, closing, fail_logged;
+    bool idle_on, closing, fail_logged;
     int handles;
-    mb_conn *conn;
+    ms_dial_conn *conn; /* when up */
     ms_buf in, out;
     size_t inflight; /* bytes in the write in flight */
-    unsigned attempt;
-    uint64_t rng, up_ns;
 };
 
-static void start_attempt(ms_mb_client *c);
 static void flush(ms_mb_client *c);
 
 void ms_mb_client_config_init(ms_mb_client_config *cfg)
@@ -82,27 +67,13 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_free(c);
 }
 
-static void on_conn_closed(uv_handle_t *h)
+/* Forgets the current connection's buffers; the dialer closes it. */
+static void detach_conn(ms_mb_client *c)
 {
-    mb_conn *conn = h->data;
-    ms_mb_client *c = conn->c;
-    ms_outq_free(&conn->q);
-    free(conn);
-    c->handles--;
-    maybe_free(c);
-}
-
-static void drop_conn(ms_mb_client *c)
-{
-    mb_conn *conn = c->conn;
-    if (!conn)
-        return;
     c->conn = NULL;
-    conn->dropped = true;
     c->inflight = 0;
     c->in.off = c->in.len = 0;
     c->out.off = c->out.len = 0;
-    uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
 
 /* ---- request deadlines ---------------------------------------------------- */
@@ -124,7 +95,7 @@ static void arm_rtimer(ms_mb_client *c)
 /* Sends what the session lets go now, and re-arms the deadline timer. */
 static void pump(ms_mb_client *c)
 {
-    if (c->conn && c->conn->up && !c->closing) {
+    if (c->conn && !c->closing) {
         if (ms_mb_session_take(&c->s, ms_time_mono_ns(), &c->out) > 0)
             flush(c);
     }
@@ -142,7 +113,7 @@ static void on_rtimer(uv_timer_t *t)
     /* A try timed out while part of an answer sits in the buffer: the peer
      * stopped mid-frame, and whatever it sends next would be read as the
      * rest of that frame. The stream can't be trusted: start afresh. */
-    if (c->s.stats.timeouts != timeouts && c->conn && c->conn->up &&
+    if (c->s.stats.timeouts != timeouts && c->conn &&
         ms_buf_size(&c->in)) {
         char why[128];
         snprintf(why, sizeof why, "the peer stopped mid-frame (%zu bytes of "
@@ -163,34 +134,6 @@ static void on_idle(uv_idle_t *h)
 
 /* ---- connection loss and retry -------------------------------------------- */
 
-static uint64_t rng_next(ms_mb_client *c)
-{
-    /* xorshift64*: jitter only, so that many clients don't reconnect to
-     * one gateway in lock step. */
-    c->rng ^= c->rng >> 12;
-    c->rng ^= c->rng << 25;
-    c->rng ^= c->rng >> 27;
-    return c->rng * 0x2545f4914f6cdd1dULL;
-}
-
-static void on_timer(uv_timer_t *t);
-
-static void schedule_retry(ms_mb_client *c)
-{
-    double d = c->cfg.backoff_min;
-    for (unsigned i = 0; i < c->attempt && d < c->cfg.backoff_max; i++)
-        d *= 2;
-    if (d > c->cfg.backoff_max)
-        d = c->cfg.backoff_max;
-    d *= 0.75 + 0.5 * (double)(rng_next(c) >> 11) / 9007199254740992.0;
-    if (d > c->cfg.backoff_max)
-        d = c->cfg.backoff_max;
-    if (c->attempt < 64)
-        c->attempt++;
-    uint64_t ms = (uint64_t)(d * 1000.0);
-    uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
-}
-
 static void set_down(ms_mb_client *c)
 {
     ms_mb_session_fail_all(&c->s, MS_ECLOSED);
@@ -199,10 +142,10 @@ static void set_down(ms_mb_client *c)
         c->cfg.on_state(c, false, c->cfg.arg);
 }
 
-static void attempt_failed(ms_mb_client *c, const char *why)
+static void on_dial_fail(ms_dialer *d, const char *why, void *arg)
 {
-    if (c->closing)
-        return;
+    ms_mb_client *c = arg;
+    (void)d;
     if (!c->fail_logged) {
         ms_log_warn("%s: cannot connect: %s; retrying every %gs at most",
                     c->cfg.name, why, c->cfg.backoff_max);
@@ -210,7 +153,6 @@ static void attempt_failed(ms_mb_client *c, const char *why)
     } else {
         ms_log_debug("%s: cannot connect: %s", c->cfg.name, why);
     }
-    schedule_retry(c);
 }
 
 /* An established connection failed. */
@@ -218,13 +160,10 @@ static void lost(ms_mb_client *c, const char *why)
 {
     if (c->closing || !c->conn)
         return;
-    drop_conn(c);
+    detach_conn(c);
+    ms_dialer_drop(c->dialer);
     ms_log_warn("%s: connection lost: %s; reconnecting", c->cfg.name, why);
     c->fail_logged = true;
-    /* A connection that lived a while starts the backoff afresh. */
-    if (ms_time_mono_ns() - c->up_ns >= (uint64_t)(c->cfg.backoff_max * 1e9))
-        c->attempt = 0;
-    schedule_retry(c);
     set_down(c);
 }
 
@@ -232,16 +171,17 @@ static void lost(ms_mb_client *c, const char *why)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    mb_conn *conn = h->data;
+    ms_dial_conn *conn = h->data;
+    ms_mb_client *c = conn->data;
     (void)suggested;
-    uint8_t *p = ms_buf_reserve(&conn->c->in, READ_CHUNK);
+    uint8_t *p = ms_buf_reserve(&c->in, READ_CHUNK);
     *buf = uv_buf_init((char *)p, p ? READ_CHUNK : 0);
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
-    mb_conn *conn = st->data;
-    ms_mb_client *c = conn->c;
+    ms_dial_conn *conn = st->data;
+    ms_mb_client *c = conn->data;
     (void)buf;
     if (conn->dropped)
         return;
@@ -278,8 +218,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void on_written(void *data, int status)
 {
-    mb_conn *conn = data;
-    ms_mb_client *c = conn->c;
+    ms_dial_conn *conn = data;
+    ms_mb_client *c = conn->data;
     if (conn->dropped)
         return;
     c->inflight = 0;
@@ -292,7 +232,7 @@ static void on_written(void *data, int status)
 
 static void flush(ms_mb_client *c)
 {
-    mb_conn *conn = c->conn;
+    ms_dial_conn *conn = c->conn;
     while (conn && c->conn == conn && !c->inflight && !c->closing &&
            ms_buf_size(&c->out)) {
         int rc = ms_outq_write(&conn->q);
@@ -306,12 +246,15 @@ static void flush(ms_mb_client *c)
 
 /* ---- connecting ----------------------------------------------------------- */
 
-static void went_up(ms_mb_client *c, mb_conn *conn)
+static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
 {
-    uv_timer_stop(&c->timer);
-    conn->up = true;
+    ms_mb_client *c = arg;
+    (void)d;
+    conn->data = c;
+    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
+                 conn);
+    c->conn = conn;
     c->s.stats.connects++;
-    c->up_ns = ms_time_mono_ns();
     if (c->fail_logged)
         ms_log_info("%s: connected again", c->cfg.name);
     else
@@ -319,9 +262,6 @@ static void went_up(ms_mb_client *c, mb_conn *conn)
     c->fail_logged = false;
     c->in.off = c->in.len = 0;
     c->out.off = c->out.len = 0;
-    /* Requests are small and latency matters: no Nagle delay. */
-    uv_tcp_nodelay(&conn->tcp, 1);
-    uv_tcp_keepalive(&conn->tcp, 1, 10);
     int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
     if (rc < 0) {
         lost(c, uv_strerror(rc));
@@ -332,106 +272,11 @@ static void went_up(ms_mb_client *c, mb_conn *conn)
     pump(c);
 }
 
-static void connect_failed(ms_mb_client *c, const char *why)
+static void on_dialer_closed(void *arg)
 {
-    uv_timer_stop(&c->timer);
-    drop_conn(c);
-    attempt_failed(c, why);
-}
-
-static void on_connect(uv_connect_t *req, int status)
-{
-    mb_conn *conn = req->data;
-    if (conn->dropped)
-        return;
-    if (status < 0) {
-        connect_failed(conn->c, uv_strerror(status));
-        return;
-    }
-    went_up(conn->c, conn);
-}
-
-static void connect_to(ms_mb_client *c, const struct sockaddr *sa)
-{
-    mb_conn *conn = calloc(1, sizeof *conn);
-    if (!conn) {
-        attempt_failed(c, "out of memory");
-        return;
-    }
-    conn->c = c;
-    uv_tcp_init(c->loop, &conn->tcp);
-    conn->tcp.data = conn;
-    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
-                 conn);
-    conn->creq.data = conn;
-    c->handles++;
-    c->conn = conn;
-    int rc = uv_tcp_connect(&conn->creq, &conn->tcp, sa, on_connect);
-    if (rc < 0) {
-        connect_failed(c, uv_strerror(rc));
-        return;
-    }
-    uint64_t ms = (uint64_t)(c->cfg.connect_timeout * 1000.0);
-    uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status,
-                        struct addrinfo *res)
-{
-    ms_mb_client *c = req->data;
-    c->resolving = false;
+    ms_mb_client *c = arg;
     c->handles--;
-    if (c->closing) {
-        uv_freeaddrinfo(res);
-        maybe_free(c);
-        return;
-    }
-    if (status < 0 || !res) {
-        uv_freeaddrinfo(res);
-        attempt_failed(c, status < 0 ? uv_strerror(status) : "no address");
-        return;
-    }
-    connect_to(c, res->ai_addr);
-    uv_freeaddrinfo(res);
-}
-
-static void start_attempt(ms_mb_client *c)
-{
-    struct sockaddr_storage ss;
-    if (c->closing || c->conn || c->resolving)
-        return;
-    if (uv_ip4_addr(c->cfg.host, c->cfg.port, (struct sockaddr_in *)&ss) ==
-            0 ||
-        uv_ip6_addr(c->cfg.host, c->cfg.port, (struct sockaddr_in6 *)&ss) ==
-            0) {
-        connect_to(c, (struct sockaddr *)&ss);
-        return;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", c->cfg.port);
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    c->gai.data = c;
-    int rc = uv_getaddrinfo(c->loop, &c->gai, on_resolved, c->cfg.host, port,
-                            &hints);
-    if (rc < 0) {
-        attempt_failed(c, uv_strerror(rc));
-        return;
-    }
-    c->resolving = true;
-    c->handles++;
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    ms_mb_client *c = t->data;
-    if (c->conn && !c->conn->up) {
-        connect_failed(c, "timed out");
-        return;
-    }
-    start_attempt(c);
+    maybe_free(c);
 }
 
 /* ---- public --------------------------------------------------------------- */
@@ -495,15 +340,22 @@ int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
                        c->cfg.name);
     c->s.on_unit = on_unit;
     c->s.arg = c;
-    c->rng = ms_time_mono_ns() ^ (uint64_t)(uintptr_t)c;
-    if (!c->rng)
-        c->rng = 1;
-    uv_timer_init(loop, &c->timer);
+    ms_dialer_config dc = {
+        .name = c->cfg.name, .host = c->cfg.host, .port = c->cfg.port,
+        .connect_timeout = c->cfg.connect_timeout,
+        .backoff_min = c->cfg.backoff_min, .backoff_max = c->cfg.backoff_max,
+        .jitter = 0.25, .keepalive_s = 10,
+        .on_up = on_dial_up, .on_fail = on_dial_fail, .arg = c};
+    int rc = ms_dialer_new(loop, &dc, &c->dialer);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
     uv_timer_init(loop, &c->rtimer);
     uv_idle_init(loop, &c->idle);
-    c->timer.data = c->rtimer.data = c->idle.data = c;
-    c->handles = 3;
-    start_attempt(c);
+    c->rtimer.data = c->idle.data = c;
+    c->handles = 3; /* rtimer, idle and the dialer */
+    ms_dialer_start(c->dialer);
     *out = c;
     return 0;
 }
@@ -518,11 +370,9 @@ void ms_mb_client_close(ms_mb_client *c)
         free(c);
         return;
     }
-    drop_conn(c);
+    detach_conn(c);
     ms_mb_session_close(&c->s);
-    if (c->resolving)
-        uv_cancel((uv_req_t *)&c->gai);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    ms_dialer_close(c->dialer, on_dialer_closed, c);
     uv_close((uv_handle_t *)&c->rtimer, on_handle_closed);
     uv_close((uv_handle_t *)&c->idle, on_handle_closed);
 }
@@ -533,7 +383,7 @@ int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
 {
     if (c->m)
         return ms_mb_mclient_submit(c->m, unit, req, cb, arg);
-    if (c->closing || !c->conn || !c->conn->up)
+    if (c->closing || !c->conn)
         return MS_ECLOSED;
     int rc = ms_mb_session_submit(&c->s, ms_time_mono_ns(), unit, req, cb,
                                   arg);
@@ -549,7 +399,7 @@ bool ms_mb_client_connected(const ms_mb_client *c)
 {
     if (c->m)
         return ms_mb_mclient_connected(c->m);
-    return c->conn && c->conn->up && !c->closing;
+    return c->conn && !c->closing;
 }
 
 bool ms_mb_client_unit_up(const ms_mb_client *c, uint8_t unit)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backoff.h"
 #include "core/buf.h"
 #include "modbus/mb_mclient.h"
 #include "modbus/mb_serial.h"
@@ -24,7 +25,7 @@ struct ms_mb_mclient {
     uv_idle_t idle;    /* sends new requests at the next loop turn */
     bool idle_on, closing, fail_logged;
     int handles;
-    unsigned attempt;
+    ms_backoff backoff; /* no jitter: one opener per line or socket */
     ms_buf out;
 };
 
@@ -129,15 +130,8 @@ static void on_otimer(uv_timer_t *t)
 
 static void schedule_open(ms_mb_mclient *m)
 {
-    double d = m->cfg.backoff_min;
-    for (unsigned i = 0; i < m->attempt && d < m->cfg.backoff_max; i++)
-        d *= 2;
-    if (d > m->cfg.backoff_max)
-        d = m->cfg.backoff_max;
-    if (m->attempt < 64)
-        m->attempt++;
-    uint64_t ms = (uint64_t)(d * 1000.0);
-    uv_timer_start(&m->otimer, on_otimer, ms ? ms : 1, 0);
+    uv_timer_start(&m->otimer, on_otimer, ms_backoff_next_ms(&m->backoff),
+                   0);
 }
 
 static void on_line_error(ms_mb_line *l, int err, void *arg)
@@ -181,7 +175,7 @@ static void try_open(ms_mb_mclient *m)
         schedule_open(m);
         return;
     }
-    m->attempt = 0;
+    ms_backoff_reset(&m->backoff);
     m->s.stats.connects++;
     ms_log_info("%s: %s %s", m->cfg.name,
                 m->fail_logged ? "opened again" : "opened", what);
@@ -237,6 +231,7 @@ int ms_mb_mclient_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
                        m->cfg.retries, m->cfg.backoff_max, m->cfg.name);
     m->s.on_unit = on_unit;
     m->s.arg = m;
+    ms_backoff_init(&m->backoff, m->cfg.backoff_min, m->cfg.backoff_max, 0);
     uv_timer_init(loop, &m->otimer);
     uv_timer_init(loop, &m->rtimer);
     uv_idle_init(loop, &m->idle);

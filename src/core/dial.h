@@ -1,0 +1,67 @@
+/* A reconnecting TCP connector, shared by the bus and Modbus TCP clients:
+ * resolves the host (literal addresses at once, names by uv_getaddrinfo,
+ * trying each address in turn), connects with a timeout, sets TCP_NODELAY
+ * and keepalive, and hands the owner the connection when it is up. After a
+ * failed attempt, or when the owner drops a connection, it tries again
+ * after a capped, jittered exponential backoff. It logs nothing of its own
+ * but the debug line "NAME: WHY; trying the next address": each owner keeps
+ * its own wording for "cannot connect" and "connected". */
+#ifndef MS_CORE_DIAL_H
+#define MS_CORE_DIAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/backoff.h"
+#include "core/outq.h"
+
+typedef struct ms_dialer ms_dialer;
+
+/* One connection. Its handle's data is the connection itself, so read and
+ * write callbacks find it, and the owner's data through it. */
+typedef struct {
+    uv_tcp_t tcp;
+    ms_outq q;     /* the owner's batched writer on tcp; freed with it */
+    void *data;    /* the owner's */
+    bool dropped;  /* no longer the dialer's: its callbacks must do nothing */
+    /* private */
+    bool up;
+    uv_connect_t creq;
+    ms_dialer *d;
+} ms_dial_conn;
+
+typedef struct {
+    const char *name; /* prefix of the dialer's debug line */
+    const char *host; /* address or name */
+    int port;
+    double connect_timeout;              /* seconds */
+    double backoff_min, backoff_max;     /* seconds */
+    double jitter;                       /* e.g. 0.25 */
+    int keepalive_s;                     /* idle before probes; 0: off */
+    /* 0: the system's default */
+    int keepalive_intvl_s, keepalive_cnt, user_timeout_ms;
+    /* The connection is up (the timer is stopped, options set). */
+    void (*on_up)(ms_dialer *d, ms_dial_conn *conn, void *arg);
+    /* An attempt failed (every address); the next one is scheduled. */
+    void (*on_fail)(ms_dialer *d, const char *why, void *arg);
+    void *arg;
+} ms_dialer_config;
+
+/* Copies cfg (and its strings); connects nothing before ms_dialer_start. */
+int ms_dialer_new(uv_loop_t *loop, const ms_dialer_config *cfg,
+                  ms_dialer **out);
+/* Starts the first attempt (from here, so the owner has its dialer). */
+void ms_dialer_start(ms_dialer *d);
+/* The owner gives up the up connection (it broke): closes it and schedules
+ * the next attempt. One that lived backoff_max or longer starts the backoff
+ * afresh; one that keeps failing at once (e.g. refused by an allow list)
+ * does not. */
+void ms_dialer_drop(ms_dialer *d);
+/* Closes everything, also while resolving or connecting, and frees the
+ * dialer; then calls on_closed (the owner counts the dialer as a handle). */
+void ms_dialer_close(ms_dialer *d, void (*on_closed)(void *arg), void *arg);
+/* Whether a connection is being made or up. */
+bool ms_dialer_has_conn(const ms_dialer *d);
+
+#endif
