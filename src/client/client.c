@@ -90,7 +90,7 @@ static void on_idle(uv_idle_t *h)
  * blocking in poll until then. */
 static void kick(ms_client *c)
 {
-    if (!c->idle_on && c->conn && !c->inflight && !c->closing) {
+    if (!c->idle_on && c->conn && !ms_client_inflight(c) && !c->closing) {
         uv_idle_start(&c->idle, on_idle);
         c->idle_on = true;
     }
@@ -131,7 +131,6 @@ int ms_client_send_raw_value(ms_client *c, uint8_t cmd, uint16_t tag_id,
 static void detach_conn(ms_client *c)
 {
     c->conn = NULL;
-    c->inflight = 0;
     c->out.off = c->out.len = 0;
     ms_buf_shrink(&c->out, 0);
 }
@@ -251,7 +250,6 @@ static void on_written(void *data, int status)
     ms_client *c = conn->data;
     if (conn->dropped)
         return;
-    c->inflight = 0;
     if (status < 0) {
         lost(c, uv_strerror(status));
         return;
@@ -262,7 +260,7 @@ static void on_written(void *data, int status)
 static void flush(ms_client *c)
 {
     ms_dial_conn *conn = c->conn;
-    while (conn && c->conn == conn && !c->inflight && !c->closing) {
+    while (conn && c->conn == conn && !conn->q.inflight && !c->closing) {
         if (ms_buf_size(&c->out) == 0) {
             if (c->backlog) {
                 ms_tags_drain(c);
@@ -273,7 +271,6 @@ static void flush(ms_client *c)
             return;
         }
         int rc = ms_outq_write(&conn->q);
-        c->inflight = conn->q.inflight;
         if (rc < 0) {
             lost(c, uv_strerror(rc));
             return;

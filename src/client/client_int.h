@@ -114,7 +114,6 @@ struct ms_client {
     ms_client_decoder dec;
     ms_buf in;             /* a partial frame kept between reads */
     ms_buf out;            /* queued, not yet handed to the kernel */
-    size_t inflight;       /* bytes in the write in flight (0: none) */
     bool fail_logged;      /* "cannot connect" logged for this outage */
     uint64_t connects;
     uint64_t stamp;        /* last request time_us handed out */
@@ -134,9 +133,14 @@ static inline bool ms_client_online(const ms_client *c)
 {
     return c->state == MS_CLIENT_CONNECTED && c->conn != NULL;
 }
+/* Bytes handed to the write in flight on the current connection. */
+static inline size_t ms_client_inflight(const ms_client *c)
+{
+    return c->conn ? c->conn->q.inflight : 0;
+}
 static inline size_t ms_client_queued(const ms_client *c)
 {
-    return ms_buf_size(&c->out) + c->inflight;
+    return ms_buf_size(&c->out) + ms_client_inflight(c);
 }
 /* Hands one event from the bus to the tags or the requests. */
 void ms_client_dispatch(ms_client *c, const ms_client_event *ev);

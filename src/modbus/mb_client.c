@@ -31,7 +31,6 @@ struct ms_mb_client {
     int handles;
     ms_dial_conn *conn; /* when up */
     ms_buf in, out;
-    size_t inflight; /* bytes in the write in flight */
 };
 
 static void flush(ms_mb_client *c);
@@ -71,7 +70,6 @@ static void on_handle_closed(uv_handle_t *h)
 static void detach_conn(ms_mb_client *c)
 {
     c->conn = NULL;
-    c->inflight = 0;
     c->in.off = c->in.len = 0;
     c->out.off = c->out.len = 0;
 }
@@ -222,7 +220,6 @@ static void on_written(void *data, int status)
     ms_mb_client *c = conn->data;
     if (conn->dropped)
         return;
-    c->inflight = 0;
     if (status < 0) {
         lost(c, uv_strerror(status));
         return;
@@ -233,10 +230,9 @@ static void on_written(void *data, int status)
 static void flush(ms_mb_client *c)
 {
     ms_dial_conn *conn = c->conn;
-    while (conn && c->conn == conn && !c->inflight && !c->closing &&
+    while (conn && c->conn == conn && !conn->q.inflight && !c->closing &&
            ms_buf_size(&c->out)) {
         int rc = ms_outq_write(&conn->q);
-        c->inflight = conn->q.inflight;
         if (rc < 0) {
             lost(c, uv_strerror(rc));
             return;
