@@ -2,25 +2,31 @@
  * libmodbus select() server (bench/mbref.c), started side by side in one
  * run. Every request is FC3 for 125 registers.
  *
- *   mbload [--mscada PATH] [--mbref PATH] [--seconds S]
+ *   mbload [--mscada PATH] [--mbref PATH] [--seconds S] [--pin]
  *
  * Phases per server: 1 and 10 blocking libmodbus masters (a thread each);
- * one raw connection keeping 8 and 32 requests in flight; bursts of 8
- * (time until all 8 answers); and, for mscada only (the libmodbus server
- * is single-threaded and blocks on a stalled master by design), one master
- * stalled mid-frame plus one that never reads, while another measures its
- * latency, and how long until the never-reader is dropped. CPU is the
- * server process's user+system time over the phase (from /proc). */
+ * 10 connections with one request in flight each, driven by one epoll
+ * thread (the same access pattern at a fraction of the load's CPU, so the
+ * server rather than the load is the limit); one raw connection keeping 8
+ * and 32 requests in flight; bursts of 8 (time until all 8 answers); and,
+ * for mscada only (the libmodbus server is single-threaded and blocks on a
+ * stalled master by design), one master stalled mid-frame plus one that
+ * never reads, while another measures its latency, and how long until the
+ * never-reader is dropped. CPU is user+system time over the phase (from
+ * /proc) of the server process and of this load process. --pin puts the
+ * load on CPU 0 and the servers on CPU 1, so neither steals the other's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,11 +86,34 @@ static int tcp_connect(int port)
     return fd;
 }
 
-static pid_t spawn(char *const argv[], const char *log)
+static bool pin_cpu(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+/* The servers run in their own sessions: stop them on Ctrl-C too. */
+static volatile pid_t children[2];
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < 2; i++)
+        if (children[i] > 0)
+            kill(children[i], SIGTERM);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* cpu >= 0: the child runs on that CPU only. */
+static pid_t spawn(char *const argv[], const char *log, int cpu)
 {
     pid_t pid = fork();
     if (pid == 0) {
         setsid();
+        if (cpu >= 0 && !pin_cpu(cpu))
+            _exit(126);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
@@ -200,6 +229,61 @@ static double pipelined(int port, int depth, double secs)
     return rate;
 }
 
+
+/* One thread, epoll over nconn connections, each with one request in
+ * flight: the access pattern of nconn blocking masters at a fraction of
+ * their cost, so the server rather than the load is the limit. */
+static double multiplexed(int port, int nconn, double secs)
+{
+    int ep = epoll_create1(0), fds[64];
+    size_t have[64] = {0};
+    uint8_t in[RSP_LEN], req[12];
+    uint16_t tid = 0;
+    long done = 0;
+    double t0 = now();
+    for (int i = 0; i < nconn; i++) {
+        fds[i] = tcp_connect(port);
+        if (fds[i] < 0) {
+            fprintf(stderr, "mbload: connect: %s\n", strerror(errno));
+            nconn = i;
+            goto out;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+        put_req(req, tid++);
+        if (send(fds[i], req, 12, 0) != 12) {
+            nconn = i + 1;
+            goto out;
+        }
+    }
+    t0 = now();
+    double end = t0 + secs;
+    struct epoll_event evs[64];
+    while (now() < end) {
+        int k = epoll_wait(ep, evs, 64, 1000);
+        for (int j = 0; j < k; j++) {
+            int i = (int)evs[j].data.u32;
+            ssize_t r = recv(fds[i], in, RSP_LEN - have[i], 0);
+            if (r <= 0)
+                goto out;
+            have[i] += (size_t)r;
+            if (have[i] < RSP_LEN)
+                continue;
+            have[i] = 0;
+            done++;
+            put_req(req, tid++);
+            if (send(fds[i], req, 12, 0) != 12)
+                goto out;
+        }
+    }
+out:;
+    double rate = (double)done / (now() - t0);
+    for (int i = 0; i < nconn; i++)
+        close(fds[i]);
+    close(ep);
+    return rate;
+}
+
 /* ---- latency ----------------------------------------------------------------- */
 
 static int cmp_d(const void *a, const void *b)
@@ -288,25 +372,88 @@ static void phase(const target *t, const char *what, double (*fn)(int, int,
                                                                 double),
                   int arg, double secs)
 {
-    double c0 = cpu_of(t->pid), t0 = now();
+    double c0 = cpu_of(t->pid), l0 = cpu_of(getpid()), t0 = now();
     double rate = fn(t->port, arg, secs);
-    double cpu = (cpu_of(t->pid) - c0) / (now() - t0) * 100;
-    printf("%-22s %-26s %10.0f req/s   server CPU %5.1f%%\n", t->name, what,
-           rate, cpu);
+    double dt = now() - t0;
+    double cpu = (cpu_of(t->pid) - c0) / dt * 100;
+    double load = (cpu_of(getpid()) - l0) / dt * 100;
+    printf("%-22s %-26s %10.0f req/s   server CPU %5.1f%%   load CPU %5.1f%%\n",
+           t->name, what, rate, cpu, load);
     fflush(stdout);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mbload [--mscada PATH] [--mbref PATH] [--seconds S] "
+            "[--pin]\n"
+            "Loads `mscada modbusserver` and the libmodbus select() server "
+            "(bench/mbref)\nside by side with FC3 x 125 registers and prints "
+            "req/s and CPU per phase.\n"
+            "  --mscada PATH   the mscada binary (default ./mscada)\n"
+            "  --mbref PATH    the reference server (default ./bench/mbref)\n"
+            "  --seconds S     length of each phase (default 3)\n"
+            "  --pin           load on CPU 0, both servers on CPU 1\n"
+            "Run it from the build folder; see bench/README.md.\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *mscada = "./mscada", *mbref = "./bench/mbref";
     double secs = 3;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--mscada"))
-            mscada = argv[i + 1];
-        else if (!strcmp(argv[i], "--mbref"))
-            mbref = argv[i + 1];
-        else if (!strcmp(argv[i], "--seconds"))
-            secs = atof(argv[i + 1]);
+    bool pin = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--pin")) {
+            pin = true;
+            continue;
+        }
+        if (strcmp(a, "--mscada") && strcmp(a, "--mbref") &&
+            strcmp(a, "--seconds")) {
+            fprintf(stderr, "mbload: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "mbload: %s needs a value\n", a);
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        char *end;
+        if (!strcmp(a, "--mscada")) {
+            mscada = v;
+        } else if (!strcmp(a, "--mbref")) {
+            mbref = v;
+        } else {
+            secs = strtod(v, &end);
+            if (*end || !(secs > 0 && secs <= 3600)) {
+                fprintf(stderr, "mbload: --seconds wants a number of "
+                                "seconds (0 < S <= 3600), not '%s'\n", v);
+                return 2;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *bin = i ? mbref : mscada;
+        if (access(bin, X_OK) != 0) {
+            fprintf(stderr, "mbload: can't run %s (%s); run me from the "
+                            "build folder or give --mscada/--mbref\n", bin,
+                    strerror(errno));
+            return 2;
+        }
+    }
+    int server_cpu = -1;
+    if (pin) {
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || !pin_cpu(0)) {
+            fprintf(stderr, "mbload: --pin needs CPUs 0 and 1\n");
+            return 2;
+        }
+        server_cpu = 1;
     }
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/mbload-XXXXXX";
@@ -326,14 +473,20 @@ int main(int argc, char **argv)
     char *margv[] = {(char *)mscada, "modbusserver", "--config", conf, NULL};
     snprintf(rps, sizeof rps, "%d", rport);
     char *rargv[] = {(char *)mbref, rps, NULL};
-    target ts[2] = {{"mscada modbusserver", mport, spawn(margv, mlog)},
-                    {"libmodbus select()", rport, spawn(rargv, rlog)}};
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    target ts[2] = {{"mscada modbusserver", mport, 0},
+                    {"libmodbus select()", rport, 0}};
+    children[0] = ts[0].pid = spawn(margv, mlog, server_cpu);
+    children[1] = ts[1].pid = spawn(rargv, rlog, server_cpu);
     wait_port(mport);
     wait_port(rport);
-    printf("FC3 x 125 registers, %.0f s per phase, loopback\n", secs);
+    printf("FC3 x 125 registers, %g s per phase, loopback%s\n", secs,
+           pin ? ", load on CPU 0, servers on CPU 1" : "");
     for (int i = 0; i < 2; i++) {
         phase(&ts[i], "1 conn (libmodbus)", blocking, 1, secs);
         phase(&ts[i], "10 conns (libmodbus)", blocking, 10, secs);
+        phase(&ts[i], "10 conns (epoll master)", multiplexed, 10, secs);
         phase(&ts[i], "pipelined depth 8", pipelined, 8, secs);
         phase(&ts[i], "pipelined depth 32", pipelined, 32, secs);
     }
