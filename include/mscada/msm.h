@@ -99,7 +99,8 @@ typedef struct {
 /* Declares a variable. Rejected (MS_EINVAL, message in ms_memory_error):
  * an unknown area or type, a type the area can't hold, a variable past the
  * end of its area, one overlapping another (distinct bits of one register
- * are legal). Declare before workers start. */
+ * are legal). MS_EBUSY while a worker of this memory runs: declare every
+ * variable before ms_worker_run. */
 ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
 /* The last declaration error, e.g. "COUNTER at holding register 7 (2
  * registers) goes past the end of an 8-register area"; "" if none. */

@@ -36,6 +36,7 @@ struct ms_memory {
     msm_area area[5]; /* indexed by ms_mb_file (2 unused) */
     msm_var *vars;
     size_t nvars, cap;
+    unsigned running; /* workers running: declaring is refused */
     char err[192];
 };
 

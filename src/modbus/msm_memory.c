@@ -138,6 +138,13 @@ static ms_var declare_locked(ms_memory *m, const ms_var_decl *d)
     if (strlen(name) > MSM_NAME_MAX)
         return failv(m, MS_EINVAL, "%.40s...: a name is at most %d bytes",
                      name, MSM_NAME_MAX);
+    /* A running slave has sized its write callbacks to the variables it
+     * started with, and names are read without the lock. */
+    if (m->running)
+        return failv(m, MS_EBUSY, "%s: declared while %u worker%s run%s; "
+                     "declare every variable before ms_worker_run", name,
+                     m->running, m->running == 1 ? "" : "s",
+                     m->running == 1 ? "s" : "");
     if (!valid_area(d->area))
         return failv(m, MS_EINVAL, "%s: unknown area %d", name, (int)d->area);
     bool bits = ms_mb_file_is_bits(d->area);

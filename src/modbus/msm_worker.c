@@ -196,6 +196,9 @@ int ms_worker_run(ms_worker *w)
     w->st.running = true;
     uv_mutex_unlock(&w->smu);
     w->running = true;
+    uv_mutex_lock(&w->mem->lock);
+    w->mem->running++;
+    uv_mutex_unlock(&w->mem->lock);
     return 0;
 }
 
@@ -211,6 +214,9 @@ void ms_worker_kill(ms_worker *w)
         uv_thread_join(&w->thread);
         if (uv_loop_close(&w->loop) != 0)
             ms_log_warn("msm worker: its loop still had handles at kill");
+        uv_mutex_lock(&w->mem->lock);
+        w->mem->running--;
+        uv_mutex_unlock(&w->mem->lock);
     }
     msm_plan_free(&w->plan);
     free(w->calls);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/select.h>
 
 #include <cmocka.h>
@@ -304,6 +305,10 @@ static void test_slave_libmodbus(void **state)
     ms_worker_status st;
     ms_worker_get_status(sw, &st);
     assert_true(st.port > 0 && st.running);
+    /* Too late to declare: the slave's callbacks know its variables. */
+    ms_var late = ms_memory_word(m, "LATE", 7);
+    assert_int_equal(late.id, MS_EBUSY);
+    assert_non_null(strstr(ms_memory_error(m), "before ms_worker_run"));
 
     modbus_t *ctx = modbus_new_tcp("127.0.0.1", st.port);
     modbus_set_slave(ctx, 1);
@@ -330,6 +335,8 @@ static void test_slave_libmodbus(void **state)
     modbus_close(ctx);
     modbus_free(ctx);
     ms_worker_kill(sw);
+    /* Stopped: declaring works again. */
+    assert_true(ms_memory_word(m, "LATE", 7).id >= 0);
     ms_memory_free(m);
 }
 
