@@ -1,6 +1,7 @@
 /* The bus client's connection on a libuv loop: read and dispatch events
- * and write in batches on the connection that the dialer (core/dial.c)
- * makes, and remakes with capped exponential backoff after any failure.
+ * and write in batches (core/dial_io.c) on the connection that the dialer
+ * (core/dial.c) makes, and remakes with capped exponential backoff after
+ * any failure.
  *
  * Output collects in c->out and is flushed at the next loop turn (an idle
  * handle), so that many sets in one callback go out in one write: the
@@ -19,8 +20,6 @@
 #include "mscada/mstime.h"
 
 #define READ_CHUNK (64 * 1024)
-
-static void flush(ms_client *c);
 
 const char *ms_client_state_name(ms_client_state s)
 {
@@ -83,7 +82,7 @@ static void on_idle(uv_idle_t *h)
     ms_client *c = h->data;
     uv_idle_stop(h);
     c->idle_on = false;
-    flush(c);
+    ms_dial_conn_flush(c->conn);
 }
 
 /* Flushes at the next loop turn: the idle handle keeps the loop from
@@ -165,16 +164,7 @@ static void lost(ms_client *c, const char *why)
     set_state(c, MS_CLIENT_CONNECTING);
 }
 
-/* ---- reading -------------------------------------------------------------- */
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    ms_dial_conn *conn = h->data;
-    ms_client *c = conn->data;
-    (void)suggested;
-    uint8_t *p = ms_buf_reserve(&c->in, READ_CHUNK);
-    *buf = uv_buf_init((char *)p, p ? READ_CHUNK : 0);
-}
+/* ---- reading and writing -------------------------------------------------- */
 
 void ms_client_dispatch(ms_client *c, const ms_client_event *ev)
 {
@@ -201,21 +191,9 @@ void ms_client_dispatch(ms_client *c, const ms_client_event *ev)
     }
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_data(ms_dial_conn *conn)
 {
-    ms_dial_conn *conn = s->data;
     ms_client *c = conn->data;
-    (void)buf;
-    if (conn->dropped)
-        return;
-    if (nread < 0) {
-        lost(c, nread == UV_EOF ? "the bus closed it"
-                                : uv_strerror((int)nread));
-        return;
-    }
-    if (nread == 0)
-        return;
-    ms_buf_commit(&c->in, (size_t)nread);
     const uint8_t *data = ms_buf_head(&c->in);
     size_t len = ms_buf_size(&c->in), off = 0;
     /* A callback may close the client or drop the connection: stop then. */
@@ -239,44 +217,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     ms_buf_consume(&c->in, off);
     ms_buf_shrink(&c->in, 4u * READ_CHUNK);
-    flush(c);
+    ms_dial_conn_flush(conn);
 }
 
-/* ---- writing -------------------------------------------------------------- */
-
-static void on_written(void *data, int status)
+static void on_broken(ms_dial_conn *conn, const char *why)
 {
-    ms_dial_conn *conn = data;
+    lost(conn->data, why);
+}
+
+/* All output is written: sets held back by the queue's high-water mark go
+ * next; when there are none, a burst's memory goes. */
+static void on_drained(ms_dial_conn *conn)
+{
     ms_client *c = conn->data;
-    if (conn->dropped)
-        return;
-    if (status < 0) {
-        lost(c, uv_strerror(status));
-        return;
-    }
-    flush(c);
+    if (c->backlog)
+        ms_tags_drain(c);
+    if (ms_buf_size(&c->out) == 0)
+        ms_buf_shrink(&c->out, 1u << 20);
 }
 
-static void flush(ms_client *c)
-{
-    ms_dial_conn *conn = c->conn;
-    while (conn && c->conn == conn && !conn->q.inflight && !c->closing) {
-        if (ms_buf_size(&c->out) == 0) {
-            if (c->backlog) {
-                ms_tags_drain(c);
-                if (ms_buf_size(&c->out))
-                    continue;
-            }
-            ms_buf_shrink(&c->out, 1u << 20);
-            return;
-        }
-        int rc = ms_outq_write(&conn->q);
-        if (rc < 0) {
-            lost(c, uv_strerror(rc));
-            return;
-        }
-    }
-}
+static const ms_dial_io client_io = {
+    .chunk = READ_CHUNK, .eof_why = "the bus closed it",
+    .on_data = on_data, .on_broken = on_broken, .on_drained = on_drained};
 
 /* ---- connecting ----------------------------------------------------------- */
 
@@ -285,8 +247,6 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     ms_client *c = arg;
     (void)d;
     conn->data = c;
-    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
-                 conn);
     c->conn = conn;
     c->connects++;
     ms_log_info("bus %s:%d: connected", c->cfg.host, c->cfg.port);
@@ -294,9 +254,7 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     /* A fresh stream: nothing from the last connection may leak into it. */
     ms_client_decoder_free(&c->dec);
     ms_client_decoder_init(&c->dec, c->cfg.max_payload);
-    c->in.off = c->in.len = 0;
-    c->out.off = c->out.len = 0;
-    int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
+    int rc = ms_dial_conn_start(conn, &c->in, &c->out, &client_io);
     c->state = MS_CLIENT_CONNECTED;
     if (rc < 0) {
         lost(c, uv_strerror(rc));

@@ -5,7 +5,9 @@
  * failed attempt, or when the owner drops a connection, it tries again
  * after a capped, jittered exponential backoff. It logs nothing of its own
  * but the debug line "NAME: WHY; trying the next address": each owner keeps
- * its own wording for "cannot connect" and "connected". */
+ * its own wording for "cannot connect" and "connected". On an up
+ * connection, ms_dial_conn_start and ms_dial_conn_flush (dial_io.c) do the
+ * owner's reading into a buffer and batched writing; the owner decodes. */
 #ifndef MS_CORE_DIAL_H
 #define MS_CORE_DIAL_H
 
@@ -17,6 +19,7 @@
 #include "core/outq.h"
 
 typedef struct ms_dialer ms_dialer;
+typedef struct ms_dial_io ms_dial_io;
 
 /* One connection. Its handle's data is the connection itself, so read and
  * write callbacks find it, and the owner's data through it. */
@@ -29,7 +32,28 @@ typedef struct {
     bool up;
     uv_connect_t creq;
     ms_dialer *d;
+    ms_buf *in;             /* ms_dial_conn_start's */
+    const ms_dial_io *io;
 } ms_dial_conn;
+
+/* The owner's side of the stream I/O on an up connection (dial_io.c). The
+ * owner forgets a connection only by ms_dialer_drop or ms_dialer_close,
+ * which mark it dropped at once: so after every callback the shared code
+ * goes on only while the connection is not dropped, i.e. still the
+ * owner's and the owner not closing. */
+struct ms_dial_io {
+    size_t chunk;        /* bytes reserved in *in for each read */
+    const char *eof_why; /* why, when the peer closed the stream */
+    /* Bytes arrived: *in holds them behind any kept from before. It
+     * consumes what it decodes (and may keep a partial frame). */
+    void (*on_data)(ms_dial_conn *conn);
+    /* The stream broke (read or write failed, or EOF): the owner drops
+     * the connection. */
+    void (*on_broken)(ms_dial_conn *conn, const char *why);
+    /* Optional: *out is empty and no write is in flight; it may queue
+     * more, which is written at once. */
+    void (*on_drained)(ms_dial_conn *conn);
+};
 
 typedef struct {
     const char *name; /* prefix of the dialer's debug line */
@@ -63,5 +87,17 @@ void ms_dialer_drop(ms_dialer *d);
 void ms_dialer_close(ms_dialer *d, void (*on_closed)(void *arg), void *arg);
 /* Whether a connection is being made or up. */
 bool ms_dialer_has_conn(const ms_dialer *d);
+
+/* Starts reading and writing on an up connection (from on_up): *in and
+ * *out are emptied (nothing of the last connection may leak into this
+ * one), writes of *out go through conn->q, and reads into *in call io's
+ * callbacks (io must outlive the connection). Returns uv_read_start's
+ * error; the owner then drops the connection. */
+int ms_dial_conn_start(ms_dial_conn *conn, ms_buf *in, ms_buf *out,
+                       const ms_dial_io *io);
+/* Writes *out until it is empty or a write is in flight (calling
+ * on_drained each time it is empty); on a failed write, on_broken. Does
+ * nothing for NULL (the owner is down) or a dropped connection. */
+void ms_dial_conn_flush(ms_dial_conn *conn);
 
 #endif

@@ -1,8 +1,9 @@
 /* The Modbus client transport (mscada/mbclient.h): a libuv TCP socket
  * around the pure session (mb_session.c) — the dialer (core/dial.c)
  * connects, and reconnects with capped jittered exponential backoff after
- * any failure; here: read and feed the session, write its requests in
- * batches (ms_outq), one timer for request deadlines. Logs one line per
+ * any failure; here: feed the session what is read and write its requests
+ * (core/dial_io.c does both on the connection), one timer for request
+ * deadlines. Logs one line per
  * change of state, not one per failed attempt. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,6 @@ struct ms_mb_client {
     ms_dial_conn *conn; /* when up */
     ms_buf in, out;
 };
-
-static void flush(ms_mb_client *c);
 
 void ms_mb_client_config_init(ms_mb_client_config *cfg)
 {
@@ -95,7 +94,7 @@ static void pump(ms_mb_client *c)
 {
     if (c->conn && !c->closing) {
         if (ms_mb_session_take(&c->s, ms_time_mono_ns(), &c->out) > 0)
-            flush(c);
+            ms_dial_conn_flush(c->conn);
     }
     if (!c->closing)
         arm_rtimer(c);
@@ -167,30 +166,9 @@ static void lost(ms_mb_client *c, const char *why)
 
 /* ---- reading and writing -------------------------------------------------- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_data(ms_dial_conn *conn)
 {
-    ms_dial_conn *conn = h->data;
     ms_mb_client *c = conn->data;
-    (void)suggested;
-    uint8_t *p = ms_buf_reserve(&c->in, READ_CHUNK);
-    *buf = uv_buf_init((char *)p, p ? READ_CHUNK : 0);
-}
-
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
-{
-    ms_dial_conn *conn = st->data;
-    ms_mb_client *c = conn->data;
-    (void)buf;
-    if (conn->dropped)
-        return;
-    if (nread < 0) {
-        lost(c, nread == UV_EOF ? "the peer closed it"
-                                : uv_strerror((int)nread));
-        return;
-    }
-    if (nread == 0)
-        return;
-    ms_buf_commit(&c->in, (size_t)nread);
     size_t used = 0;
     int rc = ms_mb_session_feed(&c->s, ms_time_mono_ns(), ms_buf_head(&c->in),
                                 ms_buf_size(&c->in), &used);
@@ -214,31 +192,14 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     pump(c);
 }
 
-static void on_written(void *data, int status)
+static void on_broken(ms_dial_conn *conn, const char *why)
 {
-    ms_dial_conn *conn = data;
-    ms_mb_client *c = conn->data;
-    if (conn->dropped)
-        return;
-    if (status < 0) {
-        lost(c, uv_strerror(status));
-        return;
-    }
-    flush(c);
+    lost(conn->data, why);
 }
 
-static void flush(ms_mb_client *c)
-{
-    ms_dial_conn *conn = c->conn;
-    while (conn && c->conn == conn && !conn->q.inflight && !c->closing &&
-           ms_buf_size(&c->out)) {
-        int rc = ms_outq_write(&conn->q);
-        if (rc < 0) {
-            lost(c, uv_strerror(rc));
-            return;
-        }
-    }
-}
+static const ms_dial_io mb_io = {
+    .chunk = READ_CHUNK, .eof_why = "the peer closed it",
+    .on_data = on_data, .on_broken = on_broken};
 
 /* ---- connecting ----------------------------------------------------------- */
 
@@ -247,8 +208,6 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     ms_mb_client *c = arg;
     (void)d;
     conn->data = c;
-    ms_outq_init(&conn->q, (uv_stream_t *)&conn->tcp, &c->out, on_written,
-                 conn);
     c->conn = conn;
     c->s.stats.connects++;
     if (c->fail_logged)
@@ -256,9 +215,7 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     else
         ms_log_info("%s: connected", c->cfg.name);
     c->fail_logged = false;
-    c->in.off = c->in.len = 0;
-    c->out.off = c->out.len = 0;
-    int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
+    int rc = ms_dial_conn_start(conn, &c->in, &c->out, &mb_io);
     if (rc < 0) {
         lost(c, uv_strerror(rc));
         return;
