@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "core/yaml11.h"
 #include "mscada/conf.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -816,13 +817,19 @@ const ms_conf_node *ms_conf_get(const ms_conf_node *map, const char *key)
 
 /* ---- typed readers ---------------------------------------------------------- */
 
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
 static bool has_nul(const ms_conf_node *n)
 {
     return strlen(n->text) != n->len;
 }
 
-/* Decimal or 0x hex, optional sign, nothing else. */
-static bool parse_int(const char *s, size_t len, int64_t *out)
+/* Decimal or 0x/0X hex, optional sign, nothing else: quoted text ('010'
+ * is 10, as Python's int() reads it) and, for plain scalars, 0X hex. */
+static bool parse_int_text(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -855,15 +862,46 @@ static bool parse_int(const char *s, size_t len, int64_t *out)
     return true;
 }
 
+/* A plain scalar is read as pymscada's YAML 1.1 loader reads it (010 is
+ * octal 8, 1_000 is 1000, 1:30 is 90), and 0X1F as hex besides; quoted
+ * text as decimal or 0x hex. */
+static bool parse_int(const ms_conf_node *n, int64_t *out)
+{
+    if (n->quoted)
+        return parse_int_text(n->text, n->len, out);
+    if (ms_yaml11_int(n->text, n->len, out))
+        return true;
+    size_t i = n->len && (n->text[0] == '+' || n->text[0] == '-');
+    return n->len > i + 1 && n->text[i] == '0' && n->text[i + 1] == 'X' &&
+           parse_int_text(n->text, n->len, out);
+}
+
+/* 08, -09: digits with a leading 0 that are not octal (text to YAML 1.1). */
+static bool bad_octal(const ms_conf_node *n)
+{
+    size_t i = n->len && (n->text[0] == '+' || n->text[0] == '-');
+    if (n->quoted || n->len < i + 2 || n->text[i] != '0')
+        return false;
+    for (size_t j = i; j < n->len; j++)
+        if (!is_digit(n->text[j]) && n->text[j] != '_')
+            return false;
+    return true;
+}
+
 int ms_conf_int(const ms_conf_node *n, const char *what, int64_t min,
                 int64_t max, int64_t *out, ms_conf_error *err)
 {
     int64_t v;
-    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) &&
-        parse_int(n->text, n->len, &v) && v >= min && v <= max) {
+    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) && parse_int(n, &v) &&
+        v >= min && v <= max) {
         *out = v;
         return 0;
     }
+    if (n && n->kind == MS_CONF_SCALAR && bad_octal(n))
+        return ms_conf_fail(err, n, "%s must be an integer: %s has a leading "
+                            "0, which YAML 1.1 (and so pymscada) reads as "
+                            "octal, and 8 and 9 are no octal digits", what,
+                            n->text);
     if (min == INT64_MIN && max == INT64_MAX)
         return ms_conf_fail(err, n, "%s must be an integer", what);
     if (max == INT64_MAX)
@@ -876,21 +914,26 @@ int ms_conf_int(const ms_conf_node *n, const char *what, int64_t min,
                                 " to %" PRId64, what, min, max);
 }
 
-static bool is_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-/* Integers as above, decimals with optional exponent, and YAML's .inf,
- * -.inf and .nan spellings; never strtod's own extras (hex floats, "inf",
- * leading spaces). */
-static bool parse_double(const char *s, size_t len, double *out)
+/* Integers as above, YAML 1.1 floats for a plain scalar, and besides
+ * (also quoted) decimals with an optional exponent, e.g. 1e3, which PyYAML
+ * leaves as text, and YAML's .inf, -.inf and .nan spellings; never
+ * strtod's own extras (hex floats, "inf", leading spaces), and nothing too
+ * large for a double. */
+static bool parse_double(const ms_conf_node *n, double *out)
 {
     int64_t iv;
-    if (parse_int(s, len, &iv)) {
+    if (parse_int(n, &iv)) {
         *out = (double)iv;
         return true;
     }
+    const char *s = n->text;
+    size_t len = n->len;
+    /* PyYAML turns 1.0e+400 into inf; a setting refuses it as too big. */
+    if (!n->quoted && ms_yaml11_float(s, len, out) &&
+        (!isinf(*out) || s[len - 1] == 'f' || s[len - 1] == 'F'))
+        return true;
+    if (bad_octal(n))
+        return false;
     size_t i = 0;
     bool neg = false;
     if (i < len && (s[i] == '+' || s[i] == '-'))
@@ -944,8 +987,7 @@ int ms_conf_double(const ms_conf_node *n, const char *what, double *out,
                    ms_conf_error *err)
 {
     double d;
-    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) &&
-        parse_double(n->text, n->len, &d)) {
+    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) && parse_double(n, &d)) {
         *out = d;
         return 0;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/yaml11.h"
 #include "mscada/conf.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -108,9 +109,9 @@ static int digits_needed(double d, int from)
     return 17;
 }
 
-/* Plain scalars are typed as pymscada's loader would (null, YAML 1.1
- * booleans, numbers); quoted ones are strings. `bad` gets the node that
- * could not be converted. */
+/* Plain scalars are typed exactly as pymscada's loader would (null, YAML
+ * 1.1 booleans and numbers: 010 is 8, 1e3 is text); quoted ones are
+ * strings. `bad` gets the node that could not be converted. */
 static json_t *to_json(const ms_conf_node *n, int *prec,
                        const ms_conf_node **bad)
 {
@@ -123,10 +124,9 @@ static json_t *to_json(const ms_conf_node *n, int *prec,
             return json_null();
         if (yaml11_bool(n, &bv))
             return json_boolean(bv);
-        if (!n->quoted &&
-            ms_conf_int(n, "", INT64_MIN, INT64_MAX, &iv, NULL) == 0)
+        if (!n->quoted && ms_yaml11_int(n->text, n->len, &iv))
             return json_integer(iv);
-        if (!n->quoted && ms_conf_double(n, "", &dv, NULL) == 0) {
+        if (!n->quoted && ms_yaml11_float(n->text, n->len, &dv)) {
             if (!isfinite(dv)) {
                 *bad = n;
                 return NULL; /* JSON has no inf or nan */
