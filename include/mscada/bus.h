@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+#include "mscada/loop.h"
 
 #include "mscada/conf.h"
 
@@ -48,6 +48,7 @@ void ms_bus_config_free(ms_bus_config *cfg);
 /* Parses "10.0.0.0/8", "127.0.0.1", "::1", "fe80::/10". Returns 0 or
  * MS_EINVAL. */
 int ms_bus_allow_parse(const char *text, ms_bus_allow *out);
+struct sockaddr;
 /* True when the address is inside the entry (IPv4-mapped IPv6 peers match
  * IPv4 entries). */
 bool ms_bus_allow_match(const ms_bus_allow *a, const struct sockaddr *sa);

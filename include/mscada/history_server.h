@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+#include "mscada/loop.h"
 
 #include "mscada/client.h"
 #include "mscada/conf.h"

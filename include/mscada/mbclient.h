@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <uv.h>
+#include "mscada/loop.h"
 
 #include "mscada/mbserial.h"
 #include "mscada/modbus.h"

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+#include "mscada/loop.h"
 
 #include "mscada/conf.h"
 #include "mscada/mbserver.h"

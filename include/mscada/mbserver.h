@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+#include "mscada/loop.h"
 
 #include "mscada/mbmap.h"
 #include "mscada/modbus.h"

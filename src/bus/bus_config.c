@@ -1,4 +1,5 @@
 /* bus.yaml: the bus server's settings. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
