@@ -270,7 +270,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (l->closing || l->failed)
         return;
     if (status < 0) {
-        fail(l, status);
+        /* libuv reports POLLERR as UV_EBADF, but the fd is fine: the device
+         * hung up (USB adapter unplugged, the pty's other end closed), and
+         * a write would get EIO. Log that, not "bad file descriptor". */
+        fail(l, status == UV_EBADF ? UV_EIO : status);
         return;
     }
     if (events & UV_WRITABLE)
