@@ -862,6 +862,12 @@ static bool parse_int_text(const char *s, size_t len, int64_t *out)
     return true;
 }
 
+/* Bytes of a leading sign: 0 or 1. */
+static size_t sign_len(const ms_conf_node *n)
+{
+    return n->len && (n->text[0] == '+' || n->text[0] == '-');
+}
+
 /* A plain scalar is read as pymscada's YAML 1.1 loader reads it (010 is
  * octal 8, 1_000 is 1000, 1:30 is 90), and 0X1F as hex besides; quoted
  * text as decimal or 0x hex. */
@@ -871,7 +877,7 @@ static bool parse_int(const ms_conf_node *n, int64_t *out)
         return parse_int_text(n->text, n->len, out);
     if (ms_yaml11_int(n->text, n->len, out))
         return true;
-    size_t i = n->len && (n->text[0] == '+' || n->text[0] == '-');
+    size_t i = sign_len(n);
     return n->len > i + 1 && n->text[i] == '0' && n->text[i + 1] == 'X' &&
            parse_int_text(n->text, n->len, out);
 }
@@ -879,7 +885,7 @@ static bool parse_int(const ms_conf_node *n, int64_t *out)
 /* 08, -09: digits with a leading 0 that are not octal (text to YAML 1.1). */
 static bool bad_octal(const ms_conf_node *n)
 {
-    size_t i = n->len && (n->text[0] == '+' || n->text[0] == '-');
+    size_t i = sign_len(n);
     if (n->quoted || n->len < i + 2 || n->text[i] != '0')
         return false;
     for (size_t j = i; j < n->len; j++)

@@ -5,7 +5,9 @@
  *   floats  1.5, 5., .5, 1_0.5, 1.5e+3 (an exponent needs a '.' and its
  *           sign), 1:30.5 (base 60), .inf, -.Inf, .nan
  * Anything else (08, 1e3, 0X1F, -.5, 1:60) is text to PyYAML, and false
- * here. Pure functions: no allocation, no locale. */
+ * here. Pure functions (a number over 127 characters is copied to the heap
+ * to drop its '_'; floats convert with strtod, so LC_NUMERIC must be "C",
+ * as it is unless the program changes it). */
 #ifndef MS_CORE_YAML11_H
 #define MS_CORE_YAML11_H
 

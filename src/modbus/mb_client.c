@@ -3,8 +3,8 @@
  * connects, and reconnects with capped jittered exponential backoff after
  * any failure; here: feed the session what is read and write its requests
  * (core/dial_io.c does both on the connection), one timer for request
- * deadlines. Logs one line per
- * change of state, not one per failed attempt. */
+ * deadlines. Logs one line per change of state, not one per failed
+ * attempt. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
