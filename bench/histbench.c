@@ -1,4 +1,4 @@
-/* histbench: speed of the history store (src/history/) without the bus.
+/* histbench: speed of the history store (src/apps/history/) without the bus.
  *
  *   histbench [--days N] [--tags T] [--values N] [--dir DIR] [--keep]
  *

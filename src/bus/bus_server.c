@@ -18,7 +18,7 @@
 #include "bus/bus_snapshot.h"
 #include "bus/bus_text.h"
 #include "core/file.h"
-#include "core/outq.h"
+#include "net/outq.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"
 #include "mscada/log.h"

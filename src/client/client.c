@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
-#include "core/dial.h"
+#include "net/dial.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"

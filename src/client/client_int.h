@@ -18,7 +18,7 @@
 
 #include "client/client_proto.h"
 #include "core/buf.h"
-#include "core/dial.h"
+#include "net/dial.h"
 #include "mscada/client.h"
 #include "mscada/tag.h"
 

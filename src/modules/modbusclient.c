@@ -8,7 +8,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "modbus/mb_poller.h"
+#include "apps/modbusclient/mbc_run.h"
 #include "modules/module.h"
 #include "mscada/error.h"
 #include "mscada/log.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "modbus/mb_mailbox.h"
+#include "apps/modbusserver/mbs_run.h"
 #include "modules/module.h"
 #include "mscada/error.h"
 #include "mscada/log.h"

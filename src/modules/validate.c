@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "modbus/mb_mailbox.h"
-#include "modbus/mb_poll.h"
+#include "apps/modbusserver/mbs_run.h"
+#include "apps/modbusclient/mbc_plan.h"
 #include "modules/module.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"

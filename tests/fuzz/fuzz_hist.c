@@ -1,4 +1,4 @@
-/* Fuzz target for reading history files (src/history/hist_read.c,
+/* Fuzz target for reading history files (src/apps/history/hist_read.c,
  * hist_query.c) and cutting torn tails before appends (hist_store.c).
  *
  * The input's first byte picks where to split the rest into two files of

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modbus/mb_session.h"
+#include "modbus/link/mb_session.h"
 #include "mscada/error.h"
 
 #define CHECK(c)                                                             \

@@ -19,8 +19,8 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "core/backoff.h"
-#include "core/dial.h"
+#include "net/backoff.h"
+#include "net/dial.h"
 
 /* ---- backoff -------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* History without I/O (src/history/hist_file.c, hist_resolve.c,
+/* History without I/O (src/apps/history/hist_file.c, hist_resolve.c,
  * hist_downsample.c): which file names belong to which tag, tag names that
  * can't be file names, the record codec against hand-written bytes, the
  * zero-tail rule, resolving out-of-order and duplicate times, and the
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "history/hist_int.h"
+#include "apps/history/hist_int.h"
 #include "mscada/error.h"
 #include "mscada/history.h"
 

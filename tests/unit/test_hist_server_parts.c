@@ -1,5 +1,5 @@
 /* The history module's pure and file-level parts: --from/--to times
- * (src/history/hist_time.c), RTA requests (hist_request.c), history.yaml
+ * (src/apps/history/hist_time.c), RTA requests (hist_request.c), history.yaml
  * (hist_config.c), a series' last record and span (hist_last.c) over torn
  * and zero-filled tails, and the downsampled flag of queries. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* The history store (src/history/hist_store.c, hist_query.c, hist_read.c,
+/* The history store (src/apps/history/hist_store.c, hist_query.c, hist_read.c,
  * hist_dir.c) on real files in a temp folder: the byte layout and names of
  * what it writes, reads and writes across chunk and file boundaries, range
  * edges, buffered records in queries, torn and zero-filled tails, out of

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "modbus/mb_session.h"
+#include "modbus/link/mb_session.h"
 #include "mscada/error.h"
 
 #define S 1000000000ull

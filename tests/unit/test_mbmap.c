@@ -1,4 +1,4 @@
-/* The Modbus map (src/modbus/mb_map.c): every type in both word orders
+/* The Modbus map (src/modbus/codec/mb_map.c): every type in both word orders
  * against hand-written registers, bits in registers, clamping at each
  * type's edges, scale/offset round trips, address parsing and its error
  * messages, and the server memory's merging and lookups. */

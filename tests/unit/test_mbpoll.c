@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "modbus/mb_poll.h"
+#include "apps/modbusclient/mbc_plan.h"
 #include "mscada/error.h"
 
 static void test_split(void **state)

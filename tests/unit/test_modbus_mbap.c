@@ -1,4 +1,4 @@
-/* MBAP framing (src/modbus/mb_mbap.c, mb_adu.c): whole ADUs captured from
+/* MBAP framing (src/modbus/codec/mb_mbap.c, mb_adu.c): whole ADUs captured from
  * libmodbus 3.1.6, a stream of them read whole, split at every point and
  * byte by byte, every prefix, the header's limits (protocol id, length
  * 2..254), and framing on encode. */

@@ -1,4 +1,4 @@
-/* Modbus PDU codec (src/modbus/mb_pdu.c, mb_names.c, mb_data.c): the
+/* Modbus PDU codec (src/modbus/codec/mb_pdu.c, mb_names.c, mb_data.c): the
  * examples of the Modbus Application Protocol Specification v1.1b3 for every
  * supported function, frames captured from libmodbus 3.1.6, exceptions, the
  * quantity limits on both sides at 0, 1, max and max + 1, byte count and

@@ -1,4 +1,4 @@
-/* RTU framing (src/modbus/mb_rtu.c): CRC-16 against the Modbus over Serial
+/* RTU framing (src/modbus/codec/mb_rtu.c): CRC-16 against the Modbus over Serial
  * Line spec's example and frames libmodbus 3.1.6 sent, frames delimited by
  * the PDU's own length (every prefix needs more, split streams), bad CRCs,
  * functions whose length can't be told. */

@@ -1,9 +1,9 @@
-/* Finding RTU frames in a noisy stream (src/modbus/mb_rtu_scan.c): clean
+/* Finding RTU frames in a noisy stream (src/modbus/codec/mb_rtu_scan.c): clean
  * frames, garbage before, between and after frames, a frame cut short and
  * then a whole one, functions whose length can't be told (answered with
  * exception 1 by a slave), and the one-ADU-per-datagram rule of UDP
- * (src/modbus/mb_udp.c). Serial line settings and the 3.5-character
- * silence (src/modbus/mb_serial.c). */
+ * (src/modbus/link/mb_udp.c). Serial line settings and the 3.5-character
+ * silence (src/modbus/link/mb_serial.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "mb_testutil.h"
-#include "modbus/mb_udp.h"
+#include "modbus/link/mb_udp.h"
 #include "mscada/error.h"
 #include "mscada/mbserial.h"
 #include "mscada/mbserver.h"

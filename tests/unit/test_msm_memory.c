@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "modbus/msm_int.h"
+#include "modbus/msm/msm_int.h"
 #include "mscada/error.h"
 
 static ms_memory *layout_mem(void)

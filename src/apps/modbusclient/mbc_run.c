@@ -1,0 +1,522 @@
+/* modbusclient's runtime (docs/modbus.md): one ms_mb_client per RTU and a
+ * poll timer -> tags on a bus client; bus changes written back (FC22 mask
+ * writes, or read-then-write one at a time where a device refuses FC22);
+ * an <RTU>_status tag per RTU.
+ *
+ * Rules that keep a plant safe: only values set on the bus after this
+ * process (re)connected to the bus are written (not the stale value the
+ * bus hands out on subscribe); a poll answer that left before a write of
+ * the same tag does not republish the old value; writes lost with a
+ * connection are replayed only with write_on_reconnect. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "apps/modbusclient/mbc_run.h"
+#include "mscada/client.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+#include "mscada/mbclient.h"
+#include "mscada/mstime.h"
+
+typedef struct {
+    ms_mbc *m;
+    size_t i;            /* index in cfg.rtus */
+    ms_mb_client *mb;
+    uv_timer_t poll;
+    bool *pending;       /* per read request: in flight */
+    uint64_t *seq;       /* per read request: seq when submitted */
+    int *last_status;    /* per read request: for logging changes only */
+    uint64_t seq_now;    /* counts submits, orders polls and writes */
+    bool no_fc22;        /* the device rejected mask write */
+    void *rmw;           /* the mbc_tag whose read-then-write is under way */
+    uint64_t write_errors;
+    ms_tag *status;
+    char *status_text;
+} mbc_rtu;
+
+typedef struct {
+    ms_mbc *m;
+    size_t i;            /* index in cfg.tags */
+    ms_tag *tag;
+    uint64_t write_seq;  /* seq of the latest write */
+    bool replay;         /* a write lost with the connection */
+    bool want_bit;       /* read-then-write of a bit: the value wanted */
+    bool rmw_wait;       /* its read-then-write waits for another's */
+} mbc_tag;
+
+struct ms_mbc {
+    ms_mbc_config *cfg;        /* borrowed */
+    const ms_tagdescs *descs;  /* borrowed */
+    uv_loop_t *loop;
+    ms_client *bus;
+    uint64_t bus_up_us; /* when the bus connection last came up */
+    mbc_rtu *rtus;
+    mbc_tag *tags;
+    uv_timer_t status_timer;
+    bool stopping;
+};
+
+static void do_write(mbc_tag *mt);
+
+/* ---- status tags ------------------------------------------------------------ */
+
+static void publish_status(mbc_rtu *r)
+{
+    ms_mb_client_stats st;
+    ms_mb_client_get_stats(r->mb, &st);
+    char err[160];
+    json_t *j = json_pack(
+        "{s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:f}", "connected",
+        ms_mb_client_connected(r->mb), "last_error",
+        st.last_error ? ms_mb_strerror(st.last_error, err, sizeof err) : NULL,
+        "requests", (json_int_t)st.requests, "errors",
+        (json_int_t)(st.errors + r->write_errors), "timeouts",
+        (json_int_t)st.timeouts, "write_errors", (json_int_t)r->write_errors,
+        "connects", (json_int_t)st.connects, "rtt_ms",
+        round(st.rtt_ms * 1000) / 1000);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return;
+    if (r->status_text && !strcmp(text, r->status_text)) {
+        free(text);
+        return;
+    }
+    free(r->status_text);
+    r->status_text = text;
+    ms_tag_set_json(r->status, text);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    ms_mbc *m = t->data;
+    for (size_t i = 0; i < m->cfg->nrtus; i++)
+        publish_status(&m->rtus[i]);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static void update_tag(mbc_rtu *r, size_t ti, uint64_t seq)
+{
+    mbc_tag *mt = &r->m->tags[ti];
+    /* A write of this tag went out after this poll: the answer may hold
+     * the old value. The next poll tells. */
+    if (mt->write_seq > seq)
+        return;
+    uint16_t regs[4];
+    if (!ms_mbc_gather(r->m->cfg, ti, regs))
+        return;
+    const ms_mbc_tag *t = &r->m->cfg->tags[ti];
+    ms_value v = ms_mb_decode(&t->conv, regs), cur;
+    if (ms_tag_get(mt->tag, &cur) == 0 && cur.type == v.type &&
+        (v.type == MS_TYPE_INT ? cur.u.i == v.u.i
+                               : (cur.u.f == v.u.f ||
+                                  (isnan(cur.u.f) && isnan(v.u.f)))))
+        return; /* only changes are published */
+    ms_tag_set(mt->tag, &v, 0);
+}
+
+static void on_poll_done(int status, uint8_t unit, const ms_mb_request *req,
+                         const ms_mb_response *rsp, void *arg)
+{
+    mbc_rtu *r = arg;
+    const ms_mbc_rtu *cr = &r->m->cfg->rtus[r->i];
+    (void)unit;
+    /* Which request: the one with this unit, file and address. */
+    size_t k;
+    for (k = 0; k < cr->nreq; k++)
+        if (r->pending[k] && cr->req[k].unit == unit &&
+            cr->req[k].addr == req->addr && cr->req[k].count == req->count &&
+            ms_mbc_read_fc(cr->req[k].file) == req->fc)
+            break;
+    if (k == cr->nreq)
+        return;
+    r->pending[k] = false;
+    ms_mbc_read *q = &cr->req[k];
+    if (status < 0) {
+        if (status != r->last_status[k] && status != MS_ETIMEDOUT &&
+            status != MS_ECLOSED) {
+            char e[160];
+            ms_log_warn("%s: unit %u %s %u-%u: %s", cr->name, q->unit,
+                        ms_mb_file_name(q->file), q->addr + 1u,
+                        q->addr + (unsigned)q->count,
+                        ms_mb_strerror(status, e, sizeof e));
+        }
+        r->last_status[k] = status;
+        return;
+    }
+    if (r->last_status[k] < 0 && r->last_status[k] != MS_ETIMEDOUT &&
+        r->last_status[k] != MS_ECLOSED)
+        ms_log_info("%s: unit %u %s %u-%u: read again", cr->name, q->unit,
+                    ms_mb_file_name(q->file), q->addr + 1u,
+                    q->addr + (unsigned)q->count);
+    r->last_status[k] = 0;
+    if (ms_mb_file_is_bits(q->file))
+        for (unsigned i = 0; i < q->count; i++)
+            q->vals[i] = ms_mb_bit_get(rsp->data, i);
+    else
+        for (unsigned i = 0; i < q->count; i++)
+            q->vals[i] = ms_mb_reg_get(rsp->data, i);
+    q->ok = true;
+    for (size_t i = 0; i < q->ntags; i++)
+        update_tag(r, q->tags[i], r->seq[k]);
+}
+
+static void on_poll_timer(uv_timer_t *t)
+{
+    mbc_rtu *r = t->data;
+    const ms_mbc_rtu *cr = &r->m->cfg->rtus[r->i];
+    if (!ms_mb_client_connected(r->mb))
+        return;
+    for (size_t k = 0; k < cr->nreq; k++) {
+        if (r->pending[k])
+            continue; /* a slow device is not flooded: one poll per block */
+        ms_mb_request q;
+        memset(&q, 0, sizeof q);
+        q.fc = ms_mbc_read_fc(cr->req[k].file);
+        q.addr = cr->req[k].addr;
+        q.count = cr->req[k].count;
+        if (ms_mb_client_submit(r->mb, cr->req[k].unit, &q, on_poll_done,
+                                r) == 0) {
+            r->pending[k] = true;
+            r->seq[k] = ++r->seq_now;
+        }
+    }
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static void write_failed(mbc_tag *mt, int status)
+{
+    const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    char e[160];
+    r->write_errors++;
+    if (status == MS_ECLOSED && mt->m->cfg->rtus[t->rtu_w].write_on_reconnect) {
+        mt->replay = true;
+        ms_log_warn("%s: write of %s: not connected; written on reconnect",
+                    r->mb ? ms_mb_client_name(r->mb) : "?", t->name);
+        return;
+    }
+    ms_log_warn("%s: write of %s failed: %s", ms_mb_client_name(r->mb),
+                t->name, ms_mb_strerror(status, e, sizeof e));
+}
+
+static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
+                          const ms_mb_response *rsp, void *arg);
+
+static int submit_write(mbc_tag *mt, const ms_mb_request *q)
+{
+    const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    int rc = ms_mb_client_submit(r->mb, t->write.unit, q, on_write_done, mt);
+    if (rc == 0)
+        mt->write_seq = ++r->seq_now;
+    return rc;
+}
+
+/* Read-then-write of one bit, for devices without FC22. One at a time
+ * per RTU: two overlapping ones on one register would both read the old
+ * value, and the second write would undo the first one's bit. */
+static int write_bit_rmw(mbc_tag *mt)
+{
+    const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    if (r->rmw) {
+        mt->rmw_wait = true;
+        mt->write_seq = ++r->seq_now; /* older polls don't undo it */
+        return 0;
+    }
+    ms_mb_request q;
+    memset(&q, 0, sizeof q);
+    q.fc = MS_MB_READ_HOLDING_REGISTERS;
+    q.addr = t->write.addr;
+    q.count = 1;
+    int rc = submit_write(mt, &q);
+    if (rc == 0)
+        r->rmw = mt;
+    return rc;
+}
+
+/* The read-then-write under way ended: start the next one waiting. */
+static void rmw_next(mbc_rtu *r)
+{
+    r->rmw = NULL;
+    for (size_t i = 0; i < r->m->cfg->ntags && !r->rmw; i++) {
+        mbc_tag *mt = &r->m->tags[i];
+        if (!mt->rmw_wait || r->m->cfg->tags[i].rtu_w != r->i)
+            continue;
+        mt->rmw_wait = false;
+        int rc = write_bit_rmw(mt);
+        if (rc < 0)
+            write_failed(mt, rc);
+    }
+}
+
+static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
+                          const ms_mb_response *rsp, void *arg)
+{
+    mbc_tag *mt = arg;
+    const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    (void)unit;
+    if (mt->m->stopping)
+        return;
+    if (status == ms_mb_exc_err(MS_MB_MASK_WRITE_REGISTER,
+                                MS_MB_EX_ILLEGAL_FUNCTION)) {
+        ms_log_info("%s: the device refuses FC22 (mask write); bits are "
+                    "written by read, then write", ms_mb_client_name(r->mb));
+        r->no_fc22 = true;
+        status = write_bit_rmw(mt);
+        if (status < 0)
+            write_failed(mt, status);
+        return;
+    }
+    bool rmw = r->rmw == mt && (req->fc == MS_MB_READ_HOLDING_REGISTERS ||
+                                req->fc == MS_MB_WRITE_SINGLE_REGISTER);
+    if (status < 0) {
+        write_failed(mt, status);
+        if (rmw)
+            rmw_next(r);
+        return;
+    }
+    if (req->fc == MS_MB_READ_HOLDING_REGISTERS) {
+        /* The read of a read-then-write: now the write. */
+        uint16_t reg = ms_mb_reg_get(rsp->data, 0);
+        uint16_t mask = (uint16_t)(1u << t->write.bit);
+        ms_mb_request q;
+        memset(&q, 0, sizeof q);
+        q.fc = MS_MB_WRITE_SINGLE_REGISTER;
+        q.addr = t->write.addr;
+        q.value = mt->want_bit ? (uint16_t)(reg | mask)
+                               : (uint16_t)(reg & ~mask);
+        int rc = submit_write(mt, &q);
+        if (rc < 0) {
+            write_failed(mt, rc);
+            rmw_next(r);
+        }
+        return;
+    }
+    ms_log_debug("%s: wrote %s", ms_mb_client_name(r->mb), t->name);
+    if (rmw)
+        rmw_next(r);
+}
+
+static void do_write(mbc_tag *mt)
+{
+    const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    ms_value v;
+    mt->replay = false;
+    if (ms_tag_get(mt->tag, &v) < 0)
+        return;
+    if (v.type != MS_TYPE_INT && v.type != MS_TYPE_FLOAT) {
+        ms_log_warn("%s: %s is a %s on the bus; not written",
+                    ms_mb_client_name(r->mb), t->name, ms_type_name(v.type));
+        return;
+    }
+    ms_mb_conv c = t->conv;
+    c.bit = t->write.bit;
+    uint16_t regs[4] = {0};
+    bool clamped = false;
+    int rc = ms_mb_encode(&c, &v, regs, &clamped);
+    if (rc < 0) {
+        ms_log_warn("%s: %s: value can't be written as %s",
+                    ms_mb_client_name(r->mb), t->name,
+                    ms_mb_type_name(c.type));
+        r->write_errors++;
+        return;
+    }
+    if (clamped)
+        ms_log_warn("%s: %s: value out of the range of %s; clamped",
+                    ms_mb_client_name(r->mb), t->name,
+                    ms_mb_type_name(c.type));
+    ms_mb_request q;
+    memset(&q, 0, sizeof q);
+    q.addr = t->write.addr;
+    uint8_t data[8];
+    unsigned n = ms_mb_type_regs(c.type);
+    if (t->write.file == MS_MB_COILS) {
+        q.fc = MS_MB_WRITE_SINGLE_COIL;
+        q.value = regs[0] ? 1 : 0;
+    } else if (c.bit >= 0) {
+        uint16_t mask = (uint16_t)(1u << c.bit);
+        mt->want_bit = (regs[0] & mask) != 0;
+        if (r->no_fc22) {
+            rc = write_bit_rmw(mt);
+            if (rc < 0)
+                write_failed(mt, rc);
+            return;
+        }
+        q.fc = MS_MB_MASK_WRITE_REGISTER;
+        q.and_mask = (uint16_t)~mask;
+        q.or_mask = mt->want_bit ? mask : 0;
+    } else if (n == 1) {
+        q.fc = MS_MB_WRITE_SINGLE_REGISTER;
+        q.value = regs[0];
+    } else {
+        q.fc = MS_MB_WRITE_MULTIPLE_REGISTERS;
+        q.count = (uint16_t)n;
+        ms_mb_regs_store(data, regs, n);
+        q.data = data;
+    }
+    rc = submit_write(mt, &q);
+    if (rc < 0)
+        write_failed(mt, rc);
+}
+
+static void on_bus_change(ms_tag *tag, void *arg)
+{
+    mbc_tag *mt = arg;
+    (void)tag;
+    /* The value the bus hands out on subscribe was set before we came: a
+     * stale command is not sent to a plant. */
+    if (ms_tag_time_us(mt->tag) < mt->m->bus_up_us) {
+        ms_log_debug("%s: value from before this connection; not written",
+                     ms_tag_name(mt->tag));
+        return;
+    }
+    do_write(mt);
+}
+
+/* ---- connection events ------------------------------------------------------ */
+
+static void on_rtu_state(ms_mb_client *c, bool up, void *arg)
+{
+    mbc_rtu *r = arg;
+    (void)c;
+    const ms_mbc_rtu *cr = &r->m->cfg->rtus[r->i];
+    if (up) {
+        for (size_t k = 0; k < cr->nreq; k++)
+            r->pending[k] = false;
+        if (cr->write_on_reconnect)
+            for (size_t i = 0; i < r->m->cfg->ntags; i++) {
+                mbc_tag *mt = &r->m->tags[i];
+                if (mt->replay && r->m->cfg->tags[i].rtu_w == r->i)
+                    do_write(mt);
+            }
+        on_poll_timer(&r->poll);
+    }
+    if (r->status)
+        publish_status(r);
+}
+
+static void on_bus_state(ms_client *c, ms_client_state s, void *arg)
+{
+    ms_mbc *m = arg;
+    (void)c;
+    if (s == MS_CLIENT_CONNECTED)
+        m->bus_up_us = ms_time_now_us();
+}
+
+/* ---- start and stop --------------------------------------------------------- */
+
+void ms_mbc_stop(ms_mbc *m)
+{
+    if (!m || m->stopping)
+        return;
+    m->stopping = true;
+    for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
+        mbc_rtu *r = &m->rtus[i];
+        if (r->poll.data)
+            uv_close((uv_handle_t *)&r->poll, NULL);
+        ms_mb_client_close(r->mb);
+    }
+    ms_client_close(m->bus);
+    uv_close((uv_handle_t *)&m->status_timer, NULL);
+}
+
+static int start(ms_mbc *m)
+{
+    ms_mbc_config *cfg = m->cfg;
+    m->bus_up_us = UINT64_MAX;
+    uv_timer_init(m->loop, &m->status_timer);
+    m->status_timer.data = m;
+    cfg->bus.on_state = on_bus_state;
+    cfg->bus.on_state_arg = m;
+    cfg->bus.tagdescs = m->descs;
+    int rc = ms_client_new(m->loop, &cfg->bus, &m->bus);
+    if (rc < 0)
+        return rc;
+    m->rtus = calloc(cfg->nrtus ? cfg->nrtus : 1, sizeof *m->rtus);
+    m->tags = calloc(cfg->ntags ? cfg->ntags : 1, sizeof *m->tags);
+    if (!m->rtus || !m->tags)
+        return MS_ENOMEM;
+    for (size_t i = 0; i < cfg->ntags; i++) {
+        const ms_mbc_tag *t = &cfg->tags[i];
+        mbc_tag *mt = &m->tags[i];
+        mt->m = m;
+        mt->i = i;
+        ms_type ty = t->conv.type == MS_MB_FLOAT32 ||
+                             t->conv.type == MS_MB_FLOAT64 || t->conv.scaled
+                         ? MS_TYPE_FLOAT : MS_TYPE_INT;
+        mt->tag = NULL;
+        rc = ms_tag_new(m->bus, t->name, ty, &mt->tag);
+        if (rc < 0) {
+            ms_log_error("tag %s: %s", t->name, ms_strerror(rc));
+            return rc;
+        }
+        if (t->has_write && (rc = ms_tag_watch(mt->tag, on_bus_change, mt)))
+            return rc;
+    }
+    for (size_t i = 0; i < cfg->nrtus; i++) {
+        ms_mbc_rtu *cr = &cfg->rtus[i];
+        mbc_rtu *r = &m->rtus[i];
+        r->m = m;
+        r->i = i;
+        r->pending = calloc(cr->nreq + 1, sizeof *r->pending);
+        r->seq = calloc(cr->nreq + 1, sizeof *r->seq);
+        r->last_status = calloc(cr->nreq + 1, sizeof *r->last_status);
+        if (!r->pending || !r->seq || !r->last_status)
+            return MS_ENOMEM;
+        char name[MS_MB_RTU_NAME_MAX + 8];
+        snprintf(name, sizeof name, "%s_status", cr->name);
+        if ((rc = ms_tag_new(m->bus, name, MS_TYPE_JSON, &r->status)) < 0)
+            return rc;
+        uv_timer_init(m->loop, &r->poll);
+        r->poll.data = r;
+        cr->net.on_state = on_rtu_state;
+        cr->net.arg = r;
+        if ((rc = ms_mb_client_new(m->loop, &cr->net, &r->mb)) < 0) {
+            ms_log_error("%s: %s", cr->name, ms_strerror(rc));
+            return rc;
+        }
+        uint64_t ms = (uint64_t)(cr->rate * 1000.0);
+        uv_timer_start(&r->poll, on_poll_timer, ms ? ms : 1, ms ? ms : 1);
+        publish_status(r);
+    }
+    uv_timer_start(&m->status_timer, on_status_timer, 1000, 1000);
+    return 0;
+}
+
+int ms_mbc_start(uv_loop_t *loop, ms_mbc_config *cfg,
+                 const ms_tagdescs *descs, ms_mbc **out)
+{
+    ms_mbc *m = calloc(1, sizeof *m);
+    *out = m;
+    if (!m)
+        return MS_ENOMEM;
+    m->cfg = cfg;
+    m->descs = descs;
+    m->loop = loop;
+    return start(m);
+}
+
+void ms_mbc_free(ms_mbc *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
+        free(m->rtus[i].pending);
+        free(m->rtus[i].seq);
+        free(m->rtus[i].last_status);
+        free(m->rtus[i].status_text);
+    }
+    free(m->rtus);
+    free(m->tags);
+    free(m);
+}
