@@ -14,8 +14,11 @@ all: build
 deps:
 	@sh scripts/deps.sh
 
-build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# The product only: libmscada, the mscada executable and the examples.
+# Packages are scripts/deps.sh's business, not the build's.
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DMSCADA_TESTS=OFF -DMSCADA_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 # The whole suite: the normal build, then again under ASan + UBSan.
@@ -23,13 +26,19 @@ test: deps
 	@sh scripts/test.sh
 
 # Only the normal build's tests (quicker while working).
-test-fast: build
+test-fast:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DMSCADA_TESTS=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-demo: build
+demo: deps build
 	@sh scripts/demo.sh $(BUILD)
 
-bench: build
+bench: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DMSCADA_BENCH=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 	@sh bench/run.sh $(BUILD)
 
 fuzz: deps

@@ -677,6 +677,14 @@ def wait_until(pred, what, timeout=60.0, interval=0.05):
         time.sleep(interval)
 
 
+class Skip(Exception):
+    """Raised by skip(): the test can't run here, for the reason given."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
 def check(cond, msg, *args):
     """assert that survives python -O, with a formatted message."""
     if not cond:
@@ -753,6 +761,7 @@ def main(namespace):
     if ARGS.only:
         tests = [(n, f) for n, f in tests if ARGS.only in n]
     failed = []
+    skipped = []
     script = os.path.basename(namespace.get('__file__', '?'))
     for name, fn in tests:
         del _buses[:]
@@ -760,6 +769,9 @@ def main(namespace):
         t0 = time.monotonic()
         try:
             fn()
+        except Skip as e:
+            skipped.append(name)
+            print('SKIP %s: %s' % (name, e))
         except Exception:
             failed.append(name)
             print('FAIL %s (%.1f s)' % (name, time.monotonic() - t0))
@@ -779,12 +791,16 @@ def main(namespace):
                     b.stop(signal.SIGTERM, 20)
             sys.stdout.flush()
     _stop_all()
-    print('%s: %d passed, %d failed%s' % (
-        script, len(tests) - len(failed), len(failed),
+    print('%s: %d passed, %d failed%s%s' % (
+        script, len(tests) - len(failed) - len(skipped), len(failed),
+        ', %d skipped' % len(skipped) if skipped else '',
         (': ' + ', '.join(failed)) if failed else ''))
     if not failed and not ARGS.keep:
         for d in _tmpdirs:
             shutil.rmtree(d, ignore_errors=True)
     elif failed:
         print('temp dirs kept: %s' % ' '.join(_tmpdirs))
-    sys.exit(1 if failed else 0)
+    if failed:
+        sys.exit(1)
+    # ctest reports a test whose every case skipped as skipped (77).
+    sys.exit(77 if tests and len(skipped) == len(tests) else 0)

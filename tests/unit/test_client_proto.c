@@ -19,8 +19,9 @@
 #include "mscada/error.h"
 #include "mscada/frame.h"
 #include "mscada/value.h"
+#include "ms_fixture.h"
 
-#define TRANSCRIPT MS_SHARED_DIR "/fixtures/pymscada-bus/transcript.json"
+#define TRANSCRIPT "pymscada-bus/transcript.json"
 #define T0 1700000000000000ull
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -43,9 +44,10 @@ static size_t unhex(const char *hex, ms_buf *out)
 static json_t *transcript(void)
 {
     json_error_t e;
-    json_t *j = json_load_file(TRANSCRIPT, 0, &e);
+    const char *path = ms_fixture(TRANSCRIPT);
+    json_t *j = json_load_file(path, 0, &e);
     if (!j)
-        fail_msg("%s: %s", TRANSCRIPT, e.text);
+        fail_msg("%s: %s", path, e.text);
     return j;
 }
 

@@ -17,8 +17,9 @@
 #include "core/file.h"
 #include "mscada/error.h"
 #include "mscada/history.h"
+#include "ms_fixture.h"
 
-#define FIXTURES MS_SHARED_DIR "/fixtures/pymscada-history"
+#define FIXTURES ms_fixture("pymscada-history")
 
 static ms_hist_store *open_fixtures(void)
 {
@@ -118,8 +119,9 @@ static int cmp_ref(const void *x, const void *y)
  * last of each time kept. */
 static size_t reference(ref **out)
 {
-    const char *files[2] = {FIXTURES "/tag_1_1000000.dat",
-                            FIXTURES "/tag_1_1065656.dat"};
+    char files[2][4200];
+    snprintf(files[0], sizeof files[0], "%s/tag_1_1000000.dat", FIXTURES);
+    snprintf(files[1], sizeof files[1], "%s/tag_1_1065656.dat", FIXTURES);
     ref *all = NULL;
     size_t n = 0;
     for (int i = 0; i < 2; i++) {

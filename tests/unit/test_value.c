@@ -15,6 +15,7 @@
 #include "mscada/error.h"
 #include "mscada/frame.h"
 #include "mscada/value.h"
+#include "ms_fixture.h"
 
 #define SENTINEL 0xA5
 
@@ -583,7 +584,7 @@ static json_t *load_transcript(void)
 {
     json_error_t err;
     json_t *root = json_load_file(
-        MS_SHARED_DIR "/fixtures/pymscada-bus/transcript.json", 0, &err);
+        ms_fixture("pymscada-bus/transcript.json"), 0, &err);
     if (!root)
         fail_msg("transcript.json: %s (line %d)", err.text, err.line);
     return root;
