@@ -7,7 +7,9 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-fast demo bench fuzz clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps build install uninstall test test-fast demo bench fuzz clean
 
 all: build
 
@@ -20,6 +22,17 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DMSCADA_TESTS=OFF -DMSCADA_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
+
+# Into $(DESTDIR)$(PREFIX); `make uninstall` removes what the last install
+# wrote (its manifest is kept in the build folder).
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
+	@cmake --install $(BUILD)
+	@cp $(BUILD)/install_manifest.txt $(BUILD)/install_manifest.keep
+
+uninstall:
+	@sh scripts/uninstall.sh $(BUILD)/install_manifest.keep
 
 # The whole suite: the normal build, then again under ASan + UBSan.
 test: deps
