@@ -12,6 +12,7 @@ extern const ms_module ms_module_modbusclient __attribute__((weak));
 extern const ms_module ms_module_modbusserver __attribute__((weak));
 extern const ms_module ms_module_history __attribute__((weak));
 extern const ms_module ms_module_history_export __attribute__((weak));
+extern const ms_module ms_module_checkout __attribute__((weak));
 
 static const ms_module *const modules[] = {
     &ms_module_bus,
@@ -21,6 +22,7 @@ static const ms_module *const modules[] = {
     &ms_module_history,
     &ms_module_history_export,
     &ms_module_validate,
+    &ms_module_checkout,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
 
