@@ -1,13 +1,8 @@
-/* The bus server's I/O on a libuv loop: listen, accept (with the allow
- * list), read into the core, write each connection's queue in large batches,
- * and the timers for __bus_stats__ and the snapshot.
- *
- * Reads go into one shared buffer; only a partial frame is copied into the
- * connection's own buffer. A connection whose read filled the whole buffer
- * is paused until the next loop iteration so that a busy publisher cannot
- * starve the others. Output is written with uv_try_write; what the kernel
- * won't take goes to one uv_write per connection at a time, while new output
- * keeps collecting behind it. */
+/* The bus server's I/O on a libuv loop: two listeners (net/listener.h:
+ * accept, reading into one shared buffer, fairness pauses, batched
+ * writing), the allow list, feeding the core, and the timers for
+ * __bus_stats__ and the snapshot. Owed (conflated) values are queued as
+ * soon as a connection's queue is low, not only when it is empty. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,37 +13,28 @@
 #include "bus/bus_snapshot.h"
 #include "bus/bus_text.h"
 #include "core/file.h"
-#include "net/outq.h"
+#include "net/listener.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
 
-#define RBUF_SIZE (64 * 1024)
 #define SNAPSHOT_MAX (4ull << 30)
 
-typedef struct io_conn io_conn;
-struct io_conn {
-    uv_tcp_t tcp;
+typedef struct {
+    ms_listen_conn base; /* first: the listener's part */
     ms_bus *bus;
-    ms_bus_conn *conn;
-    ms_buf in;   /* a partial frame kept between reads */
-    ms_outq q;   /* writes conn->out */
-    bool paused, closed;
-    io_conn *next_paused;
-};
+    ms_bus_conn *conn;   /* the core's side; NULL until accepted */
+} io_conn;
 
 struct ms_bus {
     uv_loop_t *loop;
     ms_bus_config cfg;
     ms_bus_core core;
-    uv_tcp_t listener, text_listener;
+    ms_listener *listener, *text_listener;
     uv_timer_t stats_timer, snap_timer;
-    uv_check_t check;
-    io_conn *paused;
-    uint8_t *rbuf;
     int port, text_port;
-    int handles; /* open handles; the bus is freed when the last closes */
+    int handles; /* open handles and listeners: freed when the last closes */
     bool stopping;
     /* snapshot writing in the thread pool */
     uv_work_t snap_work;
@@ -67,66 +53,35 @@ static void bus_maybe_free(ms_bus *bus)
     ms_bus_core_free(&bus->core);
     ms_buf_free(&bus->snap_buf);
     ms_bus_config_free(&bus->cfg);
-    free(bus->rbuf);
     free(bus);
+}
+
+static void on_part_closed(void *arg)
+{
+    ms_bus *bus = arg;
+    bus->handles--;
+    bus_maybe_free(bus);
 }
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    ms_bus *bus = h->data;
-    bus->handles--;
-    bus_maybe_free(bus);
+    on_part_closed(h->data);
 }
 
 /* ---- connections --------------------------------------------------------- */
 
-static void io_on_closed(uv_handle_t *h)
+static void io_on_closing(ms_listen_conn *lc)
 {
-    io_conn *io = (io_conn *)h;
-    ms_bus *bus = io->bus;
-    if (io->conn)
-        ms_bus_core_conn_free(io->conn);
-    ms_buf_free(&io->in);
-    ms_outq_free(&io->q);
-    free(io);
-    bus->handles--;
-    bus_maybe_free(bus);
-}
-
-static void io_close(io_conn *io)
-{
-    if (io->closed)
-        return;
-    io->closed = true;
+    io_conn *io = (io_conn *)lc;
     if (io->conn)
         io->conn->closing = true; /* nothing more is queued for it */
-    if (io->paused) {
-        for (io_conn **p = &io->bus->paused; *p; p = &(*p)->next_paused) {
-            if (*p == io) {
-                *p = io->next_paused;
-                break;
-            }
-        }
-        io->paused = false;
-    }
-    uv_close((uv_handle_t *)&io->tcp, io_on_closed);
 }
 
-static void io_flush(io_conn *io);
-
-static void io_on_written(void *data, int status)
+static void io_on_closed(ms_listen_conn *lc)
 {
-    io_conn *io = data;
-    if (io->closed)
-        return;
-    io->conn->inflight = 0;
-    if (status < 0) {
-        ms_log_info("%s: write failed: %s; closing", io->conn->peer,
-                    uv_strerror(status));
-        io_close(io);
-        return;
-    }
-    io_flush(io);
+    io_conn *io = (io_conn *)lc;
+    if (io->conn)
+        ms_bus_core_conn_free(io->conn);
 }
 
 /* Writes the connection's queue; queues owed (conflated) values as soon as
@@ -135,25 +90,29 @@ static void io_on_written(void *data, int status)
 static void io_flush(io_conn *io)
 {
     ms_bus_conn *conn = io->conn;
-    while (!io->closed && !io->q.inflight) {
+    while (!io->base.closed && !io->base.q.inflight) {
         ms_bus_core_drain(conn);
         if (ms_buf_size(&conn->out) == 0) {
             ms_buf_shrink(&conn->out, 1u << 20);
             if (conn->quit) {
                 ms_log_info("%s: quit", conn->peer);
-                io_close(io); /* everything it was owed is written */
+                /* everything it was owed is written */
+                ms_listen_conn_close(&io->base);
             }
             return;
         }
-        int rc = ms_outq_write(&io->q);
-        conn->inflight = io->q.inflight;
-        if (rc < 0) {
-            ms_log_info("%s: write failed: %s; closing", conn->peer,
-                        uv_strerror(rc));
-            io_close(io);
-            return;
-        }
+        int rc = ms_listen_conn_write(&io->base);
+        conn->inflight = io->base.q.inflight;
+        if (rc < 0)
+            return; /* logged and closed */
     }
+}
+
+static void io_on_written(ms_listen_conn *lc)
+{
+    io_conn *io = (io_conn *)lc;
+    io->conn->inflight = 0;
+    io_flush(io);
 }
 
 /* Writes out every connection that has new output; closes the ones the
@@ -163,117 +122,28 @@ static void bus_flush(ms_bus *bus)
     ms_bus_conn *conn;
     while ((conn = ms_bus_core_pop_pending(&bus->core))) {
         io_conn *io = conn->io;
-        if (io->closed)
+        if (io->base.closed)
             continue;
         if (conn->closing) {
             ms_log_warn("%s: %s; dropping the connection", conn->peer,
                         conn->why);
-            io_close(io);
+            ms_listen_conn_close(&io->base);
             continue;
         }
         io_flush(io);
     }
 }
 
-static void io_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static long io_on_data(ms_listen_conn *lc, const uint8_t *data, size_t len)
 {
-    io_conn *io = (io_conn *)h;
-    (void)suggested;
-    if (ms_buf_size(&io->in) == 0) {
-        *buf = uv_buf_init((char *)io->bus->rbuf, RBUF_SIZE);
-        return;
-    }
-    uint8_t *p = ms_buf_reserve(&io->in, RBUF_SIZE);
-    *buf = uv_buf_init((char *)p, p ? RBUF_SIZE : 0);
-}
-
-static void io_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    io_conn *io = (io_conn *)s;
-    ms_bus *bus = io->bus;
+    io_conn *io = (io_conn *)lc;
     ms_bus_conn *conn = io->conn;
-    if (nread < 0) {
-        if (nread == UV_EOF)
-            ms_log_info("%s: disconnected", conn->peer);
-        else
-            ms_log_info("%s: read failed: %s; closing", conn->peer,
-                        uv_strerror((int)nread));
-        io_close(io);
-        bus_flush(bus);
-        return;
-    }
-    if (nread == 0 || io->closed)
-        return;
-    const uint8_t *data;
-    size_t len;
-    bool shared = (uint8_t *)buf->base == bus->rbuf;
-    if (shared) {
-        data = bus->rbuf;
-        len = (size_t)nread;
-    } else {
-        ms_buf_commit(&io->in, (size_t)nread);
-        data = ms_buf_head(&io->in);
-        len = ms_buf_size(&io->in);
-    }
     size_t used = 0;
     int rc = conn->text ? ms_bus_text_input(conn, data, len, &used)
                         : ms_bus_core_input(conn, data, len, &used);
-    if (rc < 0) {
-        /* bus_flush logs conn->why and drops it. */
-        bus_flush(bus);
-        return;
-    }
-    if (shared) {
-        if (used < len && ms_buf_append(&io->in, data + used, len - used) < 0) {
-            ms_log_error("%s: out of memory; closing", conn->peer);
-            io_close(io);
-        }
-    } else {
-        ms_buf_consume(&io->in, used);
-        ms_buf_shrink(&io->in, 4u * RBUF_SIZE);
-    }
-    /* A full buffer means more is waiting: let the others go first. */
-    if ((size_t)nread == RBUF_SIZE && !io->closed && !io->paused) {
-        uv_read_stop(s);
-        io->paused = true;
-        io->next_paused = bus->paused;
-        bus->paused = io;
-    }
-    bus_flush(bus);
-}
-
-static void bus_on_check(uv_check_t *h)
-{
-    ms_bus *bus = h->data;
-    io_conn *io = bus->paused;
-    bus->paused = NULL;
-    while (io) {
-        io_conn *next = io->next_paused;
-        io->paused = false;
-        io->next_paused = NULL;
-        if (!io->closed)
-            uv_read_start((uv_stream_t *)&io->tcp, io_on_alloc, io_on_read);
-        io = next;
-    }
-}
-
-static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-    char ip[64] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        uv_ip4_name(a, ip, sizeof ip);
-        port = ntohs(a->sin_port);
-        snprintf(out, cap, "%s:%d", ip, port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        uv_ip6_name(a, ip, sizeof ip);
-        port = ntohs(a->sin6_port);
-        snprintf(out, cap, "[%s]:%d", ip, port);
-    } else {
-        snprintf(out, cap, "unknown peer");
-    }
+    /* On rc < 0 bus_flush logs conn->why and drops it. */
+    bus_flush(io->bus);
+    return rc < 0 ? -1 : (long)used;
 }
 
 static bool peer_allowed(const ms_bus *bus, const struct sockaddr *sa)
@@ -286,61 +156,42 @@ static bool peer_allowed(const ms_bus *bus, const struct sockaddr *sa)
     return false;
 }
 
-static void bus_on_connection(uv_stream_t *server, int status)
+static int io_accept(ms_listen_conn *lc, const struct sockaddr *sa,
+                     ms_bus *bus, bool text)
 {
-    ms_bus *bus = server->data;
-    if (status < 0) {
-        ms_log_warn("accept failed: %s", uv_strerror(status));
-        return;
-    }
-    io_conn *io = calloc(1, sizeof *io);
-    if (!io) {
-        ms_log_error("out of memory accepting a connection");
-        return;
-    }
+    io_conn *io = (io_conn *)lc;
     io->bus = bus;
-    uv_tcp_init(bus->loop, &io->tcp);
-    io->tcp.data = bus;
-    bus->handles++;
-    int rc = uv_accept(server, (uv_stream_t *)&io->tcp);
-    struct sockaddr_storage ss;
-    int sl = sizeof ss;
-    char peer[64];
-    memset(&ss, 0, sizeof ss);
-    if (rc == 0)
-        rc = uv_tcp_getpeername(&io->tcp, (struct sockaddr *)&ss, &sl);
-    if (rc < 0) {
-        ms_log_warn("accept failed: %s", uv_strerror(rc));
-        io->closed = true;
-        uv_close((uv_handle_t *)&io->tcp, io_on_closed);
-        return;
+    if (!peer_allowed(bus, sa)) {
+        ms_log_warn("%s: refused: not in the allow list", lc->peer);
+        return -1;
     }
-    peer_name(&ss, peer, sizeof peer);
-    if (!peer_allowed(bus, (struct sockaddr *)&ss)) {
-        ms_log_warn("%s: refused: not in the allow list", peer);
-        io->closed = true;
-        uv_close((uv_handle_t *)&io->tcp, io_on_closed);
-        return;
-    }
-    io->conn = ms_bus_core_conn_new(&bus->core, peer, io);
+    io->conn = ms_bus_core_conn_new(&bus->core, lc->peer, io);
     if (!io->conn) {
-        ms_log_error("%s: out of memory; refused", peer);
-        io->closed = true;
-        uv_close((uv_handle_t *)&io->tcp, io_on_closed);
-        return;
+        ms_log_error("%s: out of memory; refused", lc->peer);
+        return -1;
     }
-    ms_outq_init(&io->q, (uv_stream_t *)&io->tcp, &io->conn->out,
-                 io_on_written, io);
-    uv_tcp_nodelay(&io->tcp, 1);
-    if (server == (uv_stream_t *)&bus->text_listener) {
+    ms_listen_conn_output(lc, &io->conn->out);
+    if (text) {
         io->conn->text = true;
         ms_bus_text_greet(io->conn);
-        ms_log_info("%s: connected (text port)", peer);
+        ms_log_info("%s: connected (text port)", lc->peer);
     } else {
-        ms_log_info("%s: connected", peer);
+        ms_log_info("%s: connected", lc->peer);
     }
-    uv_read_start((uv_stream_t *)&io->tcp, io_on_alloc, io_on_read);
     bus_flush(bus);
+    return 0;
+}
+
+static int io_on_accept(ms_listen_conn *lc, const struct sockaddr *sa,
+                        void *arg)
+{
+    return io_accept(lc, sa, arg, false);
+}
+
+static int io_on_accept_text(ms_listen_conn *lc, const struct sockaddr *sa,
+                             void *arg)
+{
+    return io_accept(lc, sa, arg, true);
 }
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -512,29 +363,6 @@ static int copy_config(ms_bus_config *dst, const ms_bus_config *src)
     return 0;
 }
 
-/* Binds tcp to the address in ss with port (0: any) and listens; *bound
- * gets the port bound. */
-static int listen_on(uv_tcp_t *tcp, struct sockaddr_storage *ss, int port,
-                     int *bound)
-{
-    if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    int rc = uv_tcp_bind(tcp, (struct sockaddr *)ss, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)tcp, 1024, bus_on_connection);
-    if (rc < 0)
-        return rc;
-    struct sockaddr_storage got;
-    int sl = sizeof got;
-    uv_tcp_getsockname(tcp, (struct sockaddr *)&got, &sl);
-    *bound = ntohs(got.ss_family == AF_INET6
-                       ? ((struct sockaddr_in6 *)&got)->sin6_port
-                       : ((struct sockaddr_in *)&got)->sin_port);
-    return 0;
-}
-
 int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
 {
     ms_bus *bus = calloc(1, sizeof *bus);
@@ -544,10 +372,8 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
     int rc = copy_config(&bus->cfg, cfg);
     ms_bus_limits lim = {cfg->max_payload, cfg->queue_high_water,
                          cfg->queue_hard_cap};
-    bus->rbuf = malloc(RBUF_SIZE);
-    if (rc < 0 || !bus->rbuf || ms_bus_core_init(&bus->core, &lim) < 0) {
+    if (rc < 0 || ms_bus_core_init(&bus->core, &lim) < 0) {
         ms_bus_config_free(&bus->cfg);
-        free(bus->rbuf);
         free(bus);
         return UV_ENOMEM;
     }
@@ -555,38 +381,39 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
         rc = UV_ENOMEM;
     if (rc == 0 && ms_bus_core_start(&bus->core) < 0)
         rc = UV_ENOMEM;
-    struct sockaddr_storage ss;
-    if (rc == 0) {
-        if (strchr(bus->cfg.ip, ':'))
-            rc = uv_ip6_addr(bus->cfg.ip, bus->cfg.port,
-                             (struct sockaddr_in6 *)&ss);
-        else
-            rc = uv_ip4_addr(bus->cfg.ip, bus->cfg.port,
-                             (struct sockaddr_in *)&ss);
-    }
-    if (rc < 0) {
-        ms_bus_core_free(&bus->core);
-        ms_bus_config_free(&bus->cfg);
-        free(bus->rbuf);
-        free(bus);
+    ms_listener_config lc = {
+        .ip = bus->cfg.ip,
+        .port = bus->cfg.port,
+        .peers = "clients",
+        .conn_size = sizeof(io_conn),
+        .on_accept = io_on_accept,
+        .on_data = io_on_data,
+        .on_written = io_on_written,
+        .on_closing = io_on_closing,
+        .on_closed = io_on_closed,
+        .arg = bus,
+    };
+    bool ready = rc == 0; /* from here on, failures are listening's */
+    if (ready)
+        rc = ms_listener_start(loop, &lc, &bus->listener);
+    if (!ready || rc == UV_EINVAL) {
+        /* Out of memory, or ip is no address: the caller says so. */
+        bus_maybe_free(bus);
         return rc;
     }
-    uv_tcp_init(loop, &bus->listener);
-    uv_tcp_init(loop, &bus->text_listener);
+    int failed_port = bus->cfg.port;
+    if (rc == 0 && bus->cfg.text_port >= 0) {
+        failed_port = lc.port = bus->cfg.text_port;
+        lc.on_accept = io_on_accept_text;
+        rc = ms_listener_start(loop, &lc, &bus->text_listener);
+    }
     uv_timer_init(loop, &bus->stats_timer);
     uv_timer_init(loop, &bus->snap_timer);
-    uv_check_init(loop, &bus->check);
-    bus->listener.data = bus->text_listener.data = bus->stats_timer.data =
-        bus->snap_timer.data = bus->check.data = bus;
-    bus->handles = 5;
-    bus->text_port = -1;
-    int failed_port = bus->cfg.port;
-    rc = listen_on(&bus->listener, &ss, bus->cfg.port, &bus->port);
-    if (rc == 0 && bus->cfg.text_port >= 0) {
-        failed_port = bus->cfg.text_port;
-        rc = listen_on(&bus->text_listener, &ss, bus->cfg.text_port,
-                       &bus->text_port);
-    }
+    bus->stats_timer.data = bus->snap_timer.data = bus;
+    bus->handles = 2 + (bus->listener != NULL) + (bus->text_listener != NULL);
+    bus->port = bus->listener ? ms_listener_port(bus->listener) : 0;
+    bus->text_port =
+        bus->text_listener ? ms_listener_port(bus->text_listener) : -1;
     if (rc < 0) {
         ms_log_error("cannot listen on %s port %d: %s%s", bus->cfg.ip,
                      failed_port, uv_strerror(rc),
@@ -602,7 +429,6 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
         uint64_t snap_ms = (uint64_t)(bus->cfg.snapshot_interval * 1000);
         uv_timer_start(&bus->snap_timer, bus_on_snapshot, snap_ms, snap_ms);
     }
-    uv_check_start(&bus->check, bus_on_check);
     bus->prev_ns = ms_time_mono_ns();
     bool v6 = strchr(bus->cfg.ip, ':') != NULL;
     ms_log_info("listening on %s%s%s:%d", v6 ? "[" : "", bus->cfg.ip,
@@ -635,14 +461,11 @@ void ms_bus_stop(ms_bus *bus)
         else
             snap_write_now(bus);
     }
-    for (ms_bus_conn *conn = bus->core.conns; conn; conn = conn->next) {
-        io_conn *io = conn->io;
-        if (io && !io->closed)
-            io_close(io);
-    }
-    uv_close((uv_handle_t *)&bus->listener, on_handle_closed);
-    uv_close((uv_handle_t *)&bus->text_listener, on_handle_closed);
+    /* Each listener closes its connections, then counts as closed. */
+    if (bus->listener)
+        ms_listener_close(bus->listener, on_part_closed, bus);
+    if (bus->text_listener)
+        ms_listener_close(bus->text_listener, on_part_closed, bus);
     uv_close((uv_handle_t *)&bus->stats_timer, on_handle_closed);
     uv_close((uv_handle_t *)&bus->snap_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&bus->check, on_handle_closed);
 }
