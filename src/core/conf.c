@@ -1,21 +1,20 @@
 /* Config tree: YAML text (libyaml's event API) -> ms_conf_node tree in which
- * every node keeps file:line:column. Owns ${ENV_VAR} expansion, aliases and
- * `<<` merge keys, duplicate-key checks, and the typed readers that turn
- * scalar text into values with positioned error messages. */
+ * every node keeps file:line:column. Owns loading, aliases and `<<` merge
+ * keys, duplicate-key checks, the caps on expanded size and depth, and
+ * positioned error messages. ${ENV_VAR} expansion is conf_env.c's, the
+ * typed readers conf_read.c's. */
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <yaml.h>
 
-#include "core/yaml11.h"
+#include "core/buf.h"
+#include "core/conf_int.h"
+#include "core/htab.h"
 #include "mscada/conf.h"
 #include "mscada/error.h"
-#include "mscada/log.h"
 
 /* Aliases share nodes, so a tiny file can stand for a huge tree ("billion
  * laughs"). Whoever walks the tree (JSON conversion, ...) would pay for the
@@ -38,76 +37,6 @@ struct ms_conf_doc {
     cnode *nodes;
     ms_conf_node *root;
 };
-
-/* ---- small hash tables (anchors by name, keys by text) -------------------- */
-
-typedef struct {
-    const char *s;
-    size_t len;
-    void *val;
-} hslot;
-
-typedef struct {
-    hslot *slots;
-    size_t cap, n; /* cap is a power of two, kept at most half full */
-} htab;
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static hslot *htab_slot(hslot *slots, size_t cap, const char *s, size_t len)
-{
-    size_t i = (size_t)hash_bytes(s, len) & (cap - 1);
-    while (slots[i].s &&
-           !(slots[i].len == len && memcmp(slots[i].s, s, len) == 0))
-        i = (i + 1) & (cap - 1);
-    return &slots[i];
-}
-
-static void *htab_get(const htab *t, const char *s, size_t len)
-{
-    if (!t->cap)
-        return NULL;
-    return htab_slot(t->slots, t->cap, s, len)->val;
-}
-
-/* Sets s -> val (replacing). The key bytes must outlive the table. */
-static int htab_put(htab *t, const char *s, size_t len, void *val)
-{
-    if ((t->n + 1) * 2 > t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 16;
-        hslot *ns = calloc(ncap, sizeof *ns);
-        if (!ns)
-            return MS_ENOMEM;
-        for (size_t i = 0; i < t->cap; i++)
-            if (t->slots[i].s)
-                *htab_slot(ns, ncap, t->slots[i].s, t->slots[i].len) =
-                    t->slots[i];
-        free(t->slots);
-        t->slots = ns;
-        t->cap = ncap;
-    }
-    hslot *h = htab_slot(t->slots, t->cap, s, len);
-    if (!h->s) {
-        h->s = s;
-        h->len = len;
-        t->n++;
-    }
-    h->val = val;
-    return 0;
-}
-
-static void htab_free(htab *t)
-{
-    free(t->slots);
-    t->slots = NULL;
-    t->cap = t->n = 0;
-}
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -163,7 +92,7 @@ typedef struct {
     size_t len;
     ms_conf_error *err;
     size_t total; /* nodes so far, aliases expanded */
-    htab anchors; /* name -> cnode * (names owned by `names`) */
+    ms_htab anchors; /* name -> cnode * (names owned by `names`) */
     char **names;
     size_t nnames, names_cap;
     struct frame {
@@ -226,105 +155,23 @@ static int node_grow(cnode *c)
     return 0;
 }
 
-static bool is_env_name(const char *s, size_t len)
-{
-    if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (!(ch == '_' || (ch >= 'a' && ch <= 'z') ||
-              (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
-            return false;
-    }
-    return true;
-}
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static int sbuf_add(sbuf *b, const char *s, size_t len)
-{
-    if (b->len + len + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 64;
-        while (ncap < b->len + len + 1)
-            ncap *= 2;
-        char *np = realloc(b->p, ncap);
-        if (!np)
-            return MS_ENOMEM;
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-/* Copies a scalar's text, replacing ${NAME} by the environment's value.
- * `$$` and a `$` not followed by `{` are kept as written. The error points
- * at the scalar: libyaml gives no positions inside one (quoted and folded
- * scalars don't map text offsets to columns). */
+/* The scalar's text with ${NAME} expanded. The error points at the
+ * scalar: libyaml gives no positions inside one (quoted and folded scalars
+ * don't map text offsets to columns). */
 static int scalar_text(pstate *ps, const char *s, size_t len, yaml_mark_t m,
                        cnode *c)
 {
-    sbuf b = {0};
-    int rc = 0;
-    size_t i = 0;
-    if (sbuf_add(&b, "", 0) != 0)
+    char why[256];
+    int rc = ms_conf_env_expand(s, len, &c->pub.text, &c->pub.len, why,
+                                sizeof why);
+    if (rc == MS_ENOMEM)
         return ps_nomem(ps);
-    while (i < len && rc == 0) {
-        const char *d = memchr(s + i, '$', len - i);
-        size_t upto = d ? (size_t)(d - s) : len;
-        rc = sbuf_add(&b, s + i, upto - i);
-        i = upto;
-        if (rc || i >= len)
-            break;
-        if (i + 1 >= len || s[i + 1] != '{') {
-            /* `$$` stays literal (both characters), as does a lone `$`. */
-            size_t k = (i + 1 < len && s[i + 1] == '$') ? 2 : 1;
-            rc = sbuf_add(&b, s + i, k);
-            i += k;
-            continue;
-        }
-        const char *name = s + i + 2;
-        const char *end = memchr(name, '}', len - i - 2);
-        if (!end) {
-            rc = ps_fail(ps, m, "'${' without a closing '}'");
-            break;
-        }
-        size_t nlen = (size_t)(end - name);
-        if (!is_env_name(name, nlen)) {
-            rc = ps_fail(ps, m, "bad environment variable name '%.*s'",
-                         nlen > 64 ? 64 : (int)nlen, name);
-            break;
-        }
-        char vname[256];
-        if (nlen >= sizeof vname) {
-            rc = ps_fail(ps, m, "environment variable name is too long");
-            break;
-        }
-        memcpy(vname, name, nlen);
-        vname[nlen] = '\0';
-        const char *v = getenv(vname);
-        if (!v) {
-            rc = ps_fail(ps, m, "environment variable %s is not set", vname);
-            break;
-        }
-        rc = sbuf_add(&b, v, strlen(v));
-        i += 2 + nlen + 1;
-    }
-    if (rc) {
-        free(b.p);
-        return rc == MS_ENOMEM ? ps_nomem(ps) : rc;
-    }
-    c->pub.text = b.p;
-    c->pub.len = b.len;
+    if (rc)
+        return ps_fail(ps, m, "%s", why);
     return 0;
 }
 
-static const char *kind_name(ms_conf_kind k)
+const char *ms_conf_kind_name(ms_conf_kind k)
 {
     switch (k) {
     case MS_CONF_SCALAR: return "a single value";
@@ -360,7 +207,7 @@ static int ps_attach(pstate *ps, cnode *c, yaml_mark_t m)
     } else if (!p->has_key) {
         if (c->pub.kind != MS_CONF_SCALAR)
             return ps_fail(ps, m, "a map key must be a single value, not %s",
-                           kind_name(c->pub.kind));
+                           ms_conf_kind_name(c->pub.kind));
         p->pub.keys[p->pub.n] = &c->pub;
         p->has_key = true;
     } else {
@@ -387,7 +234,7 @@ static int ps_anchor(pstate *ps, const char *name, cnode *c)
         return ps_nomem(ps);
     ps->names[ps->nnames++] = copy;
     /* A later anchor of the same name replaces the earlier one (YAML). */
-    if (htab_put(&ps->anchors, copy, strlen(copy), c) != 0)
+    if (ms_htab_put(&ps->anchors, copy, strlen(copy), c) != 0)
         return ps_nomem(ps);
     return 0;
 }
@@ -403,25 +250,25 @@ static bool is_merge_key(const ms_conf_node *k)
 static int map_finish(pstate *ps, cnode *c)
 {
     ms_conf_node *m = &c->pub;
-    htab seen = {0};
+    ms_htab seen = {0};
     size_t merges = 0;
     int rc = 0;
     for (size_t i = 0; i < m->n && rc == 0; i++) {
         ms_conf_node *k = m->keys[i];
-        ms_conf_node *first = htab_get(&seen, k->text, k->len);
+        ms_conf_node *first = ms_htab_get(&seen, k->text, k->len);
         if (first) {
             rc = err_set(ps->err, k->file, k->line, k->col,
                          "duplicate key '%s' (first at line %d column %d)",
                          k->text, first->line, first->col);
             break;
         }
-        if (htab_put(&seen, k->text, k->len, k) != 0)
+        if (ms_htab_put(&seen, k->text, k->len, k) != 0)
             rc = ps_nomem(ps);
         if (is_merge_key(k))
             merges++;
     }
     if (rc || merges == 0) {
-        htab_free(&seen);
+        ms_htab_free(&seen);
         return rc;
     }
 
@@ -440,10 +287,10 @@ static int map_finish(pstate *ps, cnode *c)
     }
     for (size_t s = 0; s < nsrc; s++)
         if (src[s]->kind != MS_CONF_MAP) {
-            htab_free(&seen);
+            ms_htab_free(&seen);
             return err_set(ps->err, src[s]->file, src[s]->line, src[s]->col,
                            "'<<' merges a map or a list of maps, not %s",
-                           kind_name(src[s]->kind));
+                           ms_conf_kind_name(src[s]->kind));
         }
 
     /* The `<<` key itself leaves the map; the merged keys join it. */
@@ -455,7 +302,7 @@ static int map_finish(pstate *ps, cnode *c)
     if (!nk || !ni) {
         free(nk);
         free(ni);
-        htab_free(&seen);
+        ms_htab_free(&seen);
         return ps_nomem(ps);
     }
     size_t n = 0;
@@ -469,9 +316,9 @@ static int map_finish(pstate *ps, cnode *c)
         const ms_conf_node *sm = src[s];
         for (size_t j = 0; j < sm->n && rc == 0; j++) {
             ms_conf_node *k = sm->keys[j];
-            if (htab_get(&seen, k->text, k->len))
+            if (ms_htab_get(&seen, k->text, k->len))
                 continue;
-            if (htab_put(&seen, k->text, k->len, k) != 0) {
+            if (ms_htab_put(&seen, k->text, k->len, k) != 0) {
                 rc = ps_nomem(ps);
                 break;
             }
@@ -481,7 +328,7 @@ static int map_finish(pstate *ps, cnode *c)
             ni[n++] = sm->items[j];
         }
     }
-    htab_free(&seen);
+    ms_htab_free(&seen);
     if (rc) {
         free(nk);
         free(ni);
@@ -602,7 +449,7 @@ static int ps_alias(pstate *ps, const yaml_event_t *ev)
 {
     const yaml_mark_t m = ev->start_mark;
     const char *name = (const char *)ev->data.alias.anchor;
-    cnode *t = htab_get(&ps->anchors, name, strlen(name));
+    cnode *t = ms_htab_get(&ps->anchors, name, strlen(name));
     if (!t)
         return ps_fail(ps, m, "unknown alias *%s (its anchor must come "
                               "first and be complete)", name);
@@ -727,7 +574,7 @@ int ms_conf_parse(const char *name, const char *text, size_t len,
     for (size_t i = 0; i < ps.nnames; i++)
         free(ps.names[i]);
     free(ps.names);
-    htab_free(&ps.anchors);
+    ms_htab_free(&ps.anchors);
 
     /* An empty file (or a lone ~) is an empty map: "nothing configured". */
     const ms_conf_node *r = doc->root;
@@ -759,15 +606,19 @@ int ms_conf_load(const char *path, ms_conf_doc **out, ms_conf_error *err)
         err_set(err, path, 0, 0, "cannot open: %s", strerror(e));
         return e == ENOENT ? MS_ENOENT : MS_EIO;
     }
-    sbuf b = {0};
-    char chunk[8192];
-    size_t got;
+    ms_buf b = {0};
     int rc = 0;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (sbuf_add(&b, chunk, got) != 0) {
+    for (;;) {
+        uint8_t *w = ms_buf_reserve(&b, 8192);
+        if (!w) {
             rc = MS_ENOMEM;
             break;
         }
+        size_t got = fread(w, 1, 8192, f);
+        if (got == 0)
+            break;
+        ms_buf_commit(&b, got);
+    }
     if (rc == 0 && ferror(f)) {
         err_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
         rc = MS_EIO;
@@ -776,8 +627,9 @@ int ms_conf_load(const char *path, ms_conf_doc **out, ms_conf_error *err)
     }
     fclose(f);
     if (rc == 0)
-        rc = ms_conf_parse(path, b.p, b.len, out, err);
-    free(b.p);
+        rc = ms_conf_parse(path, (const char *)ms_buf_head(&b), ms_buf_size(&b),
+                           out, err);
+    ms_buf_free(&b);
     return rc;
 }
 
@@ -813,256 +665,4 @@ const ms_conf_node *ms_conf_get(const ms_conf_node *map, const char *key)
             memcmp(map->keys[i]->text, key, len) == 0)
             return map->items[i];
     return NULL;
-}
-
-/* ---- typed readers ---------------------------------------------------------- */
-
-static bool is_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-static bool has_nul(const ms_conf_node *n)
-{
-    return strlen(n->text) != n->len;
-}
-
-/* Decimal or 0x/0X hex, optional sign, nothing else: quoted text ('010'
- * is 10, as Python's int() reads it) and, for plain scalars, 0X hex. */
-static bool parse_int_text(const char *s, size_t len, int64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    unsigned base = 10;
-    if (i + 1 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
-        base = 16;
-        i += 2;
-    }
-    if (i >= len)
-        return false;
-    for (; i < len; i++) {
-        char ch = s[i];
-        unsigned d;
-        if (ch >= '0' && ch <= '9')
-            d = (unsigned)(ch - '0');
-        else if (base == 16 && ch >= 'a' && ch <= 'f')
-            d = (unsigned)(ch - 'a' + 10);
-        else if (base == 16 && ch >= 'A' && ch <= 'F')
-            d = (unsigned)(ch - 'A' + 10);
-        else
-            return false;
-        if (v > (lim - d) / base)
-            return false;
-        v = v * base + d;
-    }
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return true;
-}
-
-/* Bytes of a leading sign: 0 or 1. */
-static size_t sign_len(const ms_conf_node *n)
-{
-    return n->len && (n->text[0] == '+' || n->text[0] == '-');
-}
-
-/* A plain scalar is read as pymscada's YAML 1.1 loader reads it (010 is
- * octal 8, 1_000 is 1000, 1:30 is 90), and 0X1F as hex besides; quoted
- * text as decimal or 0x hex. */
-static bool parse_int(const ms_conf_node *n, int64_t *out)
-{
-    if (n->quoted)
-        return parse_int_text(n->text, n->len, out);
-    if (ms_yaml11_int(n->text, n->len, out))
-        return true;
-    size_t i = sign_len(n);
-    return n->len > i + 1 && n->text[i] == '0' && n->text[i + 1] == 'X' &&
-           parse_int_text(n->text, n->len, out);
-}
-
-/* 08, -09: digits with a leading 0 that are not octal (text to YAML 1.1). */
-static bool bad_octal(const ms_conf_node *n)
-{
-    size_t i = sign_len(n);
-    if (n->quoted || n->len < i + 2 || n->text[i] != '0')
-        return false;
-    for (size_t j = i; j < n->len; j++)
-        if (!is_digit(n->text[j]) && n->text[j] != '_')
-            return false;
-    return true;
-}
-
-int ms_conf_int(const ms_conf_node *n, const char *what, int64_t min,
-                int64_t max, int64_t *out, ms_conf_error *err)
-{
-    int64_t v;
-    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) && parse_int(n, &v) &&
-        v >= min && v <= max) {
-        *out = v;
-        return 0;
-    }
-    if (n && n->kind == MS_CONF_SCALAR && bad_octal(n))
-        return ms_conf_fail(err, n, "%s must be an integer: %s has a leading "
-                            "0, which YAML 1.1 (and so pymscada) reads as "
-                            "octal, and 8 and 9 are no octal digits", what,
-                            n->text);
-    if (min == INT64_MIN && max == INT64_MAX)
-        return ms_conf_fail(err, n, "%s must be an integer", what);
-    if (max == INT64_MAX)
-        return ms_conf_fail(err, n, "%s must be an integer >= %" PRId64, what,
-                            min);
-    if (min == INT64_MIN)
-        return ms_conf_fail(err, n, "%s must be an integer <= %" PRId64, what,
-                            max);
-    return ms_conf_fail(err, n, "%s must be an integer from %" PRId64
-                                " to %" PRId64, what, min, max);
-}
-
-/* Integers as above, YAML 1.1 floats for a plain scalar, and besides
- * (also quoted) decimals with an optional exponent, e.g. 1e3, which PyYAML
- * leaves as text, and YAML's .inf, -.inf and .nan spellings; never
- * strtod's own extras (hex floats, "inf", leading spaces), and nothing too
- * large for a double. */
-static bool parse_double(const ms_conf_node *n, double *out)
-{
-    int64_t iv;
-    if (parse_int(n, &iv)) {
-        *out = (double)iv;
-        return true;
-    }
-    const char *s = n->text;
-    size_t len = n->len;
-    /* PyYAML turns 1.0e+400 into inf; a setting refuses it as too big. */
-    if (!n->quoted && ms_yaml11_float(s, len, out) &&
-        (!isinf(*out) || s[len - 1] == 'f' || s[len - 1] == 'F'))
-        return true;
-    if (bad_octal(n))
-        return false;
-    size_t i = 0;
-    bool neg = false;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    const char *r = s + i;
-    size_t rl = len - i;
-    if (rl == 4 && (memcmp(r, ".inf", 4) == 0 || memcmp(r, ".Inf", 4) == 0 ||
-                    memcmp(r, ".INF", 4) == 0)) {
-        *out = neg ? -INFINITY : INFINITY;
-        return true;
-    }
-    if (i == 0 && rl == 4 &&
-        (memcmp(r, ".nan", 4) == 0 || memcmp(r, ".NaN", 4) == 0 ||
-         memcmp(r, ".NAN", 4) == 0)) {
-        *out = NAN;
-        return true;
-    }
-    size_t digits = 0;
-    while (i < len && is_digit(s[i]))
-        i++, digits++;
-    if (i < len && s[i] == '.') {
-        i++;
-        while (i < len && is_digit(s[i]))
-            i++, digits++;
-    }
-    if (digits == 0)
-        return false;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < len && (s[i] == '+' || s[i] == '-'))
-            i++;
-        size_t ed = 0;
-        while (i < len && is_digit(s[i]))
-            i++, ed++;
-        if (ed == 0)
-            return false;
-    }
-    if (i != len)
-        return false;
-    /* s is NUL-terminated right after len (checked by the caller). */
-    errno = 0;
-    char *end;
-    double d = strtod(s, &end);
-    if (end != s + len || (errno == ERANGE && isinf(d)))
-        return false;
-    *out = d;
-    return true;
-}
-
-int ms_conf_double(const ms_conf_node *n, const char *what, double *out,
-                   ms_conf_error *err)
-{
-    double d;
-    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n) && parse_double(n, &d)) {
-        *out = d;
-        return 0;
-    }
-    return ms_conf_fail(err, n, "%s must be a number", what);
-}
-
-int ms_conf_bool(const ms_conf_node *n, const char *what, bool *out,
-                 ms_conf_error *err)
-{
-    static const char *const yes[] = {"true", "yes", "on"};
-    static const char *const no[] = {"false", "no", "off"};
-    if (n && n->kind == MS_CONF_SCALAR && !has_nul(n)) {
-        for (int i = 0; i < 3; i++) {
-            bool t = strcasecmp(n->text, yes[i]) == 0;
-            bool f = strcasecmp(n->text, no[i]) == 0;
-            if (!t && !f)
-                continue;
-            if (n->quoted)
-                return ms_conf_fail(err, n, "%s must be true or false "
-                                            "without quotes", what);
-            *out = t;
-            return 0;
-        }
-    }
-    return ms_conf_fail(err, n, "%s must be true or false", what);
-}
-
-int ms_conf_str(const ms_conf_node *n, const char *what, const char **out,
-                ms_conf_error *err)
-{
-    if (!n)
-        return ms_conf_fail(err, n, "%s is missing", what);
-    if (n->kind != MS_CONF_SCALAR)
-        return ms_conf_fail(err, n, "%s must be text, not %s", what,
-                            kind_name(n->kind));
-    if (has_nul(n))
-        return ms_conf_fail(err, n, "%s must not contain NUL characters",
-                            what);
-    *out = n->text;
-    return 0;
-}
-
-int ms_conf_want(const ms_conf_node *n, ms_conf_kind kind, const char *what,
-                 ms_conf_error *err)
-{
-    if (!n)
-        return ms_conf_fail(err, n, "%s is missing", what);
-    if (n->kind != kind)
-        return ms_conf_fail(err, n, "%s must be %s", what, kind_name(kind));
-    return 0;
-}
-
-int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,
-                         const char *what)
-{
-    if (!map || map->kind != MS_CONF_MAP)
-        return 0;
-    int count = 0;
-    for (size_t i = 0; i < map->n; i++) {
-        const ms_conf_node *k = map->keys[i];
-        bool found = false;
-        for (size_t j = 0; known && known[j] && !found; j++)
-            found = strlen(known[j]) == k->len &&
-                    memcmp(known[j], k->text, k->len) == 0;
-        if (found)
-            continue;
-        ms_log_warn("%s:%d:%d: unknown key '%s' in %s (ignored)", k->file,
-                    k->line, k->col, k->text, what);
-        count++;
-    }
-    return count;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of src/core/conf.c: the YAML tree with positions, ${ENV}
+/* Unit tests of src/core/conf*.c: the YAML tree with positions, ${ENV}
  * expansion, aliases and merge keys, error texts, and the typed readers. */
 #include <stdarg.h>
 #include <stddef.h>
