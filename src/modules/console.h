@@ -1,6 +1,7 @@
 /* `mscada console` internals shared by its files: the pure parts (command
  * lines, value text both ways; console_cmd.c, console_fmt.c) and the
- * terminal glue (console_tty.c) that the module (console.c) drives. */
+ * terminal glue (console_tty.c) that the running console (console_int.h)
+ * drives. */
 #ifndef MS_MODULES_CONSOLE_H
 #define MS_MODULES_CONSOLE_H
 
