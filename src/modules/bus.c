@@ -40,7 +40,10 @@ static int bus_run(const ms_module *m, int argc, char **argv)
     ms_cli_raise_nofile();
 
     uv_loop_t loop;
-    uv_loop_init(&loop);
+    if (ms_cli_loop_init(&loop) != 0) {
+        ms_bus_config_free(&cfg);
+        return MS_EXIT_FAIL;
+    }
     ms_bus *bus;
     rc = ms_bus_start(&loop, &cfg, &bus);
     if (rc < 0) {

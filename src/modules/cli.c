@@ -118,3 +118,14 @@ void ms_cli_raise_nofile(void)
                     (unsigned long)rl.rlim_cur,
                     (unsigned long)rl.rlim_cur - 16);
 }
+
+int ms_cli_loop_init(uv_loop_t *loop)
+{
+    int rc = uv_loop_init(loop);
+    if (rc == 0)
+        return 0;
+    ms_log_error("cannot start the event loop: %s; free descriptors or "
+                 "memory (check ulimit -n) and start it again",
+                 uv_strerror(rc));
+    return MS_EXIT_FAIL;
+}

@@ -191,7 +191,12 @@ static int console_run(const ms_module *m, int argc, char **argv)
         ms_log_setup(m->name, MS_LOG_ERROR);
     signal(SIGPIPE, SIG_IGN);
 
-    uv_loop_init(&con->loop);
+    if (ms_cli_loop_init(&con->loop) != 0) {
+        ms_tagdescs_free(&con->descs);
+        free(o.cmds);
+        free(con);
+        return MS_EXIT_FAIL;
+    }
     con->cfg.on_state = ms_con_on_state;
     con->cfg.on_state_arg = con;
     con->cfg.use_init = false; /* the console never publishes init values */

@@ -48,7 +48,11 @@ static int history_run(const ms_module *m, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     uv_loop_t loop;
-    uv_loop_init(&loop);
+    if (ms_cli_loop_init(&loop) != 0) {
+        ms_tagdescs_free(&tags);
+        ms_hist_config_free(&cfg);
+        return MS_EXIT_FAIL;
+    }
     ms_hist_server *srv;
     char why[1024];
     rc = ms_hist_server_start(&loop, &cfg, &tags, &srv, why, sizeof why);

@@ -50,7 +50,11 @@ static int mbc_run(const ms_module *mod, int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
-    uv_loop_init(&loop);
+    if (ms_cli_loop_init(&loop) != 0) {
+        ms_mbc_config_free(&cfg);
+        ms_tagdescs_free(&descs);
+        return MS_EXIT_FAIL;
+    }
     ms_mbc *mbc = NULL;
     rc = ms_mbc_start(&loop, &cfg, &descs, &mbc);
     ms_cli_stopper stopper;

@@ -48,7 +48,11 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     ms_cli_raise_nofile();
     uv_loop_t loop;
-    uv_loop_init(&loop);
+    if (ms_cli_loop_init(&loop) != 0) {
+        ms_mbs_config_free(&cfg);
+        ms_tagdescs_free(&descs);
+        return MS_EXIT_FAIL;
+    }
     int status = MS_EXIT_OK;
     ms_mbs *mbs = NULL;
     int rc2 = ms_mbs_start(&loop, &cfg, &mbs);

@@ -58,6 +58,11 @@ void ms_cli_stopper_start(ms_cli_stopper *st, uv_loop_t *loop,
 /* Stops at once, without a signal (e.g. when the runtime failed to start). */
 void ms_cli_stopper_fire(ms_cli_stopper *st);
 
+/* uv_loop_init for a module: when libuv can't make the loop (no
+ * descriptors or memory left) it logs what happened and what to do and
+ * returns MS_EXIT_FAIL, for the module to clean up and return; else 0. */
+int ms_cli_loop_init(uv_loop_t *loop);
+
 /* Servers that promise many connections lift the descriptor limit to the
  * hard limit, and warn when that still allows few clients. */
 void ms_cli_raise_nofile(void);

@@ -256,5 +256,50 @@ def test_validate_modbusserver_config():
           'no file:line:column for the address in %r', err)
 
 
+
+def test_no_event_loop_exits_1_with_reason():
+    """uv_loop_init failing (here every epoll_create fails with EMFILE, as
+    with no descriptors left) ends each module with status 1 and a line
+    saying what happened, before it connects or binds anything."""
+    lib = os.path.abspath(os.path.join(h.ARGS.build or '', 'tests',
+                                       'libms_preload_noloop.so'))
+    check(os.path.exists(lib), 'preload library %s not built', lib)
+    env = dict(os.environ)
+    env['LD_PRELOAD'] = lib
+    # A sanitizer build's runtime wants to come first; this library is
+    # harmless ahead of it.
+    env['ASAN_OPTIONS'] = (env.get('ASAN_OPTIONS', '') +
+                           ':verify_asan_link_order=0').lstrip(':')
+    d = h.tmpdir()
+    port = h.free_port()
+    bus = _write(d, 'bus.yaml', 'ip: 127.0.0.1\nport: %d\n' % port)
+    mbc = _write(d, 'modbusclient.yaml',
+                 'bus_port: %d\nrtus:\n- name: RTU\n  ip: 127.0.0.1\n'
+                 '  port: %d\n  poll:\n  - {unit: 1, file: 4x, start: 1, '
+                 'end: 10}\ntags:\n  Flow: {type: float32, read: '
+                 '\'RTU:1:4x:3\'}\n' % (port, h.free_port()))
+    mbs = _write(d, 'modbusserver.yaml',
+                 'bus_port: %d\nrtus:\n- name: RTU\n  ip: 127.0.0.1\n'
+                 '  port: %d\n  serve:\n  - {unit: 1, file: 4x, start: 1, '
+                 'end: 10}\ntags:\n  Flow: {type: float32, addr: '
+                 '\'RTU:1:4x:3\'}\n' % (port, h.free_port()))
+    hist = _write(d, 'history.yaml', 'bus_port: %d\npath: %s\n'
+                  % (port, os.path.join(d, 'hist')))
+    tags = _write(d, 'tags.yaml', 'Flow: {type: float}\n')
+    runs = [('bus', '--config', bus),
+            ('modbusclient', '--config', mbc, '--tags', tags),
+            ('modbusserver', '--config', mbs, '--tags', tags),
+            ('history', '--config', hist, '--tags', tags),
+            ('console', '--bus', '127.0.0.1:%d' % port, '-c', 'list')]
+    for argv in runs:
+        st, out, err = run(*argv, env=env, cwd=d, timeout=60)
+        check_eq(st, 1, 'exit status of %s without an event loop (stderr '
+                 '%r)' % (argv[0], err))
+        check('cannot start the event loop: too many open files' in err,
+              '%s: stderr does not say the loop failed and why: %r',
+              argv[0], err)
+        check('ulimit -n' in err, '%s: stderr does not say what to do: %r',
+              argv[0], err)
+
 if __name__ == '__main__':
     h.main(globals())
