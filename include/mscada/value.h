@@ -76,6 +76,13 @@ long ms_value_encode(const ms_value *v, uint8_t *out, size_t cap);
  * (INT/FLOAT not 8 bytes) or STR/JSON that is not valid UTF-8. */
 int ms_value_decode(const uint8_t *buf, size_t len, ms_value *v);
 
+/* True when a and b are the same value, the one rule every part of mscada
+ * uses to decide "changed": the same type and the same wire form. So a
+ * FLOAT is compared bit for bit: a NaN and the same NaN are the same (no
+ * change), 0.0 and -0.0 are not (the bus carries them as different
+ * values); STR, BYTES and JSON compare their bytes. */
+bool ms_value_same(const ms_value *a, const ms_value *b);
+
 /* True when the len bytes at p are valid UTF-8 (no overlongs, no
  * surrogates, nothing past U+10FFFF). */
 bool ms_utf8_valid(const uint8_t *p, size_t len);

@@ -146,18 +146,7 @@ static int store(ms_tag *t, const ms_value *v, uint64_t time_us)
 
 static bool same_value(const ms_tag *t, const ms_value *v)
 {
-    const ms_value *a = &t->value;
-    if (a->type != v->type)
-        return false;
-    switch (a->type) {
-    case MS_TYPE_NONE: return true;
-    case MS_TYPE_INT: return a->u.i == v->u.i;
-    case MS_TYPE_FLOAT: return !memcmp(&a->u.f, &v->u.f, sizeof a->u.f);
-    default:
-        return a->u.buf.len == v->u.buf.len &&
-               (!a->u.buf.len ||
-                !memcmp(a->u.buf.ptr, v->u.buf.ptr, a->u.buf.len));
-    }
+    return ms_value_same(&t->value, v);
 }
 
 static bool json_ok(const uint8_t *p, size_t len)

@@ -91,6 +91,22 @@ int ms_value_decode(const uint8_t *buf, size_t len, ms_value *v)
     }
 }
 
+bool ms_value_same(const ms_value *a, const ms_value *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case MS_TYPE_NONE: return true;
+    case MS_TYPE_INT: return a->u.i == b->u.i;
+    /* Bits, not ==: NaN != NaN and -0.0 == 0.0 under ==. */
+    case MS_TYPE_FLOAT: return !memcmp(&a->u.f, &b->u.f, sizeof a->u.f);
+    default:
+        return a->u.buf.len == b->u.buf.len &&
+               (!a->u.buf.len ||
+                !memcmp(a->u.buf.ptr, b->u.buf.ptr, a->u.buf.len));
+    }
+}
+
 bool ms_utf8_valid(const uint8_t *p, size_t len)
 {
     size_t i = 0;

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,42 @@ static const utf8_case utf8_bad[] = {
     U("extra continuation", "\xc3\xa9\xa9"),
 };
 
+/* ms_value_same, the one "changed?" rule (modbusclient, modbusserver,
+ * history, the client library): the wire form, so floats bit for bit. */
+static void test_same(void **state)
+{
+    (void)state;
+    ms_value a = ms_value_float(NAN), b = ms_value_float(NAN);
+    assert_true(ms_value_same(&a, &b)); /* == says a NaN always changed */
+    a = ms_value_float(0.0);
+    b = ms_value_float(-0.0);
+    assert_false(ms_value_same(&a, &b)); /* == says they are the same */
+    b = ms_value_float(0.0);
+    assert_true(ms_value_same(&a, &b));
+    b = ms_value_float(1e-300);
+    assert_false(ms_value_same(&a, &b));
+    a = ms_value_int(5);
+    b = ms_value_float(5.0);
+    assert_false(ms_value_same(&a, &b)); /* another type is a change */
+    b = ms_value_int(5);
+    assert_true(ms_value_same(&a, &b));
+    b = ms_value_int(-5);
+    assert_false(ms_value_same(&a, &b));
+    a = ms_value_buf(MS_TYPE_STR, "ab", 2);
+    b = ms_value_buf(MS_TYPE_STR, "abc", 2);
+    assert_true(ms_value_same(&a, &b));
+    b = ms_value_buf(MS_TYPE_BYTES, "ab", 2);
+    assert_false(ms_value_same(&a, &b));
+    b = ms_value_buf(MS_TYPE_STR, "ac", 2);
+    assert_false(ms_value_same(&a, &b));
+    a = ms_value_buf(MS_TYPE_JSON, NULL, 0);
+    b = ms_value_buf(MS_TYPE_JSON, "", 0);
+    assert_true(ms_value_same(&a, &b));
+    a = ms_value_none();
+    b = ms_value_none();
+    assert_true(ms_value_same(&a, &b));
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -668,6 +705,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_same),
         cmocka_unit_test(test_int_wire),
         cmocka_unit_test(test_int_wrong_length),
         cmocka_unit_test(test_float_wire),

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/fault.h"
 #include "mscada/error.h"
 #include "mscada/history_server.h"
 #include "mscada/log.h"
@@ -26,6 +27,7 @@ typedef struct {
     double min, max, deadband;
     bool has_last;
     ms_hist_rec last; /* the last record written or buffered */
+    ms_fault read_fault; /* a value from the bus that can't be recorded */
 } hist_tag;
 
 struct ms_hist_server {
@@ -46,6 +48,7 @@ struct ms_hist_server {
     ms_hist_result res;
     uint8_t *reply;
     size_t reply_cap;
+    ms_fault reset_fault; /* setting rta_tag back to "no data" */
 };
 
 static const uint8_t zero_reply[REPLY_HEAD];
@@ -92,6 +95,12 @@ static bool take_int(hist_tag *ht, int64_t *v)
              fabs((double)*v - (double)ht->last.u.i) < db);
 }
 
+static ms_value rec_value(const hist_tag *ht, const ms_hist_rec *r)
+{
+    return ht->type == MS_TYPE_INT ? ms_value_int(r->u.i)
+                                   : ms_value_float(r->u.f);
+}
+
 static void flush_pass_start(ms_hist_server *s);
 
 static void on_value(ms_tag *t, void *arg)
@@ -100,19 +109,25 @@ static void on_value(ms_tag *t, void *arg)
     ms_hist_rec r;
     memset(&r, 0, sizeof r);
     r.time_us = ms_tag_time_us(t);
-    if (ht->type == MS_TYPE_INT) {
-        if (ms_tag_get_int(t, &r.u.i) < 0 || !take_int(ht, &r.u.i))
-            return;
-    } else {
-        if (ms_tag_get_float(t, &r.u.f) < 0 || !take_float(ht, &r.u.f))
-            return;
-    }
+    /* A value that doesn't read as the series' type can't be recorded:
+     * say so, once until the tag records again. */
+    int rc = ht->type == MS_TYPE_INT ? ms_tag_get_int(t, &r.u.i)
+                                     : ms_tag_get_float(t, &r.u.f);
+    if (rc == MS_ENOENT)
+        return; /* no value: nothing to record */
+    ms_fault_note(&ht->read_fault, rc, ms_tag_name(t), "recording a value");
+    if (rc < 0)
+        return;
+    if (ht->type == MS_TYPE_INT ? !take_int(ht, &r.u.i)
+                                : !take_float(ht, &r.u.f))
+        return;
     /* The same sample again (the bus hands back the latest value on
      * subscribe, e.g. after our restart): it is on disk already. */
+    ms_value now = rec_value(ht, &r), last = rec_value(ht, &ht->last);
     if (ht->has_last && r.time_us == ht->last.time_us &&
-        !memcmp(&r.u, &ht->last.u, sizeof r.u))
+        ms_value_same(&now, &last))
         return;
-    int rc = ms_hist_series_append(ht->h, r);
+    rc = ms_hist_series_append(ht->h, r);
     /* Many tags that each fill their buffer slowly can together reach the
      * memory cap before the next flush, where the store would have to write
      * everything at once (the loop stops reading the bus meanwhile, and the
@@ -190,7 +205,9 @@ static void answer(ms_hist_server *s, const ms_hist_request *rq)
                      rq->tagname);
     /* Back to "no data", as pymscada does, so a late subscriber does not
      * take an old reply for its own. */
-    ms_tag_set_bytes(s->rta, zero_reply, sizeof zero_reply);
+    ms_fault_note(&s->reset_fault,
+                  ms_tag_set_bytes(s->rta, zero_reply, sizeof zero_reply),
+                  ms_tag_name(s->rta), "clearing the last reply");
     if (s->res.cap > ((size_t)1 << 20)) /* don't hold a big reply's memory */
         ms_hist_result_free(&s->res);
     if (s->reply_cap > ((size_t)1 << 24)) {

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "apps/modbusclient/mbc_run.h"
+#include "core/fault.h"
 #include "mscada/client.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -34,8 +35,10 @@ typedef struct {
     bool no_fc22;        /* the device rejected mask write */
     void *rmw;           /* the mbc_tag whose read-then-write is under way */
     uint64_t write_errors;
+    uint64_t set_errors; /* polled values the bus client refused */
     ms_tag *status;
     char *status_text;
+    ms_fault status_fault;
 } mbc_rtu;
 
 typedef struct {
@@ -46,6 +49,7 @@ typedef struct {
     bool replay;         /* a write lost with the connection */
     bool want_bit;       /* read-then-write of a bit: the value wanted */
     bool rmw_wait;       /* its read-then-write waits for another's */
+    ms_fault set_fault;  /* publishing its polled value fails */
 } mbc_tag;
 
 struct ms_mbc {
@@ -70,13 +74,14 @@ static void publish_status(mbc_rtu *r)
     ms_mb_client_get_stats(r->mb, &st);
     char err[160];
     json_t *j = json_pack(
-        "{s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:f}", "connected",
+        "{s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "connected",
         ms_mb_client_connected(r->mb), "last_error",
         st.last_error ? ms_mb_strerror(st.last_error, err, sizeof err) : NULL,
         "requests", (json_int_t)st.requests, "errors",
         (json_int_t)(st.errors + r->write_errors), "timeouts",
         (json_int_t)st.timeouts, "write_errors", (json_int_t)r->write_errors,
-        "connects", (json_int_t)st.connects, "rtt_ms",
+        "set_errors", (json_int_t)r->set_errors, "connects",
+        (json_int_t)st.connects, "rtt_ms",
         round(st.rtt_ms * 1000) / 1000);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -88,7 +93,13 @@ static void publish_status(mbc_rtu *r)
     }
     free(r->status_text);
     r->status_text = text;
-    ms_tag_set_json(r->status, text);
+    int rc = ms_tag_set_json(r->status, text);
+    ms_fault_note(&r->status_fault, rc, ms_tag_name(r->status),
+                  "publishing the RTU status");
+    if (rc < 0) { /* tried again at the next tick */
+        free(r->status_text);
+        r->status_text = NULL;
+    }
 }
 
 static void on_status_timer(uv_timer_t *t)
@@ -112,12 +123,13 @@ static void update_tag(mbc_rtu *r, size_t ti, uint64_t seq)
         return;
     const ms_mbc_tag *t = &r->m->cfg->tags[ti];
     ms_value v = ms_mb_decode(&t->conv, regs), cur;
-    if (ms_tag_get(mt->tag, &cur) == 0 && cur.type == v.type &&
-        (v.type == MS_TYPE_INT ? cur.u.i == v.u.i
-                               : (cur.u.f == v.u.f ||
-                                  (isnan(cur.u.f) && isnan(v.u.f)))))
+    if (ms_tag_get(mt->tag, &cur) == 0 && ms_value_same(&cur, &v))
         return; /* only changes are published */
-    ms_tag_set(mt->tag, &v, 0);
+    int rc = ms_tag_set(mt->tag, &v, 0);
+    if (rc < 0)
+        r->set_errors++;
+    ms_fault_note(&mt->set_fault, rc, ms_tag_name(mt->tag),
+                  "publishing a polled value");
 }
 
 static void on_poll_done(int status, uint8_t unit, const ms_mb_request *req,

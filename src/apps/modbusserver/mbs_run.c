@@ -101,9 +101,7 @@ static void on_master_write(uint8_t unit, ms_mb_file file, uint16_t addr,
         mbs_tag_load(cfg, t, regs);
         ms_value v = ms_mb_decode(&t->conv, regs);
         ms_value old;
-        if (ms_tag_get(tag, &old) == 0 && old.type == v.type &&
-            ((v.type == MS_TYPE_INT && old.u.i == v.u.i) ||
-             (v.type == MS_TYPE_FLOAT && old.u.f == v.u.f)))
+        if (ms_tag_get(tag, &old) == 0 && ms_value_same(&old, &v))
             continue; /* unchanged: a write of the same value isn't news */
         int rc = ms_tag_set(tag, &v, 0);
         if (rc < 0)
