@@ -148,7 +148,12 @@ def test_run_site_from_folder():
             cl.set_value(iset, 321)
             h.wait_until(lambda: modbus_read(mb_port, 1, 0, 1) == (321,),
                          'sim_IntSet in register 4x:1')
-            cl.sync()
+            # History has FlowRate once it answers a range request with a
+            # record (it may subscribe after the set: its SUB gets the value).
+            hist = cl.id('__history__')
+            cl.sub(hist)
+            h.wait_until(lambda: history_has(cl, hist),
+                         'history holding FlowRate')
         # SIGTERM: history flushes, the bus writes its snapshot.
         check_eq(h.stop_pid(procs.pop('history')), 0, 'history exit')
         files = os.listdir(os.path.join(d, 'state', 'history'))
@@ -160,6 +165,19 @@ def test_run_site_from_folder():
     finally:
         for p in procs.values():
             h.stop_pid(p, signal.SIGKILL)
+
+
+def history_has(cl, hist):
+    cl.rta(hist, {'__rta_id__': 7, 'tagname': 'FlowRate', 'start_ms': 0,
+                  'end_ms': -1})
+    while True:
+        m = cl.poll_msg(0.5)
+        if m is None:
+            return False
+        if m.cmd == h.CMD_SET and m.tag_id == hist and len(m.data) > 7:
+            # BYTES: rta_id, tag_id, packtype, then 16-byte records.
+            return struct.unpack('>H', m.data[1:3])[0] == 7 and \
+                len(m.data) >= 1 + 6 + 16
 
 
 def _accepts(port):
