@@ -16,6 +16,7 @@
 #define MSCADA_MBCLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "mscada/loop.h"
 
@@ -27,6 +28,7 @@ extern "C" {
 #endif
 
 #define MS_MB_IN_FLIGHT_MAX 64
+#define MS_MB_RETRIES_MAX 100
 
 typedef struct ms_mb_client ms_mb_client;
 
@@ -55,21 +57,25 @@ typedef enum {
     MS_MB_TRANSPORT_SERIAL = 2
 } ms_mb_transport;
 
+/* Start from ms_mb_client_config_init, which sets every default; every
+ * value is then taken as it is (retries 0 means no retry). */
 typedef struct {
     ms_mb_transport transport; /* default TCP */
     ms_mb_serial_config serial; /* SERIAL: the line */
-    char host[256];
-    int port;                /* default 502 */
-    char name[64];           /* for log lines; default "host:port" */
-    ms_mb_framing framing;   /* MBAP (Modbus TCP); RTU for rtu-over-tcp */
-    double timeout;          /* seconds per request try; default 1 */
-    unsigned retries;        /* tries after the first; default 1 (0 ok:
-                              * set retries_set) */
-    bool retries_set;
+    char host[256];          /* TCP, UDP; default 127.0.0.1 */
+    int port;                /* TCP, UDP; default 502 */
+    char name[64];           /* for log lines; "" (default): "host:port",
+                              * "udp:host:port" or the serial device */
+    ms_mb_framing framing;   /* TCP: MBAP (default), or RTU for
+                              * rtu-over-tcp; UDP: MBAP; SERIAL: unused */
+    double timeout;          /* seconds per request try, > 0; default 1 */
+    unsigned retries;        /* tries after the first, 0..MS_MB_RETRIES_MAX;
+                              * default 1 */
     unsigned max_in_flight;  /* 1..MS_MB_IN_FLIGHT_MAX; default 1 */
-    double connect_timeout;  /* seconds; default 3 */
-    double backoff_min;      /* first reconnect delay; default 0.1 s */
-    double backoff_max;      /* cap of the doubling; default 5 s */
+    double connect_timeout;  /* seconds, > 0; default 3 */
+    double backoff_min;      /* first reconnect delay, > 0; default 0.1 s */
+    double backoff_max;      /* cap of the doubling, >= backoff_min;
+                              * default 5 s */
     ms_mb_state_cb on_state;
     ms_mb_unit_cb on_unit;
     void *arg;               /* for on_state and on_unit */
@@ -87,8 +93,16 @@ typedef struct {
 } ms_mb_client_stats;
 
 void ms_mb_client_config_init(ms_mb_client_config *cfg);
+/* 0 when ms_mb_client_new would take cfg; else MS_EINVAL with why (cap
+ * bytes, may be NULL) naming the setting and what it may be. */
+int ms_mb_client_config_check(const ms_mb_client_config *cfg, char *why,
+                              size_t cap);
 
-/* Makes a client and starts connecting. Returns 0, MS_EINVAL, MS_ENOMEM. */
+/* Makes a client and starts connecting (or opening the line) from the
+ * loop: no callback runs inside this call. cfg is copied. Returns 0 with
+ * *out set; or MS_EINVAL (ms_mb_client_config_check says why), MS_ENOMEM,
+ * with *out NULL and nothing left behind. A device that can't be reached
+ * or a line that can't be opened is no error: it is tried again. */
 int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
                      ms_mb_client **out);
 /* Fails every request (MS_ECLOSED), closes the socket and frees the client

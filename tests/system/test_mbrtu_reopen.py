@@ -42,7 +42,7 @@ StartSerialServer(context=ModbusServerContext(slaves={1: unit}, single=False),
                   ignore_missing_slaves=True)
 '''
 
-FAILED = '; opening it again'      # on_line_error (mb_mclient.c)
+FAILED = '; opening it again'      # ms_mb_reopen_failed (mb_link_msg.c)
 HUNG_UP = 'i/o error'              # a hung-up tty's POLLERR (mb_serial.c)
 CANNOT = 'cannot open'             # try_open, unless a failure was logged
 REOPENED = 'opened again'          # try_open after a failure

@@ -76,7 +76,9 @@ static void test_config_and_plan(void **state)
     ms_mbc_rtu *r = &cfg.rtus[0];
     assert_int_equal(r->net.max_in_flight, 4);
     assert_int_equal(r->net.retries, 0);
-    assert_true(r->net.retries_set);
+    /* Taken as it is (no retry), and the client takes it so. */
+    assert_int_equal(ms_mb_client_config_check(&r->net, NULL, 0), 0);
+    assert_true(r->net.timeout == 1.0); /* not given: the default */
     assert_int_equal(r->net.port, 502);
     assert_int_equal(r->nreq, 3); /* 125 + 75 registers, 10 coils */
     /* F (4x:123-126) straddles the first two requests. */

@@ -142,9 +142,8 @@ static int parse_rtu(const ms_conf_node *m, ms_mbc_rtu *r, ms_conf_error *err)
     TRY(get_double(m, "connect_timeout", 0.001, 3600,
                    &r->net.connect_timeout, err));
     if (ms_conf_get(m, "retries")) {
-        TRY(get_int(m, "retries", 0, 100, &v, err));
+        TRY(get_int(m, "retries", 0, MS_MB_RETRIES_MAX, &v, err));
         r->net.retries = (unsigned)v;
-        r->net.retries_set = true;
     }
     if (ms_conf_get(m, "max_in_flight")) {
         TRY(get_int(m, "max_in_flight", 1, MS_MB_IN_FLIGHT_MAX, &v, err));

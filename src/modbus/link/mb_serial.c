@@ -3,6 +3,7 @@
  * garbage. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -50,16 +51,35 @@ static int speed_of(unsigned baud, speed_t *out)
     return MS_EINVAL;
 }
 
-int ms_mb_serial_config_check(const ms_mb_serial_config *cfg)
+int ms_mb_serial_config_why(const ms_mb_serial_config *cfg, char *why,
+                            size_t cap)
 {
     speed_t sp;
-    if (!cfg->device[0] || !memchr(cfg->device, 0, sizeof cfg->device) ||
-        speed_of(cfg->baud, &sp) < 0 ||
-        !(cfg->parity == 'N' || cfg->parity == 'E' || cfg->parity == 'O') ||
-        !(cfg->data_bits == 7 || cfg->data_bits == 8) ||
-        !(cfg->stop_bits == 1 || cfg->stop_bits == 2))
-        return MS_EINVAL;
-    return 0;
+    char none[1];
+    if (!why || !cap) {
+        why = none;
+        cap = sizeof none;
+    }
+    if (!cfg->device[0] || !memchr(cfg->device, 0, sizeof cfg->device))
+        snprintf(why, cap, "device must be a path to a serial device");
+    else if (speed_of(cfg->baud, &sp) < 0)
+        snprintf(why, cap, "baud %u is not one a line can be set to (1200, "
+                 "2400, ... 115200, 230400)", cfg->baud);
+    else if (!(cfg->parity == 'N' || cfg->parity == 'E' ||
+               cfg->parity == 'O'))
+        snprintf(why, cap, "parity must be N, E or O");
+    else if (!(cfg->data_bits == 7 || cfg->data_bits == 8))
+        snprintf(why, cap, "data_bits must be 7 or 8");
+    else if (!(cfg->stop_bits == 1 || cfg->stop_bits == 2))
+        snprintf(why, cap, "stop_bits must be 1 or 2");
+    else
+        return 0;
+    return MS_EINVAL;
+}
+
+int ms_mb_serial_config_check(const ms_mb_serial_config *cfg)
+{
+    return ms_mb_serial_config_why(cfg, NULL, 0);
 }
 
 unsigned ms_mb_serial_silence_us(const ms_mb_serial_config *cfg)

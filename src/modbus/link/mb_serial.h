@@ -2,8 +2,8 @@
  * opened raw with the configured baud, parity, data and stop bits, a
  * uv_poll on its fd, whole frames found by ms_mb_rtu_scan however the bytes
  * arrive, and the 3.5-character silence used only to throw away the partial
- * frame left after garbage. Used by the serial master (mb_mclient.c) and
- * the serial slave (mb_serial_slave.c). */
+ * frame left after garbage. Used by the serial master (mb_link_serial.c)
+ * and the serial slave (server/mb_serial_server.c). */
 #ifndef MS_MODBUS_MB_SERIAL_H
 #define MS_MODBUS_MB_SERIAL_H
 
@@ -42,6 +42,11 @@ struct ms_mb_line {
     ms_mb_line_error_cb on_error;
     void *arg;
 };
+
+/* ms_mb_serial_config_check, with why (cap bytes, may be NULL) naming the
+ * setting that is wrong and what it may be. */
+int ms_mb_serial_config_why(const ms_mb_serial_config *cfg, char *why,
+                            size_t cap);
 
 /* Opens cfg->device as a raw line. Returns 0, MS_EINVAL (settings),
  * MS_ENOMEM, or a libuv error (UV_ENOENT, UV_EACCES, ...) from opening or

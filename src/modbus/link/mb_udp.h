@@ -2,7 +2,7 @@
  * a connected UDP socket so that only the device's datagrams arrive. A
  * datagram that is not exactly one ADU is refused (logged, counted). No
  * retransmission here: the session's per-request timeout and retries are
- * the retry. Used by the message client (mb_mclient.c). */
+ * the retry. Used by the UDP client link (mb_link_udp.c). */
 #ifndef MS_MODBUS_MB_UDP_H
 #define MS_MODBUS_MB_UDP_H
 

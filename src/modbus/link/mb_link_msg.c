@@ -1,0 +1,86 @@
+/* What the message links share (mb_link_msg.h): opening again with
+ * backoff, and feeding whole ADUs. */
+#include "modbus/link/mb_link_msg.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+
+static void on_timer(uv_timer_t *t);
+
+static void try_open(ms_mb_reopen *r)
+{
+    if (r->closing)
+        return;
+    int rc = r->open(r->arg);
+    if (rc < 0) {
+        if (!r->fail_logged)
+            ms_log_warn("%s: cannot open %s: %s; retrying every %gs at most",
+                        r->cfg->name, r->what, uv_strerror(rc),
+                        r->cfg->backoff_max);
+        r->fail_logged = true;
+        uv_timer_start(&r->timer, on_timer, ms_backoff_next_ms(&r->backoff),
+                       0);
+        return;
+    }
+    ms_backoff_reset(&r->backoff);
+    ms_log_info("%s: %s %s", r->cfg->name,
+                r->fail_logged ? "opened again" : "opened", r->what);
+    r->fail_logged = false;
+    ms_mb_client_link_up(r->c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    try_open(t->data);
+}
+
+void ms_mb_reopen_start(ms_mb_reopen *r, uv_loop_t *loop, ms_mb_client *c,
+                        const ms_mb_client_config *cfg, const char *what,
+                        int (*open)(void *arg),
+                        void (*on_closed)(void *arg), void *arg)
+{
+    r->c = c;
+    r->cfg = cfg;
+    r->what = what;
+    r->open = open;
+    r->on_closed = on_closed;
+    r->arg = arg;
+    ms_backoff_init(&r->backoff, cfg->backoff_min, cfg->backoff_max, 0);
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    uv_timer_start(&r->timer, on_timer, 0, 0);
+}
+
+void ms_mb_reopen_failed(ms_mb_reopen *r, int err)
+{
+    if (r->closing)
+        return;
+    ms_log_warn("%s: %s: %s; opening it again", r->cfg->name, r->what,
+                uv_strerror(err));
+    r->fail_logged = true;
+    /* Armed before the client hears: its callbacks may close it all. */
+    uv_timer_start(&r->timer, on_timer, ms_backoff_next_ms(&r->backoff), 0);
+    ms_mb_client_link_down(r->c);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    ms_mb_reopen *r = h->data;
+    r->on_closed(r->arg);
+}
+
+void ms_mb_reopen_close(ms_mb_reopen *r)
+{
+    if (r->closing)
+        return;
+    r->closing = true;
+    uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+}
+
+void ms_mb_msg_feed(ms_mb_client *c, const ms_mb_client_config *cfg,
+                    const uint8_t *p, size_t len)
+{
+    size_t used;
+    if (ms_mb_client_link_feed(c, p, len, &used) < 0)
+        ms_log_warn("%s: an answer that is no Modbus ADU; ignored",
+                    cfg->name);
+}
