@@ -21,6 +21,7 @@
 extern "C" {
 #endif
 
+/* Start from ms_mb_serial_config_init (9600 8N1, no device). */
 typedef struct {
     char device[256];  /* e.g. /dev/ttyUSB0 */
     unsigned baud;     /* default 9600 */
@@ -30,8 +31,8 @@ typedef struct {
 } ms_mb_serial_config;
 
 void ms_mb_serial_config_init(ms_mb_serial_config *cfg);
-/* 0 when baud, parity, data and stop bits are ones a line can be set to,
- * else MS_EINVAL. */
+/* 0 when there is a device and baud, parity, data and stop bits are ones
+ * a line can be set to, else MS_EINVAL. */
 int ms_mb_serial_config_check(const ms_mb_serial_config *cfg);
 /* Reads the serial keys of a config map m (an rtu): device (required),
  * baud, parity (N, E, O or none, even, odd), data_bits, stop_bits, into
@@ -64,14 +65,15 @@ typedef struct ms_mb_serial_slave ms_mb_serial_slave;
  * slaves share the line), applies broadcasts (unit 0) to every unit without
  * answering. A line that fails is reopened every second. Returns 0,
  * MS_EINVAL (settings), MS_ENOMEM, or the error opening the device
- * (logged). */
+ * (logged), with *out NULL and nothing left open. */
 int ms_mb_serial_slave_start(uv_loop_t *loop, const ms_mb_serial_config *cfg,
                              const ms_mb_handler *h,
                              ms_mb_serial_slave **out);
 /* Requests answered and bytes discarded as garbage since the start. */
 uint64_t ms_mb_serial_slave_answered(const ms_mb_serial_slave *s);
 uint64_t ms_mb_serial_slave_garbage(const ms_mb_serial_slave *s);
-/* Closes the line; freed once the loop has run the close callbacks. */
+/* Closes the line; freed once the loop has run the close callbacks.
+ * NULL-safe. */
 void ms_mb_serial_slave_stop(ms_mb_serial_slave *s);
 
 #ifdef __cplusplus

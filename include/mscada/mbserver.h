@@ -56,14 +56,19 @@ typedef struct {
 int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
                     size_t len, uint8_t *out);
 
+/* Start from ms_mb_server_config_init, which sets every default; every
+ * value is then taken as it is. */
 typedef struct {
     char ip[64];          /* default 127.0.0.1; 0.0.0.0 / :: for all */
     int port;             /* default 502; 0 picks a free port */
     double timeout;       /* seconds a master may sit mid-frame, or with
-                           * answers it doesn't read past out_cap; 30 */
+                           * answers it doesn't read past out_cap; > 0,
+                           * default 30 */
     size_t out_cap;       /* unread answers past which a master's reading
-                           * stops (TCP pushes back) until it reads; 1 MiB */
-    unsigned max_conns;   /* masters at once; more are refused; 1000 */
+                           * stops (TCP pushes back) until it reads; > 0,
+                           * default 1 MiB */
+    unsigned max_conns;   /* masters at once, > 0; more are refused;
+                           * default 1000 */
 } ms_mb_server_config;
 
 void ms_mb_server_config_init(ms_mb_server_config *cfg);
@@ -71,8 +76,9 @@ void ms_mb_server_config_init(ms_mb_server_config *cfg);
 typedef struct ms_mb_server ms_mb_server;
 
 /* Listens and serves. h is copied (h->mem is borrowed and must outlive the
- * server). Returns 0, a libuv error (e.g. UV_EADDRINUSE, logged), or
- * MS_ENOMEM. */
+ * server). Returns 0 with *out set; or MS_EINVAL (timeout, out_cap or
+ * max_conns not > 0, no h->mem), a libuv error (e.g. UV_EADDRINUSE,
+ * logged) or MS_ENOMEM, with *out NULL and nothing left open. */
 int ms_mb_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
                        const ms_mb_handler *h, ms_mb_server **out);
 /* The port listened on (useful with port 0). */
@@ -80,12 +86,14 @@ int ms_mb_server_port(const ms_mb_server *s);
 /* Masters connected now. */
 size_t ms_mb_server_conns(const ms_mb_server *s);
 /* Closes the listener and every connection; the server is freed once the
- * loop has run the close callbacks. */
+ * loop has run the close callbacks. NULL-safe. */
 void ms_mb_server_stop(ms_mb_server *s);
 
 /* Modbus over UDP: one MBAP ADU per datagram, each answered to its sender
  * (cfg's ip and port; timeout, out_cap and max_conns don't apply). Returns
- * 0, MS_EINVAL (ip not an address), MS_ENOMEM or a libuv error (logged). */
+ * 0 with *out set; or MS_EINVAL (ip not an address), MS_ENOMEM or a libuv
+ * error (logged), with *out NULL and nothing left open. Stop is NULL-safe
+ * and frees the server once the loop has run the close callback. */
 typedef struct ms_mb_udp_server ms_mb_udp_server;
 int ms_mb_udp_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
                            const ms_mb_handler *h, ms_mb_udp_server **out);

@@ -65,7 +65,6 @@ static int mbc_run(const ms_module *mod, int argc, char **argv)
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    ms_mbc_free(mbc);
     ms_mbc_config_free(&cfg);
     ms_tagdescs_free(&descs);
     ms_log_info("stopped");

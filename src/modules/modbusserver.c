@@ -65,7 +65,6 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop) != 0)
         ms_log_warn("handles left open at exit");
-    ms_mbs_free(mbs);
     ms_mbs_config_free(&cfg);
     ms_tagdescs_free(&descs);
     ms_log_info("stopped");

@@ -1,9 +1,9 @@
 /* modbusclient's model (internal to libmscada): its config file read into
- * RTUs, read/write blocks and tags (mb_clientconf.c), and read blocks split
+ * RTUs, read/write blocks and tags (mbc_config.c), and read blocks split
  * into requests the protocol allows, each knowing the tags it feeds
- * (mb_poll.c). Pure: no I/O. */
-#ifndef MS_MODBUS_MB_POLL_H
-#define MS_MODBUS_MB_POLL_H
+ * (mbc_plan.c). Pure: no I/O. */
+#ifndef MS_APPS_MBC_PLAN_H
+#define MS_APPS_MBC_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>

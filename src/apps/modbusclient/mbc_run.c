@@ -61,6 +61,7 @@ struct ms_mbc {
     mbc_rtu *rtus;
     mbc_tag *tags;
     uv_timer_t status_timer;
+    int handles;        /* status_timer and each RTU's poll timer */
     bool stopping;
 };
 
@@ -427,6 +428,37 @@ static void on_bus_state(ms_client *c, ms_client_state s, void *arg)
 
 /* ---- start and stop --------------------------------------------------------- */
 
+static void mbc_free(ms_mbc *m)
+{
+    for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
+        free(m->rtus[i].pending);
+        free(m->rtus[i].seq);
+        free(m->rtus[i].last_status);
+        free(m->rtus[i].status_text);
+    }
+    free(m->rtus);
+    free(m->tags);
+    free(m);
+}
+
+static void handle_closed(ms_mbc *m)
+{
+    if (--m->handles == 0)
+        mbc_free(m);
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    handle_closed(((mbc_rtu *)h->data)->m);
+}
+
+static void on_status_closed(uv_handle_t *h)
+{
+    handle_closed(h->data);
+}
+
+/* Closes whatever start made; the Modbus and bus clients free themselves,
+ * m once its timers are closed. */
 void ms_mbc_stop(ms_mbc *m)
 {
     if (!m || m->stopping)
@@ -435,25 +467,27 @@ void ms_mbc_stop(ms_mbc *m)
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         mbc_rtu *r = &m->rtus[i];
         if (r->poll.data)
-            uv_close((uv_handle_t *)&r->poll, NULL);
+            uv_close((uv_handle_t *)&r->poll, on_poll_closed);
         ms_mb_client_close(r->mb);
+        r->mb = NULL;
     }
     ms_client_close(m->bus);
-    uv_close((uv_handle_t *)&m->status_timer, NULL);
+    m->bus = NULL;
+    uv_close((uv_handle_t *)&m->status_timer, on_status_closed);
 }
 
 static int start(ms_mbc *m)
 {
     ms_mbc_config *cfg = m->cfg;
     m->bus_up_us = UINT64_MAX;
-    uv_timer_init(m->loop, &m->status_timer);
-    m->status_timer.data = m;
     cfg->bus.on_state = on_bus_state;
     cfg->bus.on_state_arg = m;
     cfg->bus.tagdescs = m->descs;
     int rc = ms_client_new(m->loop, &cfg->bus, &m->bus);
-    if (rc < 0)
+    if (rc < 0) {
+        ms_log_error("bus client: %s", ms_strerror(rc));
         return rc;
+    }
     m->rtus = calloc(cfg->nrtus ? cfg->nrtus : 1, sizeof *m->rtus);
     m->tags = calloc(cfg->ntags ? cfg->ntags : 1, sizeof *m->tags);
     if (!m->rtus || !m->tags)
@@ -468,12 +502,12 @@ static int start(ms_mbc *m)
                          ? MS_TYPE_FLOAT : MS_TYPE_INT;
         mt->tag = NULL;
         rc = ms_tag_new(m->bus, t->name, ty, &mt->tag);
+        if (rc == 0 && t->has_write)
+            rc = ms_tag_watch(mt->tag, on_bus_change, mt);
         if (rc < 0) {
             ms_log_error("tag %s: %s", t->name, ms_strerror(rc));
             return rc;
         }
-        if (t->has_write && (rc = ms_tag_watch(mt->tag, on_bus_change, mt)))
-            return rc;
     }
     for (size_t i = 0; i < cfg->nrtus; i++) {
         ms_mbc_rtu *cr = &cfg->rtus[i];
@@ -485,18 +519,32 @@ static int start(ms_mbc *m)
         r->last_status = calloc(cr->nreq + 1, sizeof *r->last_status);
         if (!r->pending || !r->seq || !r->last_status)
             return MS_ENOMEM;
-        char name[MS_MB_RTU_NAME_MAX + 8];
+        char name[MS_MB_RTU_NAME_MAX + 8], why[160];
         snprintf(name, sizeof name, "%s_status", cr->name);
-        if ((rc = ms_tag_new(m->bus, name, MS_TYPE_JSON, &r->status)) < 0)
+        if ((rc = ms_tag_new(m->bus, name, MS_TYPE_JSON, &r->status)) < 0) {
+            if (rc == MS_ETYPE)
+                ms_log_error("%s: its status tag %s is also a config tag, of type "
+                             "%s; rename that tag", cr->name, name,
+                             ms_type_name(ms_tag_type(ms_tag_find(m->bus,
+                                                                  name))));
+            else
+                ms_log_error("%s: status tag %s: %s", cr->name, name,
+                             ms_strerror(rc));
             return rc;
-        uv_timer_init(m->loop, &r->poll);
-        r->poll.data = r;
+        }
         cr->net.on_state = on_rtu_state;
         cr->net.arg = r;
+        if (ms_mb_client_config_check(&cr->net, why, sizeof why) < 0) {
+            ms_log_error("%s: %s", cr->name, why);
+            return MS_EINVAL;
+        }
         if ((rc = ms_mb_client_new(m->loop, &cr->net, &r->mb)) < 0) {
             ms_log_error("%s: %s", cr->name, ms_strerror(rc));
             return rc;
         }
+        uv_timer_init(m->loop, &r->poll);
+        r->poll.data = r;
+        m->handles++;
         uint64_t ms = (uint64_t)(cr->rate * 1000.0);
         uv_timer_start(&r->poll, on_poll_timer, ms ? ms : 1, ms ? ms : 1);
         publish_status(r);
@@ -508,27 +556,21 @@ static int start(ms_mbc *m)
 int ms_mbc_start(uv_loop_t *loop, ms_mbc_config *cfg,
                  const ms_tagdescs *descs, ms_mbc **out)
 {
+    *out = NULL;
     ms_mbc *m = calloc(1, sizeof *m);
-    *out = m;
     if (!m)
         return MS_ENOMEM;
     m->cfg = cfg;
     m->descs = descs;
     m->loop = loop;
-    return start(m);
-}
-
-void ms_mbc_free(ms_mbc *m)
-{
-    if (!m)
-        return;
-    for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
-        free(m->rtus[i].pending);
-        free(m->rtus[i].seq);
-        free(m->rtus[i].last_status);
-        free(m->rtus[i].status_text);
+    uv_timer_init(loop, &m->status_timer);
+    m->status_timer.data = m;
+    m->handles = 1;
+    int rc = start(m);
+    if (rc < 0) {
+        ms_mbc_stop(m); /* freed once the loop has closed what it made */
+        return rc;
     }
-    free(m->rtus);
-    free(m->tags);
-    free(m);
+    *out = m;
+    return 0;
 }

@@ -143,6 +143,8 @@ static int start(ms_mbs *s)
     for (size_t i = 0; i < cfg->nrtus; i++) {
         ms_mbs_rtu *cr = &cfg->rtus[i];
         mbs_rtu *r = &s->rtus[i];
+        r->s = s;
+        r->i = i;
         ms_mb_handler h = {.mem = &cr->mem, .on_write = on_master_write,
                            .arg = r};
         if (cr->serial)
@@ -151,56 +153,44 @@ static int start(ms_mbs *s)
             rc = ms_mb_udp_server_start(s->loop, &cr->net, &h, &r->usrv);
         else
             rc = ms_mb_server_start(s->loop, &cr->net, &h, &r->srv);
-        if (rc < 0) {
-            r->srv = NULL;
-            return rc;
-        }
+        if (rc < 0)
+            return rc; /* logged by the server */
     }
     return 0;
 }
 
 int ms_mbs_start(uv_loop_t *loop, ms_mbs_config *cfg, ms_mbs **out)
 {
+    *out = NULL;
     ms_mbs *s = calloc(1, sizeof *s);
-    *out = s;
     if (!s)
         return MS_ENOMEM;
     s->cfg = cfg;
     s->loop = loop;
     s->rtus = calloc(cfg->nrtus ? cfg->nrtus : 1, sizeof *s->rtus);
     s->tags = calloc(cfg->ntags ? cfg->ntags : 1, sizeof *s->tags);
-    if (!s->rtus || !s->tags)
-        return MS_ENOMEM;
-    for (size_t i = 0; i < cfg->nrtus; i++) {
-        s->rtus[i].s = s;
-        s->rtus[i].i = i;
+    int rc = s->rtus && s->tags ? start(s) : MS_ENOMEM;
+    if (rc < 0) {
+        ms_mbs_stop(s); /* what start made closes as the loop runs */
+        return rc;
     }
-    return start(s);
+    *out = s;
+    return 0;
 }
 
+/* Nothing calls back into s once its servers and client are closed (they
+ * free themselves as the loop runs), so s goes at once. */
 void ms_mbs_stop(ms_mbs *s)
 {
     if (!s)
         return;
     for (size_t i = 0; s->rtus && i < s->cfg->nrtus; i++) {
         mbs_rtu *r = &s->rtus[i];
-        if (r->srv)
-            ms_mb_server_stop(r->srv);
+        ms_mb_server_stop(r->srv);
         ms_mb_serial_slave_stop(r->slave);
-        r->slave = NULL;
         ms_mb_udp_server_stop(r->usrv);
-        r->usrv = NULL;
-        r->srv = NULL;
     }
-    if (s->client)
-        ms_client_close(s->client);
-    s->client = NULL;
-}
-
-void ms_mbs_free(ms_mbs *s)
-{
-    if (!s)
-        return;
+    ms_client_close(s->client);
     free(s->rtus);
     free(s->tags);
     free(s);

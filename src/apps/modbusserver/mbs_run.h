@@ -1,10 +1,10 @@
 /* modbusserver's model and runtime (internal to libmscada): its config
  * file read into RTUs, each with the memory it serves and its transport,
- * and tags mapping addresses in it (mb_serverconf.c); and the "mailbox"
+ * and tags mapping addresses in it (mbs_config.c); and the "mailbox"
  * (DESIGN §8) that serves them and keeps tags and registers in step both
- * ways (mb_mailbox.c). */
-#ifndef MS_MODBUS_MB_MAILBOX_H
-#define MS_MODBUS_MB_MAILBOX_H
+ * ways (mbs_run.c). */
+#ifndef MS_APPS_MBS_RUN_H
+#define MS_APPS_MBS_RUN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,14 +52,13 @@ void ms_mbs_config_free(ms_mbs_config *cfg);
 typedef struct ms_mbs ms_mbs;
 
 /* Connects to the bus with a tag per config tag and serves every RTU.
- * cfg is borrowed until ms_mbs_free (its memory is what is served). *out
- * is set even on failure (NULL only when out of memory): stop it, run the
- * loop dry, free it. Returns 0 or an error (logged). */
+ * cfg is borrowed until the loop has run dry after ms_mbs_stop (its memory
+ * is what is served). Returns 0 with *out set; or an error (logged, naming
+ * the tag or RTU) with *out NULL and what was made closed as the loop runs
+ * (docs/lifecycle.md). */
 int ms_mbs_start(uv_loop_t *loop, ms_mbs_config *cfg, ms_mbs **out);
-/* Stops serving and closes the bus client; the loop then runs dry.
- * NULL-safe; may be called twice. */
+/* Stops serving, closes the bus client and frees s; the servers and the
+ * client free themselves as the loop runs. NULL-safe. */
 void ms_mbs_stop(ms_mbs *s);
-/* Frees it once the loop has run dry after ms_mbs_stop. NULL-safe. */
-void ms_mbs_free(ms_mbs *s);
 
 #endif

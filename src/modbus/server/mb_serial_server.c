@@ -100,6 +100,7 @@ int ms_mb_serial_slave_start(uv_loop_t *loop, const ms_mb_serial_config *cfg,
                              const ms_mb_handler *h,
                              ms_mb_serial_slave **out)
 {
+    *out = NULL;
     if (ms_mb_serial_config_check(cfg) < 0 || !h || !h->mem)
         return MS_EINVAL;
     ms_mb_serial_slave *s = calloc(1, sizeof *s);

@@ -200,16 +200,13 @@ int ms_mb_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
                        const ms_mb_handler *h, ms_mb_server **out)
 {
     *out = NULL;
+    if (!(cfg->timeout > 0) || !cfg->out_cap || !cfg->max_conns || !h ||
+        !h->mem)
+        return MS_EINVAL;
     ms_mb_server *s = calloc(1, sizeof *s);
     if (!s)
         return MS_ENOMEM;
     s->cfg = *cfg;
-    if (s->cfg.timeout <= 0)
-        s->cfg.timeout = 30;
-    if (!s->cfg.out_cap)
-        s->cfg.out_cap = 1u << 20;
-    if (!s->cfg.max_conns)
-        s->cfg.max_conns = 1000;
     s->h = *h;
     ms_listener_config lc = {
         .ip = s->cfg.ip,
@@ -255,6 +252,8 @@ size_t ms_mb_server_conns(const ms_mb_server *s)
 
 void ms_mb_server_stop(ms_mb_server *s)
 {
+    if (!s)
+        return;
     ms_listener_close(s->listener, srv_part_closed, s);
     uv_close((uv_handle_t *)&s->sweep, srv_sweep_closed);
 }

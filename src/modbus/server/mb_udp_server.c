@@ -60,6 +60,7 @@ static void on_recv(uv_udp_t *hd, ssize_t nread, const uv_buf_t *buf,
 int ms_mb_udp_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
                            const ms_mb_handler *h, ms_mb_udp_server **out)
 {
+    *out = NULL;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     if (uv_ip4_addr(cfg->ip, cfg->port, (struct sockaddr_in *)&ss) != 0 &&
