@@ -522,11 +522,11 @@ static int start(ms_mbc *m)
         char name[MS_MB_RTU_NAME_MAX + 8], why[160];
         snprintf(name, sizeof name, "%s_status", cr->name);
         if ((rc = ms_tag_new(m->bus, name, MS_TYPE_JSON, &r->status)) < 0) {
-            if (rc == MS_ETYPE)
-                ms_log_error("%s: its status tag %s is also a config tag, of type "
-                             "%s; rename that tag", cr->name, name,
-                             ms_type_name(ms_tag_type(ms_tag_find(m->bus,
-                                                                  name))));
+            ms_tag *clash = ms_tag_find(m->bus, name);
+            if (rc == MS_ETYPE && clash)
+                ms_log_error("%s: its status tag %s is also a config tag, "
+                             "of type %s; rename that tag", cr->name, name,
+                             ms_type_name(ms_tag_type(clash)));
             else
                 ms_log_error("%s: status tag %s: %s", cr->name, name,
                              ms_strerror(rc));
