@@ -1,6 +1,6 @@
-/* The Modbus side's lifecycle rule (docs/lifecycle.md): config_init sets
- * every default and values are taken as they are; _new/_start refuse a bad
- * config with a reason, and a start that fails half-way (the second RTU)
+/* The Modbus side's lifecycle rule (docs/design.md, "Lifecycles"):
+ * config_init sets every default and values are taken as they are;
+ * _new/_start refuse a bad config with a reason, and a start that fails half-way (the second RTU)
  * closes what it made, leaves *out NULL, and the loop runs dry with
  * nothing leaked (ASan); one teardown verb otherwise. */
 #include <setjmp.h>

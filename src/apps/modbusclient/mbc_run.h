@@ -16,7 +16,7 @@ typedef struct ms_mbc ms_mbc;
  * requests hold the last answers; its bus and net callbacks are set here).
  * Returns 0 with *out set; or an error (MS_ENOMEM, MS_EINVAL, a bus client
  * or tag error; the failing tag or RTU logged) with *out NULL and what was
- * made closed, freed as the loop runs (docs/lifecycle.md). */
+ * made closed, freed as the loop runs (docs/design.md, "Lifecycles"). */
 int ms_mbc_start(uv_loop_t *loop, ms_mbc_config *cfg,
                  const ms_tagdescs *descs, ms_mbc **out);
 /* Closes the clients and timers; p is freed once the loop has run their

@@ -55,7 +55,7 @@ typedef struct ms_mbs ms_mbs;
  * cfg is borrowed until the loop has run dry after ms_mbs_stop (its memory
  * is what is served). Returns 0 with *out set; or an error (logged, naming
  * the tag or RTU) with *out NULL and what was made closed as the loop runs
- * (docs/lifecycle.md). */
+ * (docs/design.md, "Lifecycles"). */
 int ms_mbs_start(uv_loop_t *loop, ms_mbs_config *cfg, ms_mbs **out);
 /* Stops serving, closes the bus client and frees s; the servers and the
  * client free themselves as the loop runs. NULL-safe. */
