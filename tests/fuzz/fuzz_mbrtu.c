@@ -11,7 +11,8 @@
  * Checks (abort()): skip and frame lie inside the buffer; every frame has a
  * valid CRC and a PDU of 1..253 bytes starting right after its unit byte;
  * a frame of a function whose length is known decodes as an ADU of the same
- * length; bytes held waiting never grow past what a transport bounds. */
+ * length, unless it is a request whose byte count disagrees with it, which
+ * a slave answers with exception 3; bytes held waiting never grow past what a transport bounds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,11 +64,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 uint16_t crc = ms_mb_crc16(p, f - 2);
                 CHECK(p[f - 2] == (uint8_t)crc &&
                       p[f - 1] == (uint8_t)(crc >> 8));
-                if (ms_mb_fc_name(p[1] & 0x7f)) {
-                    ms_mb_adu again;
-                    CHECK(ms_mb_adu_decode(MS_MB_FRAMING_RTU, dir, p, f,
-                                           &again) == rc);
-                }
+                ms_mb_adu again;
+                ms_mb_request q;
+                if (ms_mb_fc_name(p[1] & 0x7f) &&
+                    ms_mb_adu_decode(MS_MB_FRAMING_RTU, dir, p, f,
+                                     &again) != rc)
+                    CHECK(dir == MS_MB_REQUEST &&
+                          ms_mb_request_decode(adu.pdu, adu.pdu_len, &q) ==
+                              ms_mb_exc_err(p[1],
+                                            MS_MB_EX_ILLEGAL_DATA_VALUE));
                 skip += f;
             }
             memmove(buf, buf + skip, len - skip);

@@ -1,7 +1,8 @@
 /* Finding RTU frames in a noisy stream (src/modbus/codec/mb_rtu_scan.c): clean
  * frames, garbage before, between and after frames, a frame cut short and
  * then a whole one, functions whose length can't be told (answered with
- * exception 1 by a slave), and the one-ADU-per-datagram rule of UDP
+ * exception 1 by a slave), byte counts that disagree with the frame
+ * (answered with exception 3), and the one-ADU-per-datagram rule of UDP
  * (src/modbus/link/mb_udp.c). Serial line settings and the 3.5-character
  * silence (src/modbus/link/mb_serial.c). */
 #include <setjmp.h>
@@ -126,10 +127,10 @@ static void test_bad_crc_skipped(void **state)
 static void test_unknown_length_functions(void **state)
 {
     (void)state;
-    /* FC8 diagnostics, return query data 0x1234 to unit 17; FC17 report
-     * server id (no data); FC7 read exception status. CRCs computed. */
+    /* FC8 diagnostics, return query data 0x1234 to unit 17; FC11 get comm
+     * event counter (no data); FC7 read exception status. CRCs computed. */
     static const uint8_t pdus[][6] = {
-        {0x11, 0x08, 0x00, 0x00, 0x12, 0x34}, {0x11, 0x11}, {0x02, 0x07}};
+        {0x11, 0x08, 0x00, 0x00, 0x12, 0x34}, {0x11, 0x0B}, {0x02, 0x07}};
     static const size_t lens[] = {6, 2, 2};
     for (size_t i = 0; i < 3; i++) {
         uint8_t b[64];
@@ -168,6 +169,81 @@ static void test_unknown_length_functions(void **state)
         /* A master never takes it for an answer. */
         assert_int_equal(ms_mb_rtu_scan(RSP, b + 1, n - 1, &adu, &skip), 0);
     }
+}
+
+/* Puts a frame's CRC after its n bytes; returns n + 2. */
+static size_t with_crc(uint8_t *b, size_t n)
+{
+    uint16_t crc = ms_mb_crc16(b, n);
+    b[n] = (uint8_t)crc;
+    b[n + 1] = (uint8_t)(crc >> 8);
+    return n + 2;
+}
+
+static void test_byte_count_mismatch(void **state)
+{
+    (void)state;
+    /* FC16 and FC15 with byte count 0 but data, FC23 with a byte count 2
+     * short, each with a valid CRC at its real end (libmodbus' test
+     * suite): the frame ends at its CRC, and a slave answers exception 3,
+     * not silence. */
+    static const char *const frames[] = {
+        "01 10 00 01 00 02 00 00 0A 01 02",
+        "01 0F 00 13 00 0A 00 CD 01",
+        "01 17 00 03 00 01 00 0E 00 01 00 00 FF",
+    };
+    ms_mb_mem mem;
+    ms_mb_mem_init(&mem);
+    assert_int_equal(ms_mb_mem_add(&mem, 1, MS_MB_HOLDING_REGISTERS, 0, 99),
+                     0);
+    assert_int_equal(ms_mb_mem_add(&mem, 1, MS_MB_COILS, 0, 99), 0);
+    ms_mb_handler h = {.mem = &mem};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t b[64];
+        size_t n = with_crc(b, mb_hex(frames[i], b, sizeof b));
+        ms_mb_adu adu;
+        size_t skip = 99;
+        assert_int_equal(ms_mb_rtu_scan(REQ, b, n, &adu, &skip), (int)n);
+        assert_int_equal(skip, 0);
+        assert_int_equal(adu.unit, 1);
+        assert_int_equal(adu.pdu_len, n - 3);
+        uint8_t out[MS_MB_PDU_MAX];
+        assert_int_equal(
+            ms_mb_serve_pdu(&h, adu.unit, adu.pdu, adu.pdu_len, out), 2);
+        assert_int_equal(out[0], 0x80 | b[1]);
+        assert_int_equal(out[1], MS_MB_EX_ILLEGAL_DATA_VALUE);
+        /* Without its CRC it may still be arriving: held, not garbage. */
+        assert_int_equal(ms_mb_rtu_scan(REQ, b, n - 2, &adu, &skip), 0);
+        assert_int_equal(skip, 0);
+        /* A master never takes such bytes for an answer. */
+        assert_true(ms_mb_rtu_scan(RSP, b, n, &adu, &skip) <= 0);
+    }
+    /* A byte count too large, then the next request: the first frame ends
+     * at its CRC (before where its count says), the second is whole. */
+    uint8_t b[64];
+    size_t n = with_crc(b, mb_hex("01 10 00 01 00 01 04 00 0A", b, sizeof b));
+    n += with_crc(b + n, mb_hex("01 03 00 00 00 01", b + n, sizeof b - n));
+    size_t offs[2], lens[2], held;
+    assert_int_equal(scan_all(REQ, b, n, offs, lens, 2, &held), 2);
+    assert_int_equal(lens[0], 11);
+    assert_int_equal(offs[1], 11);
+    assert_int_equal(lens[1], 8);
+    assert_int_equal(held, 0);
+    /* A well-formed FC16 is unchanged, and a corrupted one finds no CRC:
+     * held while it may be arriving, dropped once a frame's worth passed. */
+    n = with_crc(b, mb_hex("01 10 00 01 00 02 04 00 0A 01 02", b, sizeof b));
+    ms_mb_adu adu;
+    size_t skip;
+    assert_int_equal(ms_mb_rtu_scan(REQ, b, n, &adu, &skip), (int)n);
+    b[n - 1] ^= 0x40;
+    assert_int_equal(ms_mb_rtu_scan(REQ, b, n, &adu, &skip), 0);
+    assert_int_equal(skip, 0);
+    uint8_t big[300];
+    memset(big, 0, sizeof big);
+    memcpy(big, b, n);
+    assert_true(scan_all(REQ, big, sizeof big, offs, lens, 2, &held) <= 2);
+    assert_true(held < 1 + MS_MB_PDU_MAX + 2);
+    ms_mb_mem_free(&mem);
 }
 
 static void test_noise_only(void **state)
@@ -246,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_cut_short_then_whole),
         cmocka_unit_test(test_bad_crc_skipped),
         cmocka_unit_test(test_unknown_length_functions),
+        cmocka_unit_test(test_byte_count_mismatch),
         cmocka_unit_test(test_noise_only),
         cmocka_unit_test(test_udp_datagram),
         cmocka_unit_test(test_line_settings),

@@ -2,7 +2,9 @@
  * mbserial.h): a serial line delivers noise, frames cut short and echoes,
  * and timers can't be trusted to mark frame ends under load, so a frame is
  * recognised by its content alone: a length its function implies and a
- * CRC that matches. Pure. */
+ * CRC that matches, or, for a request whose length can't be told or whose
+ * byte count is wrong, the first CRC that matches (a slave must answer
+ * those with an exception, not silence). Pure. */
 #include "mscada/error.h"
 #include "mscada/mbserial.h"
 
@@ -15,6 +17,15 @@ static uint16_t crc_step(uint16_t crc, uint8_t byte)
     return crc;
 }
 
+/* Where a request's length comes from its byte count (FC15, 16, 23), a
+ * master's wrong count puts the content-derived end in the wrong place. */
+static bool counted(uint8_t fc)
+{
+    return fc == MS_MB_WRITE_MULTIPLE_COILS ||
+           fc == MS_MB_WRITE_MULTIPLE_REGISTERS ||
+           fc == MS_MB_READ_WRITE_REGISTERS;
+}
+
 /* A frame starting at buf: its length, 0 when it may be one still
  * arriving, MS_EPROTO when it is not one. */
 static int frame_at(ms_mb_dir dir, const uint8_t *buf, size_t len,
@@ -24,11 +35,12 @@ static int frame_at(ms_mb_dir dir, const uint8_t *buf, size_t len,
     if (rc != MS_EPROTO || dir != MS_MB_REQUEST || len < 2)
         return rc;
     uint8_t fc = buf[1];
-    if (fc == 0 || fc > 127 || ms_mb_fc_name(fc))
+    if (fc == 0 || fc > 127 || (ms_mb_fc_name(fc) && !counted(fc)))
         return MS_EPROTO; /* a known function with a bad CRC or length */
-    /* A function whose length can't be told: the first CRC match ends it,
-     * so that the slave can answer "illegal function". The CRC runs along
-     * (one pass, not one per candidate end). */
+    /* A function whose length can't be told, or a byte count that does
+     * not fit what follows: the first CRC match ends it, so that the slave
+     * can answer "illegal function" or "illegal data value". The CRC runs
+     * along (one pass, not one per candidate end). */
     size_t max = 1 + MS_MB_PDU_MAX + 2;
     uint16_t crc = crc_step(crc_step(0xFFFF, buf[0]), buf[1]);
     for (size_t n = 2; n + 2 <= len && n + 2 <= max; n++) {
