@@ -32,14 +32,26 @@ typedef void (*ms_mb_write_cb)(uint8_t unit, ms_mb_file file, uint16_t addr,
                                uint16_t count, void *arg);
 
 /* What a server answers from: memory, device identification (FC43/14,
- * basic objects 0-2 and regular object 4; NULL strings read as ""), and
- * who hears of writes. */
+ * basic objects 0-2 and regular object 4; NULL strings read as ""), the
+ * report server id (FC17), which units it answers, and who hears of
+ * writes. Zeroed fields mean the defaults. */
 typedef struct {
     ms_mb_mem *mem;
     const char *vendor;       /* object 0, default "mscada" */
     const char *product_code; /* object 1, default "mscada-modbusserver" */
     const char *version;      /* object 2, default the library's version */
     const char *product_name; /* object 4, default "mscada modbusserver" */
+    /* FC17's answer: server_id_len bytes of id (up to MS_MB_MAX_SERVER_ID;
+     * NULL: one byte, the unit), then the run indicator, 0xFF (on) unless
+     * run_off. */
+    const uint8_t *server_id;
+    size_t server_id_len;
+    bool run_off;
+    /* Units 0 and 255, when they have no memory of their own, answer as
+     * this device (its lowest unit with memory): Modbus TCP masters use
+     * them for "no unit" (Modbus TCP implementation guide). For TCP and
+     * UDP: a serial slave leaves unit 0 to broadcast and 255 unanswered. */
+    bool unit_any;
     ms_mb_write_cb on_write;
     void *arg;
     /* Optional: called with enter true before each request is answered and
@@ -51,8 +63,8 @@ typedef struct {
  * response PDU (normal or exception) into out (MS_MB_PDU_MAX bytes) and
  * returns its length; MS_EPROTO when the request can't be answered at all
  * (empty, function code 0 or above 127): the stream is not Modbus.
- * Exceptions: 11 unknown unit (checked first), 1 unsupported function, 3
- * bad quantity or length, 2 any address outside every block. */
+ * Exceptions: 11 unknown unit (checked first; see unit_any), 1 unsupported
+ * function, 3 bad quantity or length, 2 any address outside every block. */
 int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
                     size_t len, uint8_t *out);
 

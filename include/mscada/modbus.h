@@ -1,5 +1,5 @@
-/* The Modbus codec (DESIGN §8): PDUs for function codes 1-6, 15, 16, 22, 23
- * and 43/14, requests and responses, both directions (a server decodes
+/* The Modbus codec (DESIGN §8): PDUs for function codes 1-6, 15, 16, 17, 22,
+ * 23 and 43/14, requests and responses, both directions (a server decodes
  * requests and encodes responses, a client the other way round); exception
  * responses as errors that name the function and the exception; data helpers
  * (bit packing, big-endian registers, word order of 32/64-bit values); and
@@ -30,6 +30,7 @@ typedef enum {
     MS_MB_WRITE_SINGLE_REGISTER = 6,
     MS_MB_WRITE_MULTIPLE_COILS = 15,
     MS_MB_WRITE_MULTIPLE_REGISTERS = 16,
+    MS_MB_REPORT_SERVER_ID = 17,
     MS_MB_MASK_WRITE_REGISTER = 22,
     MS_MB_READ_WRITE_REGISTERS = 23,
     MS_MB_ENCAPSULATED = 43 /* only MEI type 14, read device identification */
@@ -58,6 +59,9 @@ typedef enum {
 #define MS_MB_MAX_WRITE_REGS 123    /* FC16 */
 #define MS_MB_MAX_RW_WRITE_REGS 121 /* FC23 write */
 #define MS_MB_COIL_ON 0xFF00        /* FC5's wire value for "on" */
+#define MS_MB_MAX_SERVER_ID 250     /* FC17: id bytes before the run byte */
+#define MS_MB_RUN_ON 0xFF           /* FC17 run indicator: running */
+#define MS_MB_RUN_OFF 0x00          /* FC17 run indicator: not running */
 
 /* ---- errors ----------------------------------------------------------------
  * A Modbus exception travels as a negative int like every mscada error, in
@@ -103,6 +107,7 @@ typedef enum { MS_MB_REQUEST = 0, MS_MB_RESPONSE = 1 } ms_mb_dir;
  *   6     addr, value
  *   15    addr, count, data = ceil(count/8) bytes of packed bits (LSB first)
  *   16    addr, count, data = 2*count bytes of big-endian registers
+ *   17    nothing (report server id)
  *   22    addr, and_mask, or_mask
  *   23    addr, count (the read), waddr, wcount, data = 2*wcount bytes
  *   43    mei (14), dev_code (1-4), object_id
@@ -123,6 +128,9 @@ typedef struct {
  *   1-4, 23  nbytes, data = the bytes (packed bits or big-endian registers)
  *   5, 6     addr, value (FC5: 0 or 1, as in the request)
  *   15, 16   addr, count
+ *   17       nbytes (1..251), data = what follows the byte
+ *            count: the server id, the run indicator (MS_MB_RUN_ON/OFF)
+ *            and any additional data, split as the device defines
  *   22       addr, and_mask, or_mask
  *   43       mei, dev_code, conformity, more_follows (0 or 0xFF),
  *            next_object_id, nobjects, data/nbytes = the object list

@@ -3,15 +3,18 @@
  *
  * - the serial client (ms_mb_client, tcp_udp: serial) against a libmodbus
  *   RTU slave in a thread: FC3, FC16, FC1, FC5 checked in libmodbus'
- *   mapping, exception 2 outside the mapping;
+ *   mapping, FC17 report server id, exception 2 outside the mapping;
  * - the client against a raw slave that answers after line noise: frames
  *   are found after garbage (resync), the request succeeds;
  * - the serial slave (ms_mb_serial_slave) against a libmodbus RTU master in
  *   a thread: reads, writes seen in memory, silence for another unit,
- *   exception 1 for FC17 (report server id, a function whose length RTU
- *   can't derive);
+ *   FC17 report server id (the default: the unit), exception 1 for FC8 (a
+ *   function whose length RTU can't derive), exception 3 for an FC16 and
+ *   an FC15 whose byte count is 0 but which carry data (libmodbus' test
+ *   suite's raw frames, CRC at their real end), no byte taken for garbage;
  * - `mscada modbusserver` with tcp_udp: serial, read and written by a
- *   libmodbus RTU master. */
+ *   libmodbus RTU master (FC17 as configured: server_id, run_status), and
+ *   mbpoll -u (report slave id). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -112,6 +115,8 @@ typedef struct {
     int status;
     uint16_t regs[16];
     uint8_t bits[16];
+    uint8_t raw[64]; /* FC17's bytes after the count */
+    size_t nraw;
     int done;
 } result;
 
@@ -126,6 +131,11 @@ static void on_done(int status, uint8_t unit, const ms_mb_request *req,
     if (status == 0 && (req->fc == 1 || req->fc == 2))
         ms_mb_bits_unpack((bool *)r->bits, rsp->data,
                           req->count < 16 ? req->count : 16);
+    if (status == 0 && req->fc == MS_MB_REPORT_SERVER_ID &&
+        rsp->nbytes <= sizeof r->raw) {
+        memcpy(r->raw, rsp->data, rsp->nbytes);
+        r->nraw = rsp->nbytes;
+    }
     r->done = 1;
 }
 
@@ -200,6 +210,11 @@ static void test_client_vs_libmodbus_slave(void **state)
     pthread_mutex_lock(&s.lock);
     assert_int_equal(s.map->tab_bits[7], 1);
     pthread_mutex_unlock(&s.lock);
+    /* FC17: libmodbus' id 0xB4, run ON, "LMB" and its version. */
+    q = (ms_mb_request){.fc = MS_MB_REPORT_SERVER_ID};
+    assert_int_equal(run_req(c, 1, &q, &r), 0);
+    assert_true(r.nraw >= 5);
+    assert_memory_equal(r.raw, "\xB4\xFF" "LMB", 5);
     /* Out of the mapping: libmodbus answers exception 2. */
     q = (ms_mb_request){.fc = 3, .addr = 40, .count = 1};
     assert_int_equal(run_req(c, 1, &q, &r), ms_mb_exc_err(3, 2));
@@ -291,6 +306,8 @@ static void test_client_resync_after_noise(void **state)
 
 typedef struct {
     const char *dev;
+    const char *want_id; /* FC17's id bytes, then the run indicator */
+    uint8_t want_run;
     pthread_t th;
     volatile int done;
     int failures;
@@ -330,10 +347,31 @@ static void *master_main(void *arg)
     /* Outside the memory: exception 2. */
     MCHECK(m, modbus_read_registers(ctx, 50, 1, regs) == -1 &&
                   errno == EMBXILADD);
-    /* FC17, length unknown to RTU: exception 1. */
+    /* FC17: the id, then the run indicator. */
     uint8_t id[64];
-    MCHECK(m, modbus_report_slave_id(ctx, sizeof id, id) == -1 &&
-                  errno == EMBXILFUN);
+    size_t idn = strlen(m->want_id);
+    MCHECK(m, modbus_report_slave_id(ctx, sizeof id, id) == (int)idn + 1);
+    MCHECK(m, !memcmp(id, m->want_id, idn) && id[idn] == m->want_run);
+    /* FC8, length unknown to RTU: exception 1. */
+    uint8_t rsp[MODBUS_RTU_MAX_ADU_LENGTH];
+    uint8_t fc8[] = {1, 0x08, 0x00, 0x00, 0x12, 0x34};
+    MCHECK(m, modbus_send_raw_request(ctx, fc8, sizeof fc8) > 0);
+    MCHECK(m, modbus_receive_confirmation(ctx, rsp) == 5 && rsp[0] == 1 &&
+                  rsp[1] == 0x88 && rsp[2] == MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+    /* FC16 and FC15 with byte count 0 but data (libmodbus adds the CRC at
+     * the real end): exception 3, not silence. */
+    uint8_t fc16[] = {1, 0x10, 0x00, 0x01, 0x00, 0x02, 0x00,
+                      0x00, 0x0A, 0x01, 0x02};
+    MCHECK(m, modbus_send_raw_request(ctx, fc16, sizeof fc16) > 0);
+    MCHECK(m, modbus_receive_confirmation(ctx, rsp) == 5 && rsp[1] == 0x90 &&
+                  rsp[2] == MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+    uint8_t fc15[] = {1, 0x0F, 0x00, 0x00, 0x00, 0x08, 0x00, 0xFF};
+    MCHECK(m, modbus_send_raw_request(ctx, fc15, sizeof fc15) > 0);
+    MCHECK(m, modbus_receive_confirmation(ctx, rsp) == 5 && rsp[1] == 0x8F &&
+                  rsp[2] == MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+    /* Nothing was written by them. */
+    MCHECK(m, modbus_read_registers(ctx, 1, 2, regs) == 2 && regs[0] == 0 &&
+                  regs[1] == 111);
     /* Another unit: silence (another slave's business). */
     modbus_set_slave(ctx, 7);
     modbus_set_response_timeout(ctx, 0, 300000);
@@ -386,7 +424,7 @@ static void test_slave_vs_libmodbus_master(void **state)
     serial_cfg(&sc, pty_b);
     ms_mb_serial_slave *s;
     assert_int_equal(ms_mb_serial_slave_start(&loop, &sc, &h, &s), 0);
-    master m = {.dev = pty_a};
+    master m = {.dev = pty_a, .want_id = "\x01", .want_run = 0xFF};
     pthread_create(&m.th, NULL, master_main, &m);
     assert_true(ms_test_run_until(&loop, master_done, &m, 60));
     pthread_join(m.th, NULL);
@@ -394,7 +432,9 @@ static void test_slave_vs_libmodbus_master(void **state)
         fail_msg("libmodbus master: %d failures, first %s", m.failures,
                  m.why);
     assert_int_equal(ws.writes, 3);
-    assert_true(ms_mb_serial_slave_answered(s) >= 9);
+    assert_true(ms_mb_serial_slave_answered(s) >= 13);
+    /* Every frame was found whole: nothing skipped as garbage. */
+    assert_int_equal(ms_mb_serial_slave_garbage(s), 0);
     ms_mb_serial_slave_stop(s);
     ms_test_run_drain(&loop, 5);
     ms_mb_mem_free(&mem);
@@ -417,7 +457,8 @@ static void test_modbusserver_serial(void **state)
     fprintf(f,
             "bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n"
             "- name: S\n  tcp_udp: serial\n  device: %s\n  baud: 19200\n"
-            "  parity: E\n  serve:\n"
+            "  parity: E\n  server_id: [0x53]\n  run_status: off\n"
+            "  serve:\n"
             "  - {unit: 1, file: 4x, start: 1, end: 20}\n"
             "  - {unit: 1, file: 0x, start: 1, end: 16}\n"
             "tags:\n  T1: {addr: 'S:1:4x:10', type: uint16}\n",
@@ -443,7 +484,7 @@ static void test_modbusserver_serial(void **state)
             usleep(20000);
     }
     assert_true(ready);
-    master m = {.dev = pty_a};
+    master m = {.dev = pty_a, .want_id = "\x53", .want_run = 0x00};
     pthread_create(&m.th, NULL, master_main, &m);
     pthread_join(m.th, NULL);
     if (m.failures) {
@@ -456,6 +497,23 @@ static void test_modbusserver_serial(void **state)
         fail_msg("libmodbus master: %d failures, first %s\n%s", m.failures,
                  m.why, buf);
     }
+    /* mbpoll -u (report slave id) reads one id byte and the run
+     * indicator. */
+    char mlog[400];
+    snprintf(mlog, sizeof mlog, "%s/mbpoll.log", dir);
+    char *mbpoll[] = {(char *)"/usr/bin/mbpoll", (char *)"-m", (char *)"rtu",
+                      (char *)"-a", (char *)"1", (char *)"-b",
+                      (char *)"19200", (char *)"-P", (char *)"even",
+                      (char *)"-u", (char *)"-1", pty_a, NULL};
+    int st = ms_test_wait_pid(ms_test_spawn(mbpoll, mlog), 30);
+    char out[4096] = {0};
+    FILE *mf = fopen(mlog, "r");
+    assert_non_null(mf);
+    out[fread(out, 1, sizeof out - 1, mf)] = 0;
+    fclose(mf);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+          strstr(out, "Id    : 0x53") && strstr(out, "Status: Off")))
+        fail_msg("mbpoll -u: status %d\n%s", st, out);
     assert_int_equal(ms_test_stop_pid(srv, 10), 0);
     ms_test_stop_pid(bus, 10);
 }

@@ -1,6 +1,7 @@
 /* `mscada modbusserver` against libmodbus 3.1.6 as an independent master:
- * every function code libmodbus has (1, 2, 3, 4, 5, 6, 15, 16, 22, 23),
- * exceptions 1, 2, 3 and 11, a master's writes appearing on the bus (seen
+ * every function code libmodbus has (1, 2, 3, 4, 5, 6, 15, 16, 17, 22, 23),
+ * exceptions 1, 2, 3 and 11, units 0 and 255 as unit 1 (unit_any), a
+ * master's writes appearing on the bus (seen
  * through the client library) and bus values appearing in registers; and,
  * on raw sockets, pipelined requests answered in order, a request split
  * over many writes, garbage and wrong lengths dropping only that master,
@@ -42,6 +43,8 @@ static const char *config =
     "- name: PLC\n"
     "  port: %d\n"
     "  timeout: 1\n"
+    "  server_id: [0x2A, 1]\n"
+    "  unit_any: true\n"
     "  serve:\n"
     "  - {unit: 1, file: 4x, start: 1, end: 200}\n"
     "  - {unit: 1, file: 3x, start: 1, end: 50}\n"
@@ -225,6 +228,49 @@ static void test_exceptions(void **state)
     assert_int_equal(rsp[8], MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
     /* The connection is still good. */
     assert_int_equal(modbus_read_registers(W.mb, 0, 1, r), 1);
+}
+
+/* FC17: server_id [0x2A, 1] and the run indicator ON. */
+static void test_report_server_id(void **state)
+{
+    (void)state;
+    uint8_t id[16];
+    memset(id, 0xEE, sizeof id);
+    assert_int_equal(modbus_report_slave_id(W.mb, sizeof id, id), 3);
+    assert_int_equal(id[0], 0x2A);
+    assert_int_equal(id[1], 0x01);
+    assert_int_equal(id[2], 0xFF);
+    assert_int_equal(id[3], 0xEE);
+    /* An unknown unit: 11, as for any function. */
+    modbus_t *u9 = master(9);
+    assert_int_equal(modbus_report_slave_id(u9, sizeof id, id), -1);
+    assert_int_equal(errno, EMBXGTAR);
+    modbus_close(u9);
+    modbus_free(u9);
+}
+
+/* unit_any: 255 (MODBUS_TCP_SLAVE) and 0 are unit 1, not unit 2. */
+static void test_unit_any(void **state)
+{
+    (void)state;
+    modbus_t *u255 = master(MODBUS_TCP_SLAVE), *u0 = master(0);
+    uint16_t r[2];
+    assert_int_equal(modbus_write_register(u255, 150, 0x5A5A), 1);
+    assert_int_equal(modbus_read_registers(W.mb, 150, 1, r), 1);
+    assert_int_equal(r[0], 0x5A5A);
+    assert_int_equal(modbus_write_register(W.mb, 151, 0xA5A5), 1);
+    assert_int_equal(modbus_read_registers(u0, 150, 2, r), 2);
+    assert_int_equal(r[0], 0x5A5A);
+    assert_int_equal(r[1], 0xA5A5);
+    /* Unit 2's memory is not what 255 sees. */
+    assert_int_equal(modbus_read_registers(u255, 1000, 1, r), -1);
+    assert_int_equal(errno, EMBXILADD);
+    uint8_t id[16];
+    assert_int_equal(modbus_report_slave_id(u0, sizeof id, id), 3);
+    modbus_close(u255);
+    modbus_free(u255);
+    modbus_close(u0);
+    modbus_free(u0);
 }
 
 /* ---- tags both ways --------------------------------------------------------- */
@@ -529,6 +575,8 @@ int main(void)
         cmocka_unit_test(test_registers),
         cmocka_unit_test(test_bits),
         cmocka_unit_test(test_exceptions),
+        cmocka_unit_test(test_report_server_id),
+        cmocka_unit_test(test_unit_any),
         cmocka_unit_test(test_master_writes_reach_bus),
         cmocka_unit_test(test_bus_values_reach_registers),
         cmocka_unit_test(test_pipelined),

@@ -2,7 +2,9 @@
 mbpoll (reads, writes, floats, coils, an unknown unit) and pymodbus 3.0 via
 /usr/bin/python3 (FC43/14 device identification with the stream-access
 rules, FC23, FC22; one request in flight, as DESIGN §4 says pymodbus needs;
-its request classes take `unit=`, its read helpers `slave=`).
+its request classes take `unit=`, its read helpers `slave=`); FC17 report
+server id by default and as configured (server_id, run_status), and units
+0 and 255 as "this device" with unit_any (pymodbus and mbpoll -a 255).
 Values written by a master appear on the bus and bus values in registers;
 a bad config exits 2 with file:line:column."""
 
@@ -21,13 +23,13 @@ PY = '/usr/bin/python3'
 class Server:
     """One `mscada modbusserver` with its own config, stopped by pid."""
 
-    def __init__(self, bus, extra=''):
+    def __init__(self, bus, extra='', rtu=''):
         self.dir = h.tmpdir('mscada-mbs-')
         self.port = h.free_port()
         self.config = os.path.join(self.dir, 'modbusserver.yaml')
         self.log = os.path.join(self.dir, 'modbusserver.log')
         with open(self.config, 'w') as f:
-            f.write(CONFIG % (bus.port, self.port) + extra)
+            f.write(CONFIG % (bus.port, self.port, rtu) + extra)
         self.proc = h.spawn([h.MSCADA, 'modbusserver', '--config',
                              self.config], self.log, cwd=self.dir)
         end = time.time() + 60
@@ -57,7 +59,7 @@ rtus:
   ip: 127.0.0.1
   port: %d
   tcp_udp: tcp
-  serve:
+%s  serve:
   - {unit: 1, file: 4x, start: 1, end: 100}
   - {unit: 1, file: 3x, start: 1, end: 10}
   - {unit: 1, file: 0x, start: 1, end: 16}
@@ -227,6 +229,75 @@ def test_pymodbus_devid_and_fc23():
         bus.stop()
 
 
+REPORT = r'''
+import sys
+from pymodbus.client import ModbusTcpClient
+from pymodbus.other_message import ReportSlaveIdRequest
+c = ModbusTcpClient('127.0.0.1', port=int(sys.argv[1]), timeout=10)
+assert c.connect()
+r = c.execute(ReportSlaveIdRequest(unit=1))
+assert not r.isError(), r
+print('id', r.identifier, r.status)
+for unit in (0, 255):
+    r = c.read_holding_registers(0, 1, slave=unit)
+    print('unit%d' % unit, r.isError(), getattr(r, 'exception_code', None),
+          getattr(r, 'registers', None))
+c.close()
+'''
+
+
+def run_report(srv):
+    script = os.path.join(srv.dir, 'report.py')
+    with open(script, 'w') as f:
+        f.write(REPORT)
+    st, out, err = h.run_cmd([PY, script, str(srv.port)], timeout=120)
+    check_eq(st, 0, 'pymodbus script: %s\n%s' % (out, err))
+    return dict(l.split(' ', 1) for l in out.strip().splitlines())
+
+
+def test_report_server_id_default():
+    bus = Bus()
+    srv = Server(bus)
+    try:
+        lines = run_report(srv)
+        # The unit, then the run indicator (pymodbus keeps it as the id's
+        # last byte).
+        check_eq(lines['id'], "b'\\x01\\xff' True", 'FC17 by default')
+        check_eq(lines['unit0'], 'True 11 None', 'unit 0 without unit_any')
+        check_eq(lines['unit255'], 'True 11 None',
+                 'unit 255 without unit_any')
+        srv.stop()
+    finally:
+        h.stop_pid(srv.proc)
+        bus.stop()
+
+
+def test_report_server_id_and_unit_any():
+    bus = Bus()
+    srv = Server(bus, rtu="  server_id: 'plant-7'\n  run_status: false\n"
+                 "  unit_any: true\n")
+    try:
+        # mbpoll writes unit 255, which is unit 1: the tag hears of it.
+        st, out, err = run_mbpoll(srv.port, ['-a', '255', '-r', '1'], [321])
+        check_eq(st, 0, 'mbpoll write to unit 255: %s %s' % (out, err))
+        bus_value(bus, 'p_int', 321)
+        st, out, err = run_mbpoll(srv.port, ['-a', '0', '-r', '1'])
+        check(st == 0 and re.search(r'\[1\]:\s+321', out),
+              'mbpoll read of unit 0: %s %s', out, err)
+        lines = run_report(srv)
+        check_eq(lines['id'], "b'plant-7\\x00' False", 'FC17 as configured')
+        check_eq(lines['unit0'], 'False None [321]', 'unit 0 with unit_any')
+        check_eq(lines['unit255'], 'False None [321]',
+                 'unit 255 with unit_any')
+        # Other units are still unknown.
+        st, out, err = run_mbpoll(srv.port, ['-a', '7', '-r', '1'])
+        check(st != 0, 'mbpoll to unit 7 succeeded: %s', out)
+        srv.stop()
+    finally:
+        h.stop_pid(srv.proc)
+        bus.stop()
+
+
 def test_bad_config_exits_2():
     bus = Bus(start=False)
     d = h.tmpdir('mscada-mbs-')
@@ -249,6 +320,24 @@ def test_bad_config_exits_2():
          "  - {unit: 1, file: 4x, start: 1, end: 10}\n"
          "tags:\n  a: {type: int16, addr: 'X:1:4x:1'}\n",
          r"no rtu named 'X'"),
+        ("rtus:\n- name: R\n  tcp_udp: serial\n  device: /dev/null\n"
+         "  unit_any: true\n  serve:\n"
+         "  - {unit: 1, file: 4x, start: 1, end: 10}\n",
+         r':5:13: unit_any is for tcp and udp: on a serial line unit 0 is '
+         r'broadcast'),
+        ("rtus:\n- name: R\n  port: 1502\n  server_id: 42\n  serve:\n"
+         "  - {unit: 1, file: 4x, start: 1, end: 10}\n",
+         r":4:14: server_id: write text in quotes \('42'\) or bytes as a "
+         r"list \(\[42\]\)"),
+        ("rtus:\n- name: R\n  port: 1502\n  server_id: [1, 256]\n"
+         "  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n",
+         r':4:18: a server_id byte must be an integer from 0 to 255'),
+        ("rtus:\n- name: R\n  port: 1502\n  server_id: '%s'\n  serve:\n"
+         "  - {unit: 1, file: 4x, start: 1, end: 10}\n" % ('x' * 251),
+         r':4:14: server_id has 251 bytes; at most 250'),
+        ("rtus:\n- name: R\n  port: 1502\n  run_status: maybe\n"
+         "  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n",
+         r':4:15: run_status'),
     ]
     for i, (text, pattern) in enumerate(cases):
         p = os.path.join(d, 'bad%d.yaml' % i)

@@ -2,7 +2,8 @@
  * examples of the Modbus Application Protocol Specification v1.1b3 for every
  * supported function, frames captured from libmodbus 3.1.6, exceptions, the
  * quantity limits on both sides at 0, 1, max and max + 1, byte count and
- * length mismatches, every prefix of every frame, and the data helpers. */
+ * length mismatches, every prefix of every frame, FC17's free-form answer,
+ * and the data helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,9 @@ static const example spec[] = {
     {"6.12 write registers 2-3", MS_MB_REQUEST,
      "10 00 01 00 02 04 00 0A 01 02"},
     {"6.12 response", MS_MB_RESPONSE, "10 00 01 00 02"},
+    {"6.13 report server id", MS_MB_REQUEST, "11"},
+    /* 6.13 leaves the id to the device: one byte 0x2A, run indicator ON */
+    {"6.13 response", MS_MB_RESPONSE, "11 02 2A FF"},
     {"6.16 mask write register 5", MS_MB_REQUEST, "16 00 04 00 F2 00 25"},
     {"6.16 response", MS_MB_RESPONSE, "16 00 04 00 F2 00 25"},
     {"6.17 read 4-9, write 15-17", MS_MB_REQUEST,
@@ -80,6 +84,11 @@ static const example libmodbus[] = {
     {"read past the mapping", MS_MB_RESPONSE, "83 02"},
     /* the server's reply to a raw FC3 request for 126 registers */
     {"126 registers", MS_MB_RESPONSE, "83 03"},
+    /* modbus_report_slave_id(ctx, ...) and the server's reply: id 0xB4,
+     * run ON, "LMB3.1.6" */
+    {"report_slave_id", MS_MB_REQUEST, "11"},
+    {"report_slave_id reply", MS_MB_RESPONSE,
+     "11 0A B4 FF 4C 4D 42 33 2E 31 2E 36"},
 };
 #define NLIBMODBUS (sizeof libmodbus / sizeof libmodbus[0])
 
@@ -409,7 +418,7 @@ static void test_request_exceptions(void **state)
     /* functions we don't serve: 1 */
     assert_int_equal(req_rc("07"), ms_mb_exc_err(7, 1));
     assert_int_equal(req_rc("08 00 00 12 34"), ms_mb_exc_err(8, 1));
-    assert_int_equal(req_rc("11"), ms_mb_exc_err(17, 1));
+    assert_int_equal(req_rc("0B"), ms_mb_exc_err(11, 1));
     assert_int_equal(req_rc("2B 0D 00 00"), ms_mb_exc_err(43, 1));
     /* not requests at all */
     assert_int_equal(req_rc("00 00 00 00 01"), MS_EPROTO);
@@ -716,6 +725,54 @@ static void test_devid(void **state)
     assert_memory_equal(out, b, 253);
 }
 
+static void test_report_server_id(void **state)
+{
+    (void)state;
+    uint8_t b[300], out[300];
+    ms_mb_request q = req_of("11", b);
+    assert_int_equal(q.fc, MS_MB_REPORT_SERVER_ID);
+    assert_string_equal(ms_mb_fc_name(17), "report server id");
+    char msg[128];
+    assert_string_equal(ms_mb_strerror(ms_mb_exc_err(17, 4), msg, sizeof msg),
+                        "FC17 report server id: exception 4 server device "
+                        "failure");
+    /* The request carries nothing else. */
+    assert_int_equal(req_rc("11 00"), ms_mb_exc_err(17, 3));
+    /* A response from fields: id "ab", run OFF. */
+    const uint8_t data[] = {'a', 'b', MS_MB_RUN_OFF};
+    ms_mb_response r = {.fc = 17, .data = data, .nbytes = 3};
+    assert_int_equal(ms_mb_response_encode(&r, out, sizeof out), 5);
+    assert_memory_equal(out, "\x11\x03" "ab\x00", 5);
+    ms_mb_response back;
+    assert_int_equal(ms_mb_response_decode(out, 5, &back), 0);
+    assert_int_equal(back.nbytes, 3);
+    assert_ptr_equal(back.data, out + 2);
+    assert_int_equal(ms_mb_response_match(&q, &back), 0);
+    /* Not an answer to another function. */
+    ms_mb_request q3 = {.fc = 3, .addr = 0, .count = 1};
+    assert_int_equal(ms_mb_response_match(&q3, &back), MS_EPROTO);
+    /* Faults: no run indicator, a count that disagrees with the length. */
+    assert_int_equal(rsp_rc("11 00"), MS_EPROTO);
+    assert_int_equal(rsp_rc("11 02 2A"), MS_EPROTO);
+    assert_int_equal(rsp_rc("11 01 FF 00"), MS_EPROTO);
+    r.nbytes = 0;
+    assert_int_equal(ms_mb_response_encode(&r, out, sizeof out), MS_ERANGE);
+    /* The largest: 251 bytes after the count fill the PDU. */
+    static uint8_t big[252];
+    r.data = big;
+    r.nbytes = MS_MB_PDU_MAX - 2;
+    assert_int_equal(ms_mb_response_encode(&r, out, sizeof out), MS_MB_PDU_MAX);
+    assert_int_equal(ms_mb_pdu_length(MS_MB_RESPONSE, out, 2), MS_MB_PDU_MAX);
+    r.nbytes++;
+    assert_int_equal(ms_mb_response_encode(&r, out, sizeof out), MS_ERANGE);
+    out[1] = 252;
+    assert_int_equal(ms_mb_pdu_length(MS_MB_RESPONSE, out, 2), MS_EPROTO);
+    /* Lengths: the request is its function code alone. */
+    b[0] = 17;
+    assert_int_equal(ms_mb_pdu_length(MS_MB_REQUEST, b, 1), 1);
+    assert_int_equal(ms_mb_pdu_length(MS_MB_RESPONSE, b, 1), 0);
+}
+
 /* ---- lengths ---------------------------------------------------------------- */
 
 static void test_pdu_length(void **state)
@@ -725,7 +782,7 @@ static void test_pdu_length(void **state)
     assert_int_equal(ms_mb_pdu_length(MS_MB_REQUEST, p, 0), 0);
     assert_int_equal(ms_mb_pdu_length(MS_MB_RESPONSE, p, 0), 0);
     /* unknown functions can't be framed by length */
-    static const uint8_t unknown[] = {0, 7, 8, 11, 12, 17, 20, 21, 24, 0x7f};
+    static const uint8_t unknown[] = {0, 7, 8, 11, 12, 18, 20, 21, 24, 0x7f};
     for (size_t i = 0; i < sizeof unknown; i++) {
         p[0] = unknown[i];
         assert_int_equal(ms_mb_pdu_length(MS_MB_REQUEST, p, 1), MS_EPROTO);
@@ -839,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_request_limits),
         cmocka_unit_test(test_response_limits),
         cmocka_unit_test(test_devid),
+        cmocka_unit_test(test_report_server_id),
         cmocka_unit_test(test_pdu_length),
         cmocka_unit_test(test_word_order),
         cmocka_unit_test(test_bits),

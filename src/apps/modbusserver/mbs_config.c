@@ -1,6 +1,7 @@
 /* modbusserver.yaml (docs/modbus.md, "modbusserver"): bus_ip, bus_port,
- * rtus with their transport (tcp, udp or a serial line), word order and
- * serve blocks (the memory masters see), and tags with an address inside
+ * rtus with their transport (tcp, udp or a serial line), word order, what
+ * they report (server_id, run_status), unit_any and serve blocks (the
+ * memory masters see), and tags with an address inside
  * a serve block, type, word order, scale and offset. Every error names
  * file:line:column. */
 #include <stdio.h>
@@ -61,12 +62,50 @@ static int load_serve(ms_mbs_rtu *r, const ms_conf_node *blocks,
     return 0;
 }
 
+/* server_id: 'text' (its bytes) or [bytes]; a bare number is neither. */
+static int load_server_id(ms_mbs_rtu *r, const ms_conf_node *n,
+                          ms_conf_error *err)
+{
+    r->server_id_set = true;
+    if (n->kind == MS_CONF_SEQ) {
+        if (n->n > MS_MB_MAX_SERVER_ID)
+            return ms_conf_fail(err, n, "server_id has %zu bytes; at most %d "
+                                "fit an answer", n->n, MS_MB_MAX_SERVER_ID);
+        for (size_t i = 0; i < n->n; i++) {
+            int64_t b;
+            if (ms_conf_int(n->items[i], "a server_id byte", 0, 255, &b,
+                            err) < 0)
+                return MS_ECONFIG;
+            r->server_id[i] = (uint8_t)b;
+        }
+        r->server_id_len = n->n;
+        return 0;
+    }
+    ms_conf_error scratch;
+    int64_t b;
+    if (n->kind == MS_CONF_SCALAR && !n->quoted &&
+        ms_conf_int(n, "server_id", INT64_MIN, INT64_MAX, &b, &scratch) == 0)
+        return ms_conf_fail(err, n, "server_id: write text in quotes "
+                            "('%s') or bytes as a list ([%s])", n->text,
+                            n->text);
+    const char *s;
+    if (ms_conf_str(n, "server_id", &s, err) < 0)
+        return MS_ECONFIG;
+    if (n->len > MS_MB_MAX_SERVER_ID)
+        return ms_conf_fail(err, n, "server_id has %zu bytes; at most %d "
+                            "fit an answer", n->len, MS_MB_MAX_SERVER_ID);
+    memcpy(r->server_id, s, n->len);
+    r->server_id_len = n->len;
+    return 0;
+}
+
 static int load_rtu(ms_mbs_rtu *r, const ms_conf_node *m, ms_conf_error *err)
 {
     static const char *const known[] = {"name", "ip", "port", "tcp_udp",
                                         "serve", "timeout", "word_order",
                                         "max_conns", "device", "baud",
                                         "parity", "data_bits", "stop_bits",
+                                        "server_id", "run_status", "unit_any",
                                         NULL};
     if (ms_conf_want(m, MS_CONF_MAP, "an rtu", err) < 0)
         return MS_ECONFIG;
@@ -128,6 +167,22 @@ static int load_rtu(ms_mbs_rtu *r, const ms_conf_node *m, ms_conf_error *err)
     if (s && ms_mb_word_order_parse(s, &r->order) < 0)
         return ms_conf_fail(err, ms_conf_get(m, "word_order"),
                             "word_order must be big or little");
+    if ((n = ms_conf_get(m, "server_id")) && !n->null &&
+        load_server_id(r, n, err) < 0)
+        return MS_ECONFIG;
+    if ((n = ms_conf_get(m, "run_status")) && !n->null) {
+        bool on;
+        if (ms_conf_bool(n, "run_status", &on, err) < 0)
+            return MS_ECONFIG;
+        r->run_off = !on;
+    }
+    if ((n = ms_conf_get(m, "unit_any")) && !n->null) {
+        if (ms_conf_bool(n, "unit_any", &r->unit_any, err) < 0)
+            return MS_ECONFIG;
+        if (r->unit_any && r->serial)
+            return ms_conf_fail(err, n, "unit_any is for tcp and udp: on a "
+                                "serial line unit 0 is broadcast; remove it");
+    }
     if (!(n = ms_conf_get(m, "serve")))
         return ms_conf_fail(err, m, "rtu '%s' has no 'serve' blocks", r->name);
     return load_serve(r, n, err);

@@ -146,7 +146,12 @@ static int start(ms_mbs *s)
         r->s = s;
         r->i = i;
         ms_mb_handler h = {.mem = &cr->mem, .on_write = on_master_write,
-                           .arg = r};
+                           .arg = r, .run_off = cr->run_off,
+                           .unit_any = cr->unit_any};
+        if (cr->server_id_set) {
+            h.server_id = cr->server_id;
+            h.server_id_len = cr->server_id_len;
+        }
         if (cr->serial)
             rc = ms_mb_serial_slave_start(s->loop, &cr->scfg, &h, &r->slave);
         else if (cr->udp)

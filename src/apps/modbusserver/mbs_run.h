@@ -24,6 +24,11 @@ typedef struct {
     bool serial;                 /* tcp_udp: serial: a slave on a line */
     ms_mb_serial_config scfg;
     bool udp;                    /* tcp_udp: udp */
+    bool server_id_set;          /* server_id given (else the unit) */
+    uint8_t server_id[MS_MB_MAX_SERVER_ID]; /* FC17's id bytes */
+    size_t server_id_len;
+    bool run_off;                /* run_status: false */
+    bool unit_any;               /* units 0, 255 as this device (tcp/udp) */
 } ms_mbs_rtu;
 
 typedef struct {

@@ -16,6 +16,7 @@ const char *ms_mb_fc_name(uint8_t fc)
     case MS_MB_WRITE_SINGLE_REGISTER: return "write single register";
     case MS_MB_WRITE_MULTIPLE_COILS: return "write multiple coils";
     case MS_MB_WRITE_MULTIPLE_REGISTERS: return "write multiple registers";
+    case MS_MB_REPORT_SERVER_ID: return "report server id";
     case MS_MB_MASK_WRITE_REGISTER: return "mask write register";
     case MS_MB_READ_WRITE_REGISTERS: return "read/write multiple registers";
     case MS_MB_ENCAPSULATED: return "read device identification";

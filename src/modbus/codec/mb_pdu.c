@@ -40,6 +40,7 @@ static int check_request(const ms_mb_request *q)
     case MS_MB_WRITE_SINGLE_COIL:
     case MS_MB_WRITE_SINGLE_REGISTER:
     case MS_MB_MASK_WRITE_REGISTER:
+    case MS_MB_REPORT_SERVER_ID:
         return 0;
     case MS_MB_WRITE_MULTIPLE_COILS:
         return check_quantity(q->addr, q->count, MS_MB_MAX_WRITE_BITS);
@@ -97,6 +98,9 @@ static int check_response(const ms_mb_response *r)
     case MS_MB_WRITE_SINGLE_REGISTER:
     case MS_MB_MASK_WRITE_REGISTER:
         return 0;
+    case MS_MB_REPORT_SERVER_ID:
+        /* At least the run indicator; the byte count must fit the PDU. */
+        return n >= 1 && n <= MS_MB_PDU_MAX - 2 ? 0 : MS_EPROTO;
     case MS_MB_WRITE_MULTIPLE_COILS:
         return check_quantity(r->addr, r->count, MS_MB_MAX_WRITE_BITS)
                    ? MS_EPROTO
@@ -151,6 +155,9 @@ int ms_mb_request_encode(const ms_mb_request *q, uint8_t *out, size_t cap)
     case MS_MB_ENCAPSULATED:
         fixed = 4;
         break;
+    case MS_MB_REPORT_SERVER_ID:
+        fixed = 1;
+        break;
     default:
         fixed = 5;
         break;
@@ -187,6 +194,8 @@ int ms_mb_request_encode(const ms_mb_request *q, uint8_t *out, size_t cap)
         out[2] = q->dev_code;
         out[3] = q->object_id;
         break;
+    case MS_MB_REPORT_SERVER_ID:
+        break;
     default: /* 1-4, 15, 16: address and quantity */
         ms_put_u16(out + 1, q->addr);
         ms_put_u16(out + 3, q->count);
@@ -222,6 +231,9 @@ int ms_mb_request_decode(const uint8_t *pdu, size_t len, ms_mb_request *q)
         break;
     case MS_MB_MASK_WRITE_REGISTER:
         want = 7;
+        break;
+    case MS_MB_REPORT_SERVER_ID:
+        want = 1;
         break;
     case MS_MB_WRITE_MULTIPLE_COILS:
     case MS_MB_WRITE_MULTIPLE_REGISTERS:
@@ -280,6 +292,8 @@ int ms_mb_request_decode(const uint8_t *pdu, size_t len, ms_mb_request *q)
         q->dev_code = pdu[2];
         q->object_id = pdu[3];
         break;
+    case MS_MB_REPORT_SERVER_ID:
+        break;
     default:
         q->addr = ms_get_u16(pdu + 1);
         q->count = ms_get_u16(pdu + 3);
@@ -325,6 +339,7 @@ int ms_mb_response_encode(const ms_mb_response *r, uint8_t *out, size_t cap)
     case MS_MB_READ_HOLDING_REGISTERS:
     case MS_MB_READ_INPUT_REGISTERS:
     case MS_MB_READ_WRITE_REGISTERS:
+    case MS_MB_REPORT_SERVER_ID:
         n = r->nbytes;
         fixed = 2;
         break;
@@ -373,7 +388,7 @@ int ms_mb_response_encode(const ms_mb_response *r, uint8_t *out, size_t cap)
         if (n)
             memcpy(out + 7, r->data, n);
         break;
-    default: /* reads: byte count and data */
+    default: /* reads and FC17: byte count and data */
         out[1] = (uint8_t)n;
         memcpy(out + 2, r->data, n);
         break;
@@ -402,6 +417,7 @@ int ms_mb_response_decode(const uint8_t *pdu, size_t len, ms_mb_response *r)
     case MS_MB_READ_HOLDING_REGISTERS:
     case MS_MB_READ_INPUT_REGISTERS:
     case MS_MB_READ_WRITE_REGISTERS:
+    case MS_MB_REPORT_SERVER_ID:
         if (len < 2 || len != 2 + (size_t)pdu[1])
             return MS_EPROTO;
         r->nbytes = pdu[1];
@@ -490,6 +506,9 @@ int ms_mb_response_match(const ms_mb_request *q, const ms_mb_response *r)
     case MS_MB_ENCAPSULATED:
         ok = r->mei == q->mei && r->dev_code == q->dev_code;
         break;
+    case MS_MB_REPORT_SERVER_ID:
+        ok = true; /* nothing in the request to echo */
+        break;
     default:
         ok = false;
         break;
@@ -551,6 +570,13 @@ int ms_mb_pdu_length(ms_mb_dir dir, const uint8_t *p, size_t len)
         break;
     case MS_MB_MASK_WRITE_REGISTER:
         return 7;
+    case MS_MB_REPORT_SERVER_ID:
+        if (dir == MS_MB_REQUEST)
+            return 1;
+        if (len < 2)
+            return 0;
+        n = 2 + (size_t)p[1];
+        break;
     case MS_MB_READ_WRITE_REGISTERS:
         if (dir == MS_MB_RESPONSE) {
             if (len < 2)

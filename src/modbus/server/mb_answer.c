@@ -128,7 +128,44 @@ static int devid(const ms_mb_handler *h, const ms_mb_request *q, uint8_t *out)
                    : exception(q->fc, MS_MB_EX_SERVER_DEVICE_FAILURE, out);
 }
 
+/* ---- FC17 report server id ------------------------------------------------- */
+
+/* The id, then the run indicator, and no additional data: the layout that
+ * libmodbus and mbpoll (one id byte, then the run indicator) and pymodbus
+ * (the run indicator last) all read right. */
+static int report_server_id(const ms_mb_handler *h, uint8_t unit,
+                            uint8_t *out)
+{
+    const uint8_t *id = h->server_id;
+    size_t n = h->server_id_len;
+    if (!id) {
+        id = &unit;
+        n = 1;
+    }
+    if (n > MS_MB_MAX_SERVER_ID)
+        n = MS_MB_MAX_SERVER_ID;
+    out[0] = MS_MB_REPORT_SERVER_ID;
+    out[1] = (uint8_t)(n + 1);
+    if (n)
+        memcpy(out + 2, id, n);
+    out[2 + n] = h->run_off ? MS_MB_RUN_OFF : MS_MB_RUN_ON;
+    return (int)(n + 3);
+}
+
 /* ---- the dispatcher ------------------------------------------------------- */
+
+/* Units 0 and 255 as "this device" (unit_any): the lowest unit with
+ * memory, unless they have memory of their own. */
+static uint8_t this_unit(const ms_mb_handler *h, uint8_t unit)
+{
+    if (!h->unit_any || (unit != 0 && unit != 255) ||
+        ms_mb_mem_has_unit(h->mem, unit))
+        return unit;
+    for (unsigned u = 1; u < 255; u++)
+        if (ms_mb_mem_has_unit(h->mem, (uint8_t)u))
+            return (uint8_t)u;
+    return unit;
+}
 
 static int serve(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
                  size_t len, uint8_t *out)
@@ -137,6 +174,7 @@ static int serve(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
     int rc = ms_mb_request_decode(pdu, len, &q);
     if (rc == MS_EPROTO || len == 0)
         return MS_EPROTO;
+    unit = this_unit(h, unit);
     if (!ms_mb_mem_has_unit(h->mem, unit))
         return exception(pdu[0], MS_MB_EX_GATEWAY_TARGET_FAILED, out);
     if (rc < 0)
@@ -221,6 +259,8 @@ static int serve(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
     }
     case MS_MB_ENCAPSULATED:
         return devid(h, &q, out);
+    case MS_MB_REPORT_SERVER_ID:
+        return report_server_id(h, unit, out);
     default:
         return exception(q.fc, MS_MB_EX_ILLEGAL_FUNCTION, out);
     }
