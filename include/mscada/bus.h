@@ -56,7 +56,7 @@ bool ms_bus_allow_match(const ms_bus_allow *a, const struct sockaddr *sa);
 typedef struct ms_bus ms_bus;
 
 /* Restores the snapshot (if configured), binds and listens on loop. cfg is
- * copied. Returns 0 or a negative libuv error (uv_strerror names it). */
+ * copied. Returns 0 or a negative libuv error (ms_strerror names it). */
 int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out);
 /* The port actually bound (useful with port 0). */
 int ms_bus_port(const ms_bus *bus);

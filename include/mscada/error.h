@@ -1,5 +1,17 @@
-/* mscada error codes: every fallible call returns 0 (or a count) on success
- * and one of these negative codes on failure; ms_strerror() names them. */
+/* mscada's error space (docs/errors.md): every fallible call returns 0 (or
+ * a count) on success and one negative int on failure, from one space that
+ * ms_strerror() names whatever the code's origin:
+ *
+ *   -1 .. -4095            system and libuv errors: UV_E* (on Unix -errno,
+ *                          e.g. UV_ECONNREFUSED, UV_EADDRINUSE, UV_ENOENT)
+ *   -20001 .. -20099       mscada's own, MS_E* below (MS_EBASE + n, as
+ *                          libmodbus keeps its codes above MODBUS_ENOBASE)
+ *   -65536 .. -98303       a Modbus exception response (mscada/modbus.h:
+ *                          ms_mb_exc_err; ms_mb_strerror names the function
+ *                          and the exception)
+ *
+ * So a call may pass a libuv error through unchanged and a caller tells the
+ * kinds apart by value. Compare with the names, never with numbers. */
 #ifndef MSCADA_ERROR_H
 #define MSCADA_ERROR_H
 
@@ -7,25 +19,40 @@
 extern "C" {
 #endif
 
+#define MS_EBASE 20000
+
+/* XX(name, n, text): MS_<name> is -(MS_EBASE + n) and ms_strerror's text.
+ * One list, so that no code goes without its text (libuv's UV_ERRNO_MAP). */
+#define MS_ERRNO_MAP(XX)                                                   \
+    XX(EAGAIN, 1, "need more data")                                        \
+    XX(EPROTO, 2, "protocol error")                                        \
+    XX(ETOOBIG, 3, "too big")                                              \
+    XX(ENOMEM, 4, "out of memory")                                         \
+    XX(EINVAL, 5, "invalid argument")                                      \
+    XX(ETYPE, 6, "wrong value type")                                       \
+    XX(ENOENT, 7, "not found")                                             \
+    XX(EFULL, 8, "table full") /* e.g. all 65535 tag ids used */           \
+    XX(EIO, 9, "I/O error") /* errno has details */                        \
+    XX(ECONFIG, 10, "bad configuration")                                   \
+    XX(ERANGE, 11, "out of range")                                         \
+    XX(ECLOSED, 12, "connection closed")                                   \
+    XX(ETIMEDOUT, 13, "timed out")                                         \
+    XX(EBUSY, 14, "refused: a tag can't be set from its own change "       \
+                  "callback (it would recurse)")                           \
+    XX(EDOWN, 15, "unit not answering: refused until its next probe")      \
+    XX(ERUNNING, 16, "already running: declare and configure before "      \
+                     "starting")
+
 enum {
     MS_OK = 0,
-    MS_EAGAIN = -1,    /* need more bytes / try again later */
-    MS_EPROTO = -2,    /* malformed input: the stream can't be trusted */
-    MS_ETOOBIG = -3,   /* over a size cap */
-    MS_ENOMEM = -4,    /* out of memory */
-    MS_EINVAL = -5,    /* bad argument */
-    MS_ETYPE = -6,     /* wrong or unknown value type */
-    MS_ENOENT = -7,    /* no such tag / key / file */
-    MS_EFULL = -8,     /* a table is full (e.g. all 65535 tag ids used) */
-    MS_EIO = -9,       /* I/O error; errno has details */
-    MS_ECONFIG = -10,  /* bad configuration */
-    MS_ERANGE = -11,   /* value out of range */
-    MS_ECLOSED = -12,  /* connection closed */
-    MS_ETIMEDOUT = -13, /* timed out */
-    MS_EBUSY = -14      /* not now: e.g. a tag set from its own callback */
+#define MS_ERRNO_XX(name, n, text) MS_##name = -(MS_EBASE + (n)),
+    MS_ERRNO_MAP(MS_ERRNO_XX)
+#undef MS_ERRNO_XX
 };
 
-/* A short English description of an MS_E* code (never NULL). */
+/* A short English description of any code of the space above: ours, a
+ * libuv or system error, or a Modbus exception. Never NULL; a static string
+ * (thread-safe). 0 and positive values (counts) are "ok". */
 const char *ms_strerror(int err);
 
 #ifdef __cplusplus

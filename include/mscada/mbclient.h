@@ -5,7 +5,7 @@
  * max_in_flight at a time on the socket (1 unless the device accepts
  * pipelining). Each has a timeout and a number of retries. A unit that
  * stays silent through every retry is "down": from then on its requests are
- * refused at once (MS_EBUSY) except one probe every backoff_max seconds, so
+ * refused at once (MS_EDOWN) except one probe every backoff_max seconds, so
  * a dead unit behind a gateway costs the others little. The connection has
  * a connect timeout, TCP_NODELAY, and reconnects by itself with capped,
  * jittered exponential backoff; a garbled stream is logged (naming the
@@ -111,7 +111,7 @@ void ms_mb_client_close(ms_mb_client *c);
 
 /* Queues a request for unit; cb is called exactly once when it ends (never
  * from inside this call). Returns 0; MS_ECLOSED when not connected;
- * MS_EBUSY when the unit is down and its probe is not due; MS_EFULL when
+ * MS_EDOWN when the unit is down and its probe is not due; MS_EFULL when
  * too many requests wait; MS_EINVAL / MS_ERANGE when req does not encode. */
 int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
                         const ms_mb_request *req, ms_mb_done_cb cb,

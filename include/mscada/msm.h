@@ -99,7 +99,7 @@ typedef struct {
 /* Declares a variable. Rejected (MS_EINVAL, message in ms_memory_error):
  * an unknown area or type, a type the area can't hold, a variable past the
  * end of its area, one overlapping another (distinct bits of one register
- * are legal). MS_EBUSY while a worker of this memory runs: declare every
+ * are legal). MS_ERUNNING while a worker of this memory runs: declare every
  * variable before ms_worker_run. */
 ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
 /* The last declaration error, e.g. "COUNTER at holding register 7 (2
@@ -175,7 +175,7 @@ ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port,
 ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
                            uint8_t unit);
 
-/* Options (before ms_worker_run; MS_EBUSY after). */
+/* Options (before ms_worker_run; MS_ERUNNING after). */
 /* Master: seconds between exchanges; default 0.1. */
 int ms_worker_set_period(ms_worker *w, double seconds);
 /* Master: seconds per request try; default 1. */
@@ -190,7 +190,7 @@ typedef void (*ms_worker_write_cb)(ms_worker *w, ms_memory *m, ms_var v,
                                    void *arg);
 int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg);
 
-/* Starts the worker's thread. Returns 0, MS_EBUSY (running already), or
+/* Starts the worker's thread. Returns 0, MS_ERUNNING (running already), or
  * the error starting it (a slave's listen error, e.g. UV_EADDRINUSE; a
  * serial line that won't open). A master connects in the background. */
 int ms_worker_run(ms_worker *w);

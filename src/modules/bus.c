@@ -48,7 +48,7 @@ static int bus_run(const ms_module *m, int argc, char **argv)
     rc = ms_bus_start(&loop, &cfg, &bus);
     if (rc < 0) {
         if (rc != UV_EADDRINUSE && rc != UV_EACCES && rc != UV_EADDRNOTAVAIL)
-            ms_log_error("cannot start: %s", uv_strerror(rc));
+            ms_log_error("cannot start: %s", ms_strerror(rc));
         ms_bus_config_free(&cfg);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);

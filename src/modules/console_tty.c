@@ -107,7 +107,7 @@ int ms_con_tty_start(void *loop, const char *prompt, const char *history_path,
                      void *arg, ms_con_tty **out)
 {
     if (the_tty)
-        return MS_EBUSY;
+        return MS_ERUNNING;
     ms_con_tty *t = calloc(1, sizeof *t);
     if (!t || !(t->prompt = strdup(prompt))) {
         free(t);

@@ -183,7 +183,7 @@ static void test_master_libmodbus(void **state)
     assert_non_null(mw);
     assert_int_equal(ms_worker_set_period(mw, 0.05), 0);
     assert_int_equal(ms_worker_run(mw), 0);
-    assert_int_equal(ms_worker_set_period(mw, 1), MS_EBUSY);
+    assert_int_equal(ms_worker_set_period(mw, 1), MS_ERUNNING);
     /* Reads of every area. */
     WAIT_FOR(ms_memory_get_word(m, w) == 0x1234);
     WAIT_FOR(ms_memory_get_u32(m, u32l) == 0x01020304);
@@ -307,7 +307,7 @@ static void test_slave_libmodbus(void **state)
     assert_true(st.port > 0 && st.running);
     /* Too late to declare: the slave's callbacks know its variables. */
     ms_var late = ms_memory_word(m, "LATE", 7);
-    assert_int_equal(late.id, MS_EBUSY);
+    assert_int_equal(late.id, MS_ERUNNING);
     assert_non_null(strstr(ms_memory_error(m), "before ms_worker_run"));
 
     modbus_t *ctx = modbus_new_tcp("127.0.0.1", st.port);

@@ -221,11 +221,11 @@ static void test_timeout_retry_down_probe(void **state)
     assert_int_equal(s.stats.timeouts, 2);
     /* Other units are unaffected; the down one waits for its probe. */
     assert_int_equal(ms_mb_session_submit(&s, 2 * S, 9, &q, on_done, &r),
-                     MS_EBUSY);
+                     MS_EDOWN);
     assert_int_equal(ms_mb_session_submit(&s, 2 * S, 8, &q, on_done, &r), 0);
     assert_int_equal(ms_mb_session_submit(&s, 7 * S, 9, &q, on_done, &r), 0);
     assert_int_equal(ms_mb_session_submit(&s, 7 * S, 9, &q, on_done, &r),
-                     MS_EBUSY);
+                     MS_EDOWN);
     /* Both go, one at a time; the probe is answered: up again. */
     for (int k = 0; k < 2; k++) {
         assert_int_equal(ms_mb_session_take(&s, 7 * S, &out), 1);

@@ -132,7 +132,7 @@ int ms_mb_session_submit(ms_mb_session *s, uint64_t now_ns, uint8_t unit,
     bool probe = false;
     if (u->down) {
         if (u->inflight || u->head || now_ns < u->probe_ns)
-            return MS_EBUSY;
+            return MS_EDOWN;
         probe = true;
     }
     if (s->queued >= MS_MB_SESSION_QUEUE_MAX)

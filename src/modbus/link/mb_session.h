@@ -72,7 +72,7 @@ void ms_mb_session_init(ms_mb_session *s, ms_mb_framing f,
                         unsigned retries, double probe_every_s,
                         const char *peer);
 
-/* Queues a request (encoding it now). Returns 0, MS_EBUSY (unit down, its
+/* Queues a request (encoding it now). Returns 0, MS_EDOWN (unit down, its
  * probe not due or already out), MS_EFULL, MS_ENOMEM, or the encoder's
  * MS_EINVAL / MS_ERANGE / MS_ETOOBIG. */
 int ms_mb_session_submit(ms_mb_session *s, uint64_t now_ns, uint8_t unit,

@@ -141,7 +141,7 @@ static ms_var declare_locked(ms_memory *m, const ms_var_decl *d)
     /* A running slave has sized its write callbacks to the variables it
      * started with, and names are read without the lock. */
     if (m->running)
-        return failv(m, MS_EBUSY, "%s: declared while %u worker%s run%s; "
+        return failv(m, MS_ERUNNING, "%s: declared while %u worker%s run%s; "
                      "declare every variable before ms_worker_run", name,
                      m->running, m->running == 1 ? "" : "s",
                      m->running == 1 ? "s" : "");

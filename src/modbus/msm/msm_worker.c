@@ -87,7 +87,7 @@ int ms_worker_set_period(ms_worker *w, double seconds)
     if (!w || !(seconds >= 0.001 && seconds <= 86400))
         return MS_EINVAL;
     if (w->running)
-        return MS_EBUSY;
+        return MS_ERUNNING;
     w->period = seconds;
     return 0;
 }
@@ -97,7 +97,7 @@ int ms_worker_set_timeout(ms_worker *w, double seconds)
     if (!w || !(seconds >= 0.001 && seconds <= 3600))
         return MS_EINVAL;
     if (w->running)
-        return MS_EBUSY;
+        return MS_ERUNNING;
     w->timeout = seconds;
     return 0;
 }
@@ -107,7 +107,7 @@ int ms_worker_set_keep_writes(ms_worker *w, bool keep)
     if (!w)
         return MS_EINVAL;
     if (w->running)
-        return MS_EBUSY;
+        return MS_ERUNNING;
     w->keep = keep;
     return 0;
 }
@@ -117,7 +117,7 @@ int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg)
     if (!w)
         return MS_EINVAL;
     if (w->running)
-        return MS_EBUSY;
+        return MS_ERUNNING;
     w->on_write = cb;
     w->arg = arg;
     return 0;
@@ -171,7 +171,7 @@ int ms_worker_run(ms_worker *w)
     if (!w)
         return MS_EINVAL;
     if (w->running)
-        return MS_EBUSY;
+        return MS_ERUNNING;
     if (uv_loop_init(&w->loop) < 0)
         return MS_ENOMEM;
     uv_async_init(&w->loop, &w->async, on_async);
