@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "mscada/error.h"
 #include "mscada/msm.h"
 
 static volatile sig_atomic_t stop;
@@ -34,7 +35,13 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    ms_worker_run(w);
+    int rc = ms_worker_run(w);
+    if (rc < 0) {
+        fprintf(stderr, "msm_master: can't start: %s\n", ms_strerror(rc));
+        ms_worker_kill(w);
+        ms_memory_free(mem);
+        return 1;
+    }
     /* Written at the first exchange, or once the slave is reachable. */
     ms_memory_set_word(mem, state, 1);
     while (!stop) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "mscada/error.h"
 #include "mscada/msm.h"
 
 static volatile sig_atomic_t stop;
@@ -48,7 +49,8 @@ int main(int argc, char **argv)
     ms_worker_on_write(w, on_write, NULL);
     int rc = ms_worker_run(w);
     if (rc < 0) {
-        fprintf(stderr, "msm_slave: can't serve port %s (%d)\n", argv[1], rc);
+        fprintf(stderr, "msm_slave: can't serve port %s: %s\n", argv[1],
+                ms_strerror(rc));
         ms_worker_kill(w);
         ms_memory_free(mem);
         return 1;

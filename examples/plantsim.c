@@ -239,9 +239,10 @@ int main(int argc, char **argv)
     uv_loop_t *loop = uv_default_loop();
     sim s = {.last_mode = -1,
              .p = {.level = LEVEL_START_M, .inflow = INFLOW_MEAN}};
-    if (ms_client_new(loop, &cfg, &s.c) < 0) {
-        fprintf(stderr, "plantsim: bad bus address %s:%d\n", cfg.host,
-                cfg.port);
+    int rc = ms_client_new(loop, &cfg, &s.c);
+    if (rc < 0) {
+        fprintf(stderr, "plantsim: bus %s:%d: %s\n", cfg.host,
+                cfg.port, ms_strerror(rc));
         return 2;
     }
     struct {
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
                 {"sim_PumpStarts", MS_TYPE_INT, &s.starts},
                 {"sim_PumpMode", MS_TYPE_INT, &s.mode}};
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
-        int rc = ms_tag_new(s.c, tags[i].name, tags[i].type, tags[i].tag);
+        rc = ms_tag_new(s.c, tags[i].name, tags[i].type, tags[i].tag);
         if (rc < 0) {
             fprintf(stderr, "plantsim: tag %s: %s\n", tags[i].name,
                     ms_strerror(rc));

@@ -176,14 +176,15 @@ int main(int argc, char **argv)
 
     uv_loop_t *loop = uv_default_loop();
     ms_client *c;
-    if (ms_client_new(loop, &cfg, &c) < 0) {
-        fprintf(stderr, "tagwatch: bad bus address %s:%d\n", cfg.host,
-                cfg.port);
+    int rc = ms_client_new(loop, &cfg, &c);
+    if (rc < 0) {
+        fprintf(stderr, "tagwatch: bus %s:%d: %s\n", cfg.host,
+                cfg.port, ms_strerror(rc));
         return 2;
     }
     for (int i = first; i < argc; i++) {
         ms_tag *t;
-        int rc = ms_tag_new(c, argv[i], MS_TYPE_NONE, &t);
+        rc = ms_tag_new(c, argv[i], MS_TYPE_NONE, &t);
         if (rc < 0) {
             fprintf(stderr, "tagwatch: '%s' is not a tag name: %s\n",
                     argv[i], ms_strerror(rc));
