@@ -81,6 +81,10 @@ int ms_conf_str(const ms_conf_node *n, const char *what, const char **out,
 int ms_conf_want(const ms_conf_node *n, ms_conf_kind kind, const char *what,
                  ms_conf_error *err);
 
+/* The known key one or two edits from key (a typo: `prot` for `port`,
+ * `pol` for `poll`), or NULL. */
+const char *ms_conf_near_key(const char *key, size_t len,
+                             const char *const *known);
 /* Logs a warning "file:line:column: unknown key 'x' in WHAT (ignored)" for
  * every key of map not in the NULL-terminated list known. Returns how many. */
 int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,

@@ -49,6 +49,13 @@ typedef struct ms_hist_server ms_hist_server;
  * tags (tags that can't be file names are refused: MS_EINVAL with why
  * naming tags.yaml:line:col), connects to the bus and starts recording.
  * cfg and tags are copied or only used during the call. */
+/* Checks that history can record every int and float tag of tags (file
+ * names the tags.yaml for messages): 0, or MS_EINVAL with why holding
+ * "file:line:col: tag 'X' ...". ms_hist_server_start refuses the same
+ * tags, so `mscada validate` and history agree. */
+int ms_hist_tags_check(const ms_tagdescs *tags, const char *file, char *why,
+                       size_t cap);
+
 int ms_hist_server_start(uv_loop_t *loop, const ms_hist_config *cfg,
                          const ms_tagdescs *tags, ms_hist_server **out,
                          char *why, size_t cap);

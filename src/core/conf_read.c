@@ -245,6 +245,50 @@ int ms_conf_want(const ms_conf_node *n, ms_conf_kind kind, const char *what,
     return 0;
 }
 
+/* Edits (insert, delete, change, swap two neighbours) from a to b, or
+ * more than cap: names of at most 64 bytes. */
+static size_t edit_distance(const char *a, size_t la, const char *b,
+                            size_t lb, size_t cap)
+{
+    if (la > 64 || lb > 64)
+        return cap + 1;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+const char *ms_conf_near_key(const char *key, size_t len,
+                             const char *const *known)
+{
+    /* Near: one or two edits, and fewer than the key is long. */
+    size_t cap = len > 4 ? 2 : 1;
+    const char *best = NULL;
+    size_t best_d = cap + 1;
+    for (size_t j = 0; known && known[j]; j++) {
+        size_t d = edit_distance(key, len, known[j], strlen(known[j]), cap);
+        if (d < best_d && d < len) {
+            best = known[j];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
 int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,
                          const char *what)
 {
@@ -259,8 +303,14 @@ int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,
                     memcmp(known[j], k->text, k->len) == 0;
         if (found)
             continue;
-        ms_log_warn("%s:%d:%d: unknown key '%s' in %s (ignored)", k->file,
-                    k->line, k->col, k->text, what);
+        const char *near = ms_conf_near_key(k->text, k->len, known);
+        if (near)
+            ms_log_warn("%s:%d:%d: unknown key '%s' in %s (ignored): did "
+                        "you mean '%s'?", k->file, k->line, k->col, k->text,
+                        what, near);
+        else
+            ms_log_warn("%s:%d:%d: unknown key '%s' in %s (ignored)",
+                        k->file, k->line, k->col, k->text, what);
         count++;
     }
     return count;

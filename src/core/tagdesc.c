@@ -18,9 +18,13 @@
 #define TAG_NAME_MAX 255
 #define TAG_DP_MAX 64
 
-static const char *const tag_keys[] = {"desc", "type",     "units", "dp",
-                                       "min",  "max",      "deadband",
-                                       "init", "multi",    "format", NULL};
+/* The keys mscada reads, then pymscada's keys for modules mscada has not
+ * (alarms, groups): accepted without a warning, so that a pymscada
+ * tags.yaml passes `mscada validate`, which fails on warnings. */
+static const char *const tag_keys[] = {"desc",  "type",   "units", "dp",
+                                       "min",   "max",    "deadband",
+                                       "init",  "multi",  "format",
+                                       "alarm", "group",  NULL};
 
 static const struct {
     const char *name;

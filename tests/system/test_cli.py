@@ -182,15 +182,70 @@ def test_validate_tags_error_exits_2_with_position():
 
 def test_validate_good_files_and_unknown_key_warns():
     d = h.tmpdir()
+    # pymscada's alarm and group keys are accepted as they are.
     tags = _write(d, 'tags.yaml', 'Flow:\n  min: 0\n  max: 5\n'
-                  '  alarm: Flow > 4\nMode:\n  multi: [\'Off\', Auto]\n')
+                  '  alarm: Flow > 4\n  group: Tank\n'
+                  'Mode:\n  multi: [\'Off\', Auto]\n')
     bus = _write(d, 'bus.yaml', 'port: 1400\nallow: [10.0.0.0/8]\n')
     st, out, err = run('validate', '--tags', tags, '--config', bus)
     check_eq(st, 0, 'exit status of validate with good files (%s)' % err)
     check('(2 tags)' in out and 'bus.yaml: ok' in out,
           'validate did not report both files ok: %r', out)
-    check(re.search(r"tags\.yaml:4:3: unknown key 'alarm'", err),
-          'no warning naming the unknown key alarm: %r', err)
+    check_eq(err, '', 'nothing on stderr for good files')
+    # A typo is a warning that fails validate (exit 1), with a guess.
+    _write(d, 'tags.yaml', 'Flow:\n  min: 0\n  unit: m3/h\n')
+    bus = _write(d, 'bus.yaml', 'prot: 14000\n')
+    st, out, err = run('validate', '--tags', tags, '--config', bus)
+    check_eq(st, 1, 'exit status of validate with warnings only (%s)' % err)
+    check(re.search(r"tags\.yaml:3:3: unknown key 'unit' in .*: did you "
+                    r"mean 'units'\?", err), 'no guess for unit: %r', err)
+    check(re.search(r"bus\.yaml:1:1: unknown key 'prot' in bus config "
+                    r"\(ignored\): did you mean 'port'\?", err),
+          'no guess for prot: %r', err)
+    check('2 warnings' in err, 'no count of warnings: %r', err)
+
+
+def test_validate_module_flag_and_site_folder():
+    d = h.tmpdir()
+    plc = _write(d, 'plc1.yaml', 'rtus:\n- name: P\n  ip: 127.0.0.1\n'
+                 '  port: 1502\n  pol:\n  - {unit: 1, file: 4x, start: 1, '
+                 'end: 4}\ntags: {}\n')
+    st, out, err = run('validate', '--config', plc)
+    check_eq(st, 0, 'a config named plc1.yaml: syntax only (%s)' % err)
+    check('no schema' in out and '--module' in out, out)
+    st, out, err = run('validate', '--config', plc, '--module',
+                       'modbusclient')
+    check_eq(st, 1, 'plc1.yaml as a modbusclient config: pol warns')
+    check(re.search(r"plc1\.yaml:5:3: unknown key 'pol' .*did you mean "
+                    r"'poll'\?", err), err)
+    st, out, err = run('validate', '--config', plc, '--module', 'plc')
+    check_eq(st, 2, 'an unknown --module')
+    # A site folder: tags.yaml and each MODULE.yaml in it.
+    site = h.tmpdir()
+    check_eq(run('checkout', site)[0], 0, 'checkout')
+    st, out, err = run('validate', site)
+    check_eq(st, 0, 'a fresh site validates (%s)' % err)
+    for f in ('tags.yaml', 'bus.yaml', 'modbusclient.yaml', 'history.yaml'):
+        check(re.search(r'%s: ok' % re.escape(os.path.join(site, f)), out),
+              '%s checked: %s' % (f, out))
+    with open(os.path.join(site, 'history.yaml'), 'a') as f:
+        f.write('flush_interval: soon\n')
+    st, out, err = run('validate', site)
+    check_eq(st, 2, 'a site with a bad history.yaml')
+    check('history.yaml:' in err, err)
+    st, out, err = run('validate', h.tmpdir())
+    check_eq(st, 2, 'an empty folder is no site')
+    check('site folder' in err, err)
+
+
+def test_validate_holds_tags_to_history_rules():
+    d = h.tmpdir()
+    tags = _write(d, 'tags.yaml', 'Flow:\n  type: float\n'
+                  'Pump/1:\n  type: int\nNote/1:\n  type: str\n')
+    st, out, err = run('validate', '--tags', tags)
+    check_eq(st, 2, 'an int tag history cannot record')
+    check(re.search(r"tags\.yaml:3:1: tag 'Pump/1' can't be a history "
+                    r"file name", err), err)
 
 
 def test_validate_bad_bus_config_exits_2():

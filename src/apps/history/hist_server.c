@@ -337,14 +337,9 @@ static int refuse(const ms_tagdesc *d, const char *tags_file, char *why,
     return MS_EINVAL;
 }
 
-/* A series per int and float tag; names that can't be file names are
- * refused here, before anything is recorded. */
-static int add_series(ms_hist_server *s, const ms_tagdescs *tags,
-                      const char *file, char *why, size_t cap)
+int ms_hist_tags_check(const ms_tagdescs *tags, const char *file, char *why,
+                       size_t cap)
 {
-    s->tags = calloc(tags->n ? tags->n : 1, sizeof *s->tags);
-    if (!s->tags)
-        return MS_ENOMEM;
     for (size_t i = 0; i < tags->n; i++) {
         const ms_tagdesc *d = &tags->tags[i];
         if (d->type != MS_TYPE_INT && d->type != MS_TYPE_FLOAT)
@@ -353,11 +348,32 @@ static int add_series(ms_hist_server *s, const ms_tagdescs *tags,
         if (ms_hist_name_check(d->name, strlen(d->name), w, sizeof w) < 0)
             return refuse(d, file, why, cap,
                           "can't be a history file name (empty, over 200 "
-                          "bytes, or holding '/')");
+                          "bytes, or holding '/'): history records every "
+                          "int and float tag; rename it");
         if (!ms_tag_name_valid((const uint8_t *)d->name, strlen(d->name)))
             return refuse(d, file, why, cap,
                           "is not a bus tag name (spaces or control "
                           "characters)");
+    }
+    return 0;
+}
+
+/* A series per int and float tag; names that can't be file names are
+ * refused here, before anything is recorded. */
+static int add_series(ms_hist_server *s, const ms_tagdescs *tags,
+                      const char *file, char *why, size_t cap)
+{
+    int rc = ms_hist_tags_check(tags, file, why, cap);
+    if (rc < 0)
+        return rc;
+    s->tags = calloc(tags->n ? tags->n : 1, sizeof *s->tags);
+    if (!s->tags)
+        return MS_ENOMEM;
+    for (size_t i = 0; i < tags->n; i++) {
+        const ms_tagdesc *d = &tags->tags[i];
+        if (d->type != MS_TYPE_INT && d->type != MS_TYPE_FLOAT)
+            continue;
+        char w[256];
         hist_tag *ht = &s->tags[s->ntags];
         int rc = ms_hist_series_add(s->store, d->name, d->type, &ht->h, w,
                                     sizeof w);
