@@ -34,9 +34,12 @@ typedef struct {
 struct ms_memory {
     uv_mutex_t lock; /* everything below */
     msm_area area[5]; /* indexed by ms_mb_file (2 unused) */
-    msm_var *vars;
+    /* Each variable allocated on its own, so that a name handed out by
+     * ms_var_name stays put while the table grows; a variable never
+     * changes once declared. */
+    msm_var **vars;
     size_t nvars, cap;
-    unsigned running; /* workers running: declaring is refused */
+    unsigned running; /* workers running (or starting): declaring is refused */
     char err[192];
 };
 

@@ -1,6 +1,9 @@
 /* Modbus shared memory: the areas, variable declarations and the
  * thread-safe accessors. A set stores the value and marks what changed;
- * a master worker writes the marked elements (msm_plan.c). */
+ * a master worker writes the marked elements (msm_plan.c). Everything of a
+ * memory, its variable table included, is read and written under its
+ * lock; what leaves a critical section is a copy, or a name that never
+ * moves nor changes. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +63,10 @@ ms_memory *ms_memory_new_layout(const ms_memory_layout *l)
     ms_memory *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    if (uv_mutex_init(&m->lock) < 0) {
+        free(m);
+        return NULL;
+    }
     const ms_memory_area *la[4] = {&l->coils, &l->discrete_inputs,
                                    &l->input_registers, &l->holding};
     for (int i = 0; i < 4; i++) {
@@ -68,8 +75,6 @@ ms_memory *ms_memory_new_layout(const ms_memory_layout *l)
             return NULL;
         }
     }
-    uv_mutex_init(&m->lock);
-    m->cap = 1; /* marks the mutex as made, for ms_memory_free */
     return m;
 }
 
@@ -91,8 +96,9 @@ void ms_memory_free(ms_memory *m)
         free(m->area[i].dirty);
         free(m->area[i].bitmask);
     }
-    if (m->cap)
-        uv_mutex_destroy(&m->lock);
+    uv_mutex_destroy(&m->lock);
+    for (size_t i = 0; i < m->nvars; i++)
+        free(m->vars[i]);
     free(m->vars);
     free(m);
 }
@@ -139,7 +145,7 @@ static ms_var declare_locked(ms_memory *m, const ms_var_decl *d)
         return failv(m, MS_EINVAL, "%.40s...: a name is at most %d bytes",
                      name, MSM_NAME_MAX);
     /* A running slave has sized its write callbacks to the variables it
-     * started with, and names are read without the lock. */
+     * started with. ms_worker_run counts itself in before it looks. */
     if (m->running)
         return failv(m, MS_ERUNNING, "%s: declared while %u worker%s run%s; "
                      "declare every variable before ms_worker_run", name,
@@ -185,22 +191,23 @@ static ms_var declare_locked(ms_memory *m, const ms_var_decl *d)
                      a->size, area_name(d->area));
     }
     for (size_t i = 0; i < m->nvars; i++) {
-        if (overlaps(&m->vars[i], d->area, d->offset, count, bit))
+        if (overlaps(m->vars[i], d->area, d->offset, count, bit))
             return failv(m, MS_EINVAL, "%s at %s %u overlaps %s at %s %u",
                          name, area_name(d->area), d->offset,
-                         m->vars[i].name, area_name(d->area),
-                         m->vars[i].offset);
+                         m->vars[i]->name, area_name(d->area),
+                         m->vars[i]->offset);
     }
-    if (m->nvars == m->cap || !m->vars) {
-        size_t cap = m->vars ? m->cap * 2 : 16;
-        msm_var *nv = realloc(m->vars, cap * sizeof *nv);
+    if (m->nvars == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        msm_var **nv = realloc(m->vars, cap * sizeof *nv);
         if (!nv)
             return failv(m, MS_ENOMEM, "%s: out of memory", name);
         m->vars = nv;
         m->cap = cap;
     }
-    msm_var *v = &m->vars[m->nvars];
-    memset(v, 0, sizeof *v);
+    msm_var *v = calloc(1, sizeof *v);
+    if (!v)
+        return failv(m, MS_ENOMEM, "%s: out of memory", name);
     snprintf(v->name, sizeof v->name, "%s", name);
     v->area = d->area;
     v->offset = d->offset;
@@ -209,6 +216,7 @@ static ms_var declare_locked(ms_memory *m, const ms_var_decl *d)
     v->order = d->order;
     v->bit = bit;
     v->len = d->len;
+    m->vars[m->nvars] = v;
     m->err[0] = '\0';
     return (ms_var){(int)m->nvars++};
 }
@@ -225,15 +233,29 @@ ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d)
 
 const char *ms_memory_error(const ms_memory *m)
 {
-    return m ? m->err : "no memory";
+    /* A copy per thread: another thread's declaration may rewrite m->err
+     * while the caller reads the text. */
+    static _Thread_local char copy[sizeof m->err];
+    if (!m)
+        return "no memory";
+    ms_memory *mm = (ms_memory *)m; /* the lock is not part of the value */
+    uv_mutex_lock(&mm->lock);
+    memcpy(copy, m->err, sizeof copy);
+    uv_mutex_unlock(&mm->lock);
+    return copy;
 }
 
 const char *ms_var_name(const ms_memory *m, ms_var v)
 {
-    /* Names never change once declared, and the table only grows while
-     * declaring (before workers start). */
-    return m && v.id >= 0 && (size_t)v.id < m->nvars ? m->vars[v.id].name
-                                                      : "";
+    if (!m || v.id < 0)
+        return "";
+    ms_memory *mm = (ms_memory *)m;
+    uv_mutex_lock(&mm->lock);
+    /* The table may be reallocated by a declaration; the variable itself
+     * stays where it is and never changes. */
+    const msm_var *x = (size_t)v.id < m->nvars ? m->vars[v.id] : NULL;
+    uv_mutex_unlock(&mm->lock);
+    return x ? x->name : "";
 }
 
 static ms_var shorthand(ms_memory *m, const char *name, ms_mb_file area,
@@ -284,8 +306,9 @@ ms_var ms_memory_input(ms_memory *m, const char *name, uint32_t offset)
 
 /* ---- accessors ---------------------------------------------------------------
  * Values move as raw registers: a getter copies the variable's registers
- * out under the lock, a setter builds them and copies them in, marking
- * them changed. */
+ * and its declaration out in one critical section, a setter builds the
+ * registers from the declaration and stores them in another, marking them
+ * changed. */
 
 /* Width classes: accessors of one width serve every type of that width. */
 static int width_of(ms_var_type t)
@@ -302,14 +325,14 @@ static int width_of(ms_var_type t)
     return -1;
 }
 
-/* The variable, if v is one of m's and of width w; NULL otherwise. */
+/* With m locked: the variable, if v is one of m's and of width w. */
 static const msm_var *var_of(ms_memory *m, ms_var v, int w, int *rc)
 {
-    if (!m || v.id < 0 || (size_t)v.id >= m->nvars) {
+    if (v.id < 0 || (size_t)v.id >= m->nvars) {
         *rc = MS_EINVAL;
         return NULL;
     }
-    const msm_var *x = &m->vars[v.id];
+    const msm_var *x = m->vars[v.id];
     if (width_of(x->type) != w) {
         *rc = MS_ETYPE;
         return NULL;
@@ -318,14 +341,18 @@ static const msm_var *var_of(ms_memory *m, ms_var v, int w, int *rc)
     return x;
 }
 
-/* Copies a variable's registers out (or a bool as 0/1 in regs[0]). */
-static int load(ms_memory *m, ms_var v, int w, uint16_t *regs)
+/* Copies a variable's registers out (a bool as 0/1 in regs[0]) and its
+ * declaration into *decl (word order, a string's length). */
+static int load(ms_memory *m, ms_var v, int w, uint16_t *regs, msm_var *decl)
 {
     int rc;
+    if (!m)
+        return MS_EINVAL;
     uv_mutex_lock(&m->lock);
     const msm_var *x = var_of(m, v, w, &rc);
     if (x) {
         const msm_area *a = &m->area[x->area];
+        *decl = *x;
         if (a->bits)
             regs[0] = a->bits[x->offset];
         else if (x->bit >= 0)
@@ -337,13 +364,21 @@ static int load(ms_memory *m, ms_var v, int w, uint16_t *regs)
     return rc;
 }
 
-static int store(ms_memory *m, ms_var v, int w, const uint16_t *regs)
+/* Builds a variable's registers (at most 125) from a value. */
+typedef void (*encode_fn)(const msm_var *x, const void *val, uint16_t *regs);
+
+static int store(ms_memory *m, ms_var v, int w, encode_fn enc,
+                 const void *val)
 {
     int rc;
+    uint16_t regs[125];
+    if (!m)
+        return MS_EINVAL;
     uv_mutex_lock(&m->lock);
     const msm_var *x = var_of(m, v, w, &rc);
     if (x) {
         msm_area *a = &m->area[x->area];
+        enc(x, val, regs);
         if (a->bits) {
             a->bits[x->offset] = regs[0] != 0;
         } else if (x->bit >= 0) {
@@ -363,38 +398,67 @@ static int store(ms_memory *m, ms_var v, int w, const uint16_t *regs)
     return rc;
 }
 
-/* The word order of v (big for a failed one: it reads zeros anyway). */
-static ms_mb_word_order order_of(ms_memory *m, ms_var v)
+static void enc_word(const msm_var *x, const void *val, uint16_t *r)
 {
-    uv_mutex_lock(&m->lock);
-    ms_mb_word_order o = v.id >= 0 && (size_t)v.id < m->nvars
-                             ? m->vars[v.id].order
-                             : MS_MB_WORDS_BIG;
-    uv_mutex_unlock(&m->lock);
-    return o;
+    (void)x;
+    r[0] = *(const uint16_t *)val;
+}
+
+static void enc_u32(const msm_var *x, const void *val, uint16_t *r)
+{
+    ms_mb_u32_set(r, *(const uint32_t *)val, x->order);
+}
+
+static void enc_u64(const msm_var *x, const void *val, uint16_t *r)
+{
+    ms_mb_u64_set(r, *(const uint64_t *)val, x->order);
+}
+
+static void enc_f32(const msm_var *x, const void *val, uint16_t *r)
+{
+    ms_mb_f32_set(r, *(const float *)val, x->order);
+}
+
+static void enc_f64(const msm_var *x, const void *val, uint16_t *r)
+{
+    ms_mb_f64_set(r, *(const double *)val, x->order);
+}
+
+/* Two bytes a register, first in the high byte, NUL padded; cut at len
+ * (an odd length's last low byte stays 0). */
+static void enc_str(const msm_var *x, const void *val, uint16_t *r)
+{
+    const char *s = val;
+    memset(r, 0, x->count * sizeof *r);
+    for (unsigned i = 0; i < x->len && s[i]; i++) {
+        uint8_t c = (uint8_t)s[i];
+        r[i / 2] |= (uint16_t)(i & 1 ? c : c << 8);
+    }
 }
 
 bool ms_memory_get_bool(ms_memory *m, ms_var v)
 {
     uint16_t r[1] = {0};
-    return load(m, v, 0, r) == 0 && r[0];
+    msm_var x;
+    return load(m, v, 0, r, &x) == 0 && r[0];
 }
 
 int ms_memory_set_bool(ms_memory *m, ms_var v, bool x)
 {
-    uint16_t r[1] = {x};
-    return store(m, v, 0, r);
+    uint16_t r = x;
+    return store(m, v, 0, enc_word, &r);
 }
 
 uint16_t ms_memory_get_word(ms_memory *m, ms_var v)
 {
     uint16_t r[1] = {0};
-    return load(m, v, 16, r) == 0 ? r[0] : 0;
+    msm_var x;
+    return load(m, v, 16, r, &x) == 0 ? r[0] : 0;
 }
 
 int ms_memory_set_word(ms_memory *m, ms_var v, uint16_t x)
 {
-    return store(m, v, 16, &x);
+    return store(m, v, 16, enc_word, &x);
 }
 
 int16_t ms_memory_get_i16(ms_memory *m, ms_var v)
@@ -409,19 +473,14 @@ int ms_memory_set_i16(ms_memory *m, ms_var v, int16_t x)
 
 uint32_t ms_memory_get_u32(ms_memory *m, ms_var v)
 {
-    uint16_t r[2] = {0, 0};
-    if (!m || load(m, v, 32, r) < 0)
-        return 0;
-    return ms_mb_u32_get(r, order_of(m, v));
+    uint16_t r[2];
+    msm_var x;
+    return load(m, v, 32, r, &x) == 0 ? ms_mb_u32_get(r, x.order) : 0;
 }
 
 int ms_memory_set_u32(ms_memory *m, ms_var v, uint32_t x)
 {
-    uint16_t r[2];
-    if (!m)
-        return MS_EINVAL;
-    ms_mb_u32_set(r, x, order_of(m, v));
-    return store(m, v, 32, r);
+    return store(m, v, 32, enc_u32, &x);
 }
 
 int32_t ms_memory_get_i32(ms_memory *m, ms_var v)
@@ -436,19 +495,14 @@ int ms_memory_set_i32(ms_memory *m, ms_var v, int32_t x)
 
 uint64_t ms_memory_get_u64(ms_memory *m, ms_var v)
 {
-    uint16_t r[4] = {0, 0, 0, 0};
-    if (!m || load(m, v, 64, r) < 0)
-        return 0;
-    return ms_mb_u64_get(r, order_of(m, v));
+    uint16_t r[4];
+    msm_var x;
+    return load(m, v, 64, r, &x) == 0 ? ms_mb_u64_get(r, x.order) : 0;
 }
 
 int ms_memory_set_u64(ms_memory *m, ms_var v, uint64_t x)
 {
-    uint16_t r[4];
-    if (!m)
-        return MS_EINVAL;
-    ms_mb_u64_set(r, x, order_of(m, v));
-    return store(m, v, 64, r);
+    return store(m, v, 64, enc_u64, &x);
 }
 
 int64_t ms_memory_get_i64(ms_memory *m, ms_var v)
@@ -463,50 +517,40 @@ int ms_memory_set_i64(ms_memory *m, ms_var v, int64_t x)
 
 float ms_memory_get_f32(ms_memory *m, ms_var v)
 {
-    uint16_t r[2] = {0, 0};
-    if (!m || load(m, v, 'f', r) < 0)
-        return 0;
-    return ms_mb_f32_get(r, order_of(m, v));
+    uint16_t r[2];
+    msm_var x;
+    return load(m, v, 'f', r, &x) == 0 ? ms_mb_f32_get(r, x.order) : 0;
 }
 
 int ms_memory_set_f32(ms_memory *m, ms_var v, float x)
 {
-    uint16_t r[2];
-    if (!m)
-        return MS_EINVAL;
-    ms_mb_f32_set(r, x, order_of(m, v));
-    return store(m, v, 'f', r);
+    return store(m, v, 'f', enc_f32, &x);
 }
 
 double ms_memory_get_f64(ms_memory *m, ms_var v)
 {
-    uint16_t r[4] = {0, 0, 0, 0};
-    if (!m || load(m, v, 'd', r) < 0)
-        return 0;
-    return ms_mb_f64_get(r, order_of(m, v));
+    uint16_t r[4];
+    msm_var x;
+    return load(m, v, 'd', r, &x) == 0 ? ms_mb_f64_get(r, x.order) : 0;
 }
 
 int ms_memory_set_f64(ms_memory *m, ms_var v, double x)
 {
-    uint16_t r[4];
-    if (!m)
-        return MS_EINVAL;
-    ms_mb_f64_set(r, x, order_of(m, v));
-    return store(m, v, 'd', r);
+    return store(m, v, 'd', enc_f64, &x);
 }
 
 int ms_memory_get_str(ms_memory *m, ms_var v, char *buf, size_t cap)
 {
     uint16_t r[125];
+    msm_var x;
     if (!buf || cap == 0)
         return MS_EINVAL;
     buf[0] = '\0';
-    int rc = m ? load(m, v, 's', r) : MS_EINVAL;
+    int rc = load(m, v, 's', r, &x);
     if (rc < 0)
         return rc;
-    unsigned len = m->vars[v.id].len; /* fixed once declared */
     size_t n = 0;
-    for (unsigned i = 0; i < len && n + 1 < cap; i++) {
+    for (unsigned i = 0; i < x.len && n + 1 < cap; i++) {
         char c = (char)(i & 1 ? r[i / 2] & 0xff : r[i / 2] >> 8);
         if (!c)
             break;
@@ -518,16 +562,7 @@ int ms_memory_get_str(ms_memory *m, ms_var v, char *buf, size_t cap)
 
 int ms_memory_set_str(ms_memory *m, ms_var v, const char *s)
 {
-    uint16_t r[125];
-    if (!m || !s)
+    if (!s)
         return MS_EINVAL;
-    memset(r, 0, sizeof r);
-    size_t n = strlen(s);
-    if (v.id >= 0 && (size_t)v.id < m->nvars && n > m->vars[v.id].len)
-        n = m->vars[v.id].len; /* an odd length's last low byte stays 0 */
-    for (size_t i = 0; i < n && i < 250; i++) {
-        uint8_t c = (uint8_t)s[i];
-        r[i / 2] |= (uint16_t)(i & 1 ? c : c << 8);
-    }
-    return store(m, v, 's', r);
+    return store(m, v, 's', enc_str, s);
 }
