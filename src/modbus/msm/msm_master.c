@@ -9,34 +9,66 @@
  * want of a connection (closed, timed out) is kept and written again once
  * the device answers, unless the worker was told to drop such writes; a
  * write the device refuses (an exception) is dropped and reported. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "modbus/msm/msm_worker.h"
 #include "mscada/error.h"
+#include "mscada/mbclient.h"
 
-static void sync_stats(ms_worker *w)
+typedef struct msm_master msm_master;
+
+/* One request of an exchange in flight. */
+typedef struct {
+    msm_master *ms;
+    msm_req *r;
+    bool write;
+} msm_call;
+
+struct msm_master {
+    ms_worker *w;
+    ms_memory *mem;
+    bool keep;
+    ms_mb_client_config cfg; /* transport, where, timeout */
+    uint8_t unit;
+    /* on the worker's thread */
+    ms_mb_client *client;
+    uv_timer_t timer;
+    msm_plan plan;
+    msm_call *calls;
+    size_t outstanding;
+};
+
+static void count_cycle(msm_master *ms)
 {
-    ms_mb_client_stats cs;
-    if (!w->client) /* closing: requests fail from inside the close */
-        return;
-    ms_mb_client_get_stats(w->client, &cs);
-    uv_mutex_lock(&w->smu);
-    w->st.requests = cs.requests;
-    w->st.errors = cs.errors;
-    w->st.reconnects = cs.connects ? cs.connects - 1 : 0;
-    w->st.rtt_ms = cs.rtt_ms;
-    uv_mutex_unlock(&w->smu);
+    ms_worker_status *st = msm_worker_status_lock(ms->w);
+    st->cycles++;
+    msm_worker_status_unlock(ms->w);
 }
 
-static void call_done(ms_worker *w, msm_call *k, int status,
+static void sync_stats(msm_master *ms)
+{
+    ms_mb_client_stats cs;
+    if (!ms->client) /* closing: requests fail from inside the close */
+        return;
+    ms_mb_client_get_stats(ms->client, &cs);
+    ms_worker_status *st = msm_worker_status_lock(ms->w);
+    st->requests = cs.requests;
+    st->errors = cs.errors;
+    st->reconnects = cs.connects ? cs.connects - 1 : 0;
+    st->rtt_ms = cs.rtt_ms;
+    msm_worker_status_unlock(ms->w);
+}
+
+static void call_done(msm_master *ms, msm_call *k, int status,
                       const ms_mb_response *rsp)
 {
-    ms_memory *m = w->mem;
+    ms_memory *m = ms->mem;
     if (status < 0) {
-        msm_worker_error(w, status);
+        msm_worker_error(ms->w, status);
         /* Refused by the device: writing it again would be refused again. */
-        if (k->write && w->keep && !ms_mb_err_is_exc(status)) {
+        if (k->write && ms->keep && !ms_mb_err_is_exc(status)) {
             uv_mutex_lock(&m->lock);
             msm_unplan(m, k->r);
             uv_mutex_unlock(&m->lock);
@@ -46,11 +78,8 @@ static void call_done(ms_worker *w, msm_call *k, int status,
         msm_apply_read(m, k->r, rsp);
         uv_mutex_unlock(&m->lock);
     }
-    if (--w->outstanding == 0) {
-        uv_mutex_lock(&w->smu);
-        w->st.cycles++;
-        uv_mutex_unlock(&w->smu);
-    }
+    if (--ms->outstanding == 0)
+        count_cycle(ms);
 }
 
 static void on_done(int status, uint8_t unit, const ms_mb_request *req,
@@ -59,68 +88,67 @@ static void on_done(int status, uint8_t unit, const ms_mb_request *req,
     msm_call *k = arg;
     (void)unit;
     (void)req;
-    ms_worker *w = k->w;
-    call_done(w, k, status, rsp);
-    sync_stats(w);
+    msm_master *ms = k->ms;
+    call_done(ms, k, status, rsp);
+    sync_stats(ms);
 }
 
-static void exchange(ms_worker *w)
+/* Out of memory mid-plan: what was planned is written next time. */
+static void unplan_writes(msm_master *ms, size_t nwrites)
 {
-    ms_memory *m = w->mem;
-    if (w->outstanding)
+    uv_mutex_lock(&ms->mem->lock);
+    for (size_t i = 0; i < nwrites; i++)
+        msm_unplan(ms->mem, &ms->plan.reqs[i]);
+    uv_mutex_unlock(&ms->mem->lock);
+    msm_worker_error(ms->w, MS_ENOMEM);
+}
+
+static void exchange(msm_master *ms)
+{
+    ms_memory *m = ms->mem;
+    if (ms->outstanding)
         return;
-    if (!ms_mb_client_connected(w->client)) {
-        if (!w->keep) {
+    if (!ms_mb_client_connected(ms->client)) {
+        if (!ms->keep) {
             uv_mutex_lock(&m->lock);
             msm_drop_changes(m);
             uv_mutex_unlock(&m->lock);
         }
         return;
     }
-    w->plan.n = 0;
+    ms->plan.n = 0;
     uv_mutex_lock(&m->lock);
-    int rc = msm_plan_writes(m, &w->plan);
-    size_t nwrites = w->plan.n;
+    int rc = msm_plan_writes(m, &ms->plan);
+    size_t nwrites = ms->plan.n;
     if (rc == 0)
-        rc = msm_plan_reads(m, &w->plan);
-    if (rc < 0) /* out of memory: whatever was planned goes again */
-        for (size_t i = 0; i < nwrites; i++)
-            msm_unplan(m, &w->plan.reqs[i]);
+        rc = msm_plan_reads(m, &ms->plan);
     uv_mutex_unlock(&m->lock);
-    if (rc < 0) {
-        msm_worker_error(w, rc);
-        return;
-    }
-    msm_call *calls = realloc(w->calls, (w->plan.n + 1) * sizeof *calls);
+    msm_call *calls = rc == 0 ? realloc(ms->calls, (ms->plan.n + 1) *
+                                                       sizeof *calls)
+                              : NULL;
     if (!calls) {
-        uv_mutex_lock(&m->lock);
-        for (size_t i = 0; i < nwrites; i++)
-            msm_unplan(m, &w->plan.reqs[i]);
-        uv_mutex_unlock(&m->lock);
-        msm_worker_error(w, MS_ENOMEM);
+        unplan_writes(ms, nwrites);
         return;
     }
-    w->calls = calls;
+    ms->calls = calls;
     /* Counted up front, so a failure handled in the loop below can't end
      * the exchange early. */
-    w->outstanding = w->plan.n + 1;
-    for (size_t i = 0; i < w->plan.n; i++) {
+    ms->outstanding = ms->plan.n + 1;
+    for (size_t i = 0; i < ms->plan.n; i++) {
         msm_call *k = &calls[i];
-        k->w = w;
-        k->r = &w->plan.reqs[i];
+        k->ms = ms;
+        k->r = &ms->plan.reqs[i];
         k->write = i < nwrites;
-        rc = ms_mb_client_submit(w->client, w->unit, &k->r->req, on_done, k);
+        rc = ms_mb_client_submit(ms->client, ms->unit, &k->r->req, on_done,
+                                 k);
         if (rc < 0)
-            call_done(w, k, rc, NULL);
+            call_done(ms, k, rc, NULL);
     }
-    calls[w->plan.n].w = w;
-    calls[w->plan.n].write = false;
-    if (--w->outstanding == 0) {
-        uv_mutex_lock(&w->smu);
-        w->st.cycles++;
-        uv_mutex_unlock(&w->smu);
-    }
-    sync_stats(w);
+    calls[ms->plan.n].ms = ms;
+    calls[ms->plan.n].write = false;
+    if (--ms->outstanding == 0)
+        count_cycle(ms);
+    sync_stats(ms);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -130,46 +158,94 @@ static void on_tick(uv_timer_t *t)
 
 static void on_state(ms_mb_client *c, bool up, void *arg)
 {
-    ms_worker *w = arg;
+    msm_master *ms = arg;
     (void)c;
-    uv_mutex_lock(&w->smu);
-    w->st.connected = up;
-    uv_mutex_unlock(&w->smu);
+    ms_worker_status *st = msm_worker_status_lock(ms->w);
+    st->connected = up;
+    msm_worker_status_unlock(ms->w);
     if (!up)
-        msm_worker_error(w, MS_ECLOSED);
+        msm_worker_error(ms->w, MS_ECLOSED);
 }
 
-int msm_master_start(ms_worker *w)
+/* ---- the role ------------------------------------------------------------------ */
+
+static int master_start(void *role, ms_worker *w)
 {
-    ms_mb_client_config cfg;
-    ms_mb_client_config_init(&cfg);
-    cfg.transport = w->transport;
-    if (w->transport == MS_MB_TRANSPORT_SERIAL) {
-        cfg.serial = w->line;
-    } else {
-        memcpy(cfg.host, w->host, sizeof cfg.host);
-        cfg.port = w->port;
-    }
-    cfg.timeout = w->timeout;
-    cfg.backoff_max = 1.0; /* a PLC back after a restart is seen soon */
-    cfg.on_state = on_state;
-    cfg.arg = w;
-    int rc = ms_mb_client_new(&w->loop, &cfg, &w->client);
+    msm_master *ms = role;
+    const msm_worker_opts *o = msm_worker_opts_of(w);
+    ms->w = w;
+    ms->mem = msm_worker_memory(w);
+    ms->keep = o->keep;
+    ms->cfg.timeout = o->timeout;
+    ms->cfg.backoff_max = 1.0; /* a PLC back after a restart is seen soon */
+    ms->cfg.on_state = on_state;
+    ms->cfg.arg = ms;
+    uv_loop_t *loop = msm_worker_loop(w);
+    int rc = ms_mb_client_new(loop, &ms->cfg, &ms->client);
     if (rc < 0)
         return rc;
-    uv_timer_init(&w->loop, &w->timer);
-    w->timer.data = w;
-    uint64_t ms = (uint64_t)(w->period * 1000 + 0.5);
-    uv_timer_start(&w->timer, on_tick, ms ? ms : 1, ms ? ms : 1);
+    uv_timer_init(loop, &ms->timer);
+    ms->timer.data = ms;
+    uint64_t ms_ = (uint64_t)(o->period * 1000 + 0.5);
+    uv_timer_start(&ms->timer, on_tick, ms_ ? ms_ : 1, ms_ ? ms_ : 1);
     return 0;
 }
 
-void msm_master_stop(ms_worker *w)
+static void master_stop(void *role)
 {
-    uv_timer_stop(&w->timer);
-    uv_close((uv_handle_t *)&w->timer, NULL);
-    if (w->client) {
-        ms_mb_client_close(w->client); /* fails what is in flight */
-        w->client = NULL;
+    msm_master *ms = role;
+    uv_timer_stop(&ms->timer);
+    uv_close((uv_handle_t *)&ms->timer, NULL);
+    if (ms->client) {
+        ms_mb_client_close(ms->client); /* fails what is in flight */
+        ms->client = NULL;
     }
+}
+
+static void master_free(void *role)
+{
+    msm_master *ms = role;
+    msm_plan_free(&ms->plan);
+    free(ms->calls);
+    free(ms);
+}
+
+static const msm_role_ops master_ops = {master_start, master_stop,
+                                        master_free};
+
+static ms_worker *master_new(ms_memory *m, const ms_mb_client_config *cfg,
+                             uint8_t unit)
+{
+    msm_master *ms = calloc(1, sizeof *ms);
+    if (ms) {
+        ms->cfg = *cfg;
+        ms->unit = unit;
+    }
+    return msm_worker_new(m, &master_ops, ms);
+}
+
+ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
+                         uint8_t unit)
+{
+    ms_mb_client_config cfg;
+    if (!host || !*host || strlen(host) >= sizeof cfg.host || port <= 0 ||
+        port > 65535)
+        return NULL;
+    ms_mb_client_config_init(&cfg);
+    cfg.transport = MS_MB_TRANSPORT_TCP;
+    snprintf(cfg.host, sizeof cfg.host, "%s", host);
+    cfg.port = port;
+    return master_new(m, &cfg, unit);
+}
+
+ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
+                            uint8_t unit)
+{
+    ms_mb_client_config cfg;
+    if (!line || ms_mb_serial_config_check(line) < 0)
+        return NULL;
+    ms_mb_client_config_init(&cfg);
+    cfg.transport = MS_MB_TRANSPORT_SERIAL;
+    cfg.serial = *line;
+    return master_new(m, &cfg, unit);
 }

@@ -1,6 +1,7 @@
 /* Modbus shared memory workers: the background thread (its own libuv loop,
- * stopped through a uv_async, joined), options and status. What a master
- * or slave does on that loop is in msm_master.c and msm_slave.c. */
+ * stopped through a uv_async, joined), options and status. What the worker
+ * does on that loop is its role's (msm_master.c, msm_slave.c), reached
+ * through the role's ops table only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,118 +10,128 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-static ms_worker *worker_new(ms_memory *m, bool master)
+struct ms_worker {
+    ms_memory *mem;
+    const msm_role_ops *ops;
+    void *role;
+    msm_worker_opts opts; /* written under smu until started, then fixed */
+
+    uv_loop_t loop;
+    uv_async_t async;
+    uv_thread_t thread;
+    uv_mutex_t smu;  /* the flags and st */
+    bool started;    /* ms_worker_run called (and not failed) */
+    bool running;    /* the thread exists */
+    bool stopping;
+    ms_worker_status st;
+};
+
+ms_worker *msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role)
 {
-    if (!m)
+    ms_worker *w = m && role ? calloc(1, sizeof *w) : NULL;
+    if (w && uv_mutex_init(&w->smu) < 0) {
+        free(w);
+        w = NULL;
+    }
+    if (!w) {
+        if (role)
+            ops->free(role);
         return NULL;
-    ms_worker *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
+    }
     w->mem = m;
-    w->master = master;
-    w->period = 0.1;
-    w->timeout = 1.0;
-    w->keep = true;
-    uv_mutex_init(&w->smu);
+    w->ops = ops;
+    w->role = role;
+    w->opts.period = 0.1;
+    w->opts.timeout = 1.0;
+    w->opts.keep = true;
     return w;
 }
 
-ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
-                         uint8_t unit)
+uv_loop_t *msm_worker_loop(ms_worker *w)
 {
-    if (!host || !*host || strlen(host) >= 256 || port <= 0 || port > 65535)
-        return NULL;
-    ms_worker *w = worker_new(m, true);
-    if (w) {
-        w->transport = MS_MB_TRANSPORT_TCP;
-        snprintf(w->host, sizeof w->host, "%s", host);
-        w->port = port;
-        w->unit = unit;
-    }
-    return w;
+    return &w->loop;
 }
 
-ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
-                            uint8_t unit)
+ms_memory *msm_worker_memory(ms_worker *w)
 {
-    if (!line || ms_mb_serial_config_check(line) < 0)
-        return NULL;
-    ms_worker *w = worker_new(m, true);
-    if (w) {
-        w->transport = MS_MB_TRANSPORT_SERIAL;
-        w->line = *line;
-        w->unit = unit;
-    }
-    return w;
+    return w->mem;
 }
 
-ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port, uint8_t unit)
+const msm_worker_opts *msm_worker_opts_of(ms_worker *w)
 {
-    if ((ip && strlen(ip) >= 64) || port < 0 || port > 65535)
-        return NULL;
-    ms_worker *w = worker_new(m, false);
-    if (w) {
-        w->transport = MS_MB_TRANSPORT_TCP;
-        snprintf(w->host, sizeof w->host, "%s", ip ? ip : "127.0.0.1");
-        w->port = port;
-        w->unit = unit;
-    }
-    return w;
+    return &w->opts;
 }
 
-ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
-                           uint8_t unit)
+ms_worker_status *msm_worker_status_lock(ms_worker *w)
 {
-    if (!line || ms_mb_serial_config_check(line) < 0)
-        return NULL;
-    ms_worker *w = worker_new(m, false);
-    if (w) {
-        w->transport = MS_MB_TRANSPORT_SERIAL;
-        w->line = *line;
-        w->unit = unit;
-    }
-    return w;
+    uv_mutex_lock(&w->smu);
+    return &w->st;
+}
+
+void msm_worker_status_unlock(ms_worker *w)
+{
+    uv_mutex_unlock(&w->smu);
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
+/* Locks the options for a change; MS_ERUNNING (unlocked) once run. */
+static int opts_begin(ms_worker *w)
+{
+    uv_mutex_lock(&w->smu);
+    if (!w->started)
+        return 0;
+    uv_mutex_unlock(&w->smu);
+    return MS_ERUNNING;
 }
 
 int ms_worker_set_period(ms_worker *w, double seconds)
 {
     if (!w || !(seconds >= 0.001 && seconds <= 86400))
         return MS_EINVAL;
-    if (w->running)
-        return MS_ERUNNING;
-    w->period = seconds;
-    return 0;
+    int rc = opts_begin(w);
+    if (rc == 0) {
+        w->opts.period = seconds;
+        uv_mutex_unlock(&w->smu);
+    }
+    return rc;
 }
 
 int ms_worker_set_timeout(ms_worker *w, double seconds)
 {
     if (!w || !(seconds >= 0.001 && seconds <= 3600))
         return MS_EINVAL;
-    if (w->running)
-        return MS_ERUNNING;
-    w->timeout = seconds;
-    return 0;
+    int rc = opts_begin(w);
+    if (rc == 0) {
+        w->opts.timeout = seconds;
+        uv_mutex_unlock(&w->smu);
+    }
+    return rc;
 }
 
 int ms_worker_set_keep_writes(ms_worker *w, bool keep)
 {
     if (!w)
         return MS_EINVAL;
-    if (w->running)
-        return MS_ERUNNING;
-    w->keep = keep;
-    return 0;
+    int rc = opts_begin(w);
+    if (rc == 0) {
+        w->opts.keep = keep;
+        uv_mutex_unlock(&w->smu);
+    }
+    return rc;
 }
 
 int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg)
 {
     if (!w)
         return MS_EINVAL;
-    if (w->running)
-        return MS_ERUNNING;
-    w->on_write = cb;
-    w->arg = arg;
-    return 0;
+    int rc = opts_begin(w);
+    if (rc == 0) {
+        w->opts.on_write = cb;
+        w->opts.arg = arg;
+        uv_mutex_unlock(&w->smu);
+    }
+    return rc;
 }
 
 void msm_worker_error(ms_worker *w, int err)
@@ -153,10 +164,7 @@ static void on_async(uv_async_t *a)
     uv_mutex_unlock(&w->smu);
     if (!stop)
         return;
-    if (w->master)
-        msm_master_stop(w);
-    else
-        msm_slave_stop(w);
+    w->ops->stop(w->role);
     uv_close((uv_handle_t *)&w->async, NULL);
 }
 
@@ -166,62 +174,79 @@ static void thread_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-int ms_worker_run(ms_worker *w)
+/* The loop, the role started on it, the thread; on failure none of them. */
+static int start(ms_worker *w)
 {
-    if (!w)
-        return MS_EINVAL;
-    if (w->running)
-        return MS_ERUNNING;
     if (uv_loop_init(&w->loop) < 0)
         return MS_ENOMEM;
-    uv_async_init(&w->loop, &w->async, on_async);
+    if (uv_async_init(&w->loop, &w->async, on_async) < 0) {
+        uv_loop_close(&w->loop);
+        return MS_EIO; /* no eventfd/pipe: out of file descriptors */
+    }
     w->async.data = w;
     /* Started here, before the thread exists: nothing races with it yet,
      * and a slave's listen error reaches the caller. */
-    int rc = w->master ? msm_master_start(w) : msm_slave_start(w);
+    int rc = w->ops->start(w->role, w);
     if (rc == 0 && uv_thread_create(&w->thread, thread_main, w) < 0) {
         rc = MS_EIO;
-        if (w->master)
-            msm_master_stop(w);
-        else
-            msm_slave_stop(w);
+        w->ops->stop(w->role);
     }
     if (rc < 0) {
         uv_close((uv_handle_t *)&w->async, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
-        return rc;
     }
+    return rc;
+}
+
+static void count_running(ms_memory *m, int d)
+{
+    uv_mutex_lock(&m->lock);
+    m->running = (unsigned)((int)m->running + d);
+    uv_mutex_unlock(&m->lock);
+}
+
+int ms_worker_run(ms_worker *w)
+{
+    if (!w)
+        return MS_EINVAL;
     uv_mutex_lock(&w->smu);
-    w->st.running = true;
+    bool again = w->started;
+    w->started = true; /* options fixed from here */
     uv_mutex_unlock(&w->smu);
-    w->running = true;
-    uv_mutex_lock(&w->mem->lock);
-    w->mem->running++;
-    uv_mutex_unlock(&w->mem->lock);
-    return 0;
+    if (again)
+        return MS_ERUNNING;
+    /* Counted in before the role looks at the memory: a declaration made
+     * meanwhile on another thread either came first (and the role sees it)
+     * or is refused. */
+    count_running(w->mem, 1);
+    int rc = start(w);
+    uv_mutex_lock(&w->smu);
+    w->started = rc == 0;
+    w->running = rc == 0;
+    w->st.running = rc == 0;
+    uv_mutex_unlock(&w->smu);
+    if (rc < 0)
+        count_running(w->mem, -1);
+    return rc;
 }
 
 void ms_worker_kill(ms_worker *w)
 {
     if (!w)
         return;
-    if (w->running) {
-        uv_mutex_lock(&w->smu);
-        w->stopping = true;
-        uv_mutex_unlock(&w->smu);
+    uv_mutex_lock(&w->smu);
+    bool running = w->running;
+    w->stopping = true;
+    uv_mutex_unlock(&w->smu);
+    if (running) {
         uv_async_send(&w->async);
         uv_thread_join(&w->thread);
         if (uv_loop_close(&w->loop) != 0)
             ms_log_warn("msm worker: its loop still had handles at kill");
-        uv_mutex_lock(&w->mem->lock);
-        w->mem->running--;
-        uv_mutex_unlock(&w->mem->lock);
+        count_running(w->mem, -1);
     }
-    msm_plan_free(&w->plan);
-    free(w->calls);
-    free(w->pending);
-    free(w->fired);
+    w->ops->free(w->role);
     uv_mutex_destroy(&w->smu);
     free(w);
 }

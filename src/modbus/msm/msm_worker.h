@@ -1,64 +1,49 @@
-/* Modbus shared memory workers: what master and slave share (a thread with
- * its own loop, stopped through a uv_async; options; status). */
+/* Modbus shared memory workers, as a role sees them: a worker owns a thread
+ * with its own loop, its options and status, and runs one role (master or
+ * slave) through the ops table the role's constructor chose. The worker
+ * knows nothing of what a role does; a role knows the worker only through
+ * the calls below. */
 #ifndef MSCADA_MSM_WORKER_H
 #define MSCADA_MSM_WORKER_H
 
 #include <uv.h>
 
 #include "modbus/msm/msm_int.h"
-#include "mscada/mbclient.h"
-#include "mscada/mbserver.h"
 
+/* What a role does, on the worker's loop. */
 typedef struct {
-    ms_worker *w;
-    msm_req *r;
-    bool write;
-} msm_call;
+    /* From ms_worker_run, on the caller's thread before the worker's thread
+     * exists (so a listen error reaches the caller): open what the role
+     * needs on msm_worker_loop(w). On failure it returns the error and
+     * leaves nothing open on the loop. */
+    int (*start)(void *role, ms_worker *w);
+    /* On the loop (or after a failed thread start): close what start
+     * opened; in-flight work fails. */
+    void (*stop)(void *role);
+    /* Once the thread is joined, or the worker never ran: free the role. */
+    void (*free)(void *role);
+} msm_role_ops;
 
-struct ms_worker {
-    ms_memory *mem;
-    bool master;
-    ms_mb_transport transport; /* TCP or SERIAL */
-    char host[256];
-    int port;
-    uint8_t unit;
-    ms_mb_serial_config line;
-    double period, timeout;
-    bool keep;
-    ms_worker_write_cb on_write;
+/* Options, fixed once ms_worker_run was called (read-only for roles). */
+typedef struct {
+    double period, timeout; /* master */
+    bool keep;              /* master */
+    ms_worker_write_cb on_write; /* slave */
     void *arg;
+} msm_worker_opts;
 
-    uv_loop_t loop;
-    uv_async_t async;
-    uv_timer_t timer;
-    uv_thread_t thread;
-    bool running;   /* the thread exists (caller's thread only) */
-    bool stopping;  /* under smu */
-    uv_mutex_t smu; /* st and stopping */
-    ms_worker_status st;
+/* A stopped worker of m running role. Takes role: on failure (NULL) it is
+ * freed through ops->free. */
+ms_worker *msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role);
 
-    /* master, on the worker's thread */
-    ms_mb_client *client;
-    msm_plan plan;
-    msm_call *calls;
-    size_t outstanding;
+uv_loop_t *msm_worker_loop(ms_worker *w);
+ms_memory *msm_worker_memory(ms_worker *w);
+const msm_worker_opts *msm_worker_opts_of(ms_worker *w);
 
-    /* slave, on the worker's thread */
-    ms_mb_server *server;
-    ms_mb_serial_slave *serial;
-    ms_mb_mem smem;        /* blocks pointing into the memory's arrays */
-    ms_mb_block blocks[4];
-    size_t nvars;          /* variables declared when it started */
-    uint8_t *pending;      /* per variable: written by a master */
-    int *fired;            /* the ones to call back, outside the lock */
-};
-
-/* The error for the status (worker's thread). */
+/* The status, locked for an update from the role; unlock right after. */
+ms_worker_status *msm_worker_status_lock(ms_worker *w);
+void msm_worker_status_unlock(ms_worker *w);
+/* Records err (and its text) as the last error. */
 void msm_worker_error(ms_worker *w, int err);
-/* Start and stop of the master's and slave's parts, on their loop. */
-int msm_master_start(ms_worker *w);
-void msm_master_stop(ms_worker *w);
-int msm_slave_start(ms_worker *w);
-void msm_slave_stop(ms_worker *w);
 
 #endif
