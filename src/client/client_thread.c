@@ -98,17 +98,22 @@ int ms_client_thread_start(const ms_client_config *cfg,
     ms_client_thread *th = calloc(1, sizeof *th);
     if (!th)
         return MS_ENOMEM;
-    if (uv_loop_init(&th->loop) < 0) {
-        free(th);
-        return MS_ENOMEM;
+    int rc = MS_ENOMEM;
+    if (uv_mutex_init(&th->lock) < 0)
+        goto fail_lock;
+    if (uv_mutex_init(&th->qmu) < 0)
+        goto fail_qmu;
+    if (uv_cond_init(&th->qcond) < 0)
+        goto fail_cond;
+    if (uv_loop_init(&th->loop) < 0)
+        goto fail_loop;
+    if (uv_async_init(&th->loop, &th->async, on_async) < 0) {
+        rc = MS_EIO; /* no eventfd/pipe: out of file descriptors */
+        goto fail_async;
     }
-    uv_mutex_init(&th->lock);
-    uv_mutex_init(&th->qmu);
-    uv_cond_init(&th->qcond);
-    uv_async_init(&th->loop, &th->async, on_async);
     th->async.data = th;
     /* Made here, before the thread exists: nothing races with it yet. */
-    int rc = ms_client_new(&th->loop, cfg, &th->c);
+    rc = ms_client_new(&th->loop, cfg, &th->c);
     if (rc == 0) {
         th->c->lock = &th->lock;
         th->c->state_hook = state_hook;
@@ -117,20 +122,25 @@ int ms_client_thread_start(const ms_client_config *cfg,
         if (uv_thread_create(&th->thread, thread_main, th) < 0)
             rc = MS_EIO;
     }
-    if (rc < 0) {
-        if (th->c)
-            ms_client_close(th->c);
-        uv_close((uv_handle_t *)&th->async, NULL);
-        uv_run(&th->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&th->loop);
-        uv_cond_destroy(&th->qcond);
-        uv_mutex_destroy(&th->qmu);
-        uv_mutex_destroy(&th->lock);
-        free(th);
-        return rc;
+    if (rc == 0) {
+        *out = th;
+        return 0;
     }
-    *out = th;
-    return 0;
+    if (th->c)
+        ms_client_close(th->c);
+    uv_close((uv_handle_t *)&th->async, NULL);
+    uv_run(&th->loop, UV_RUN_DEFAULT);
+fail_async:
+    uv_loop_close(&th->loop);
+fail_loop:
+    uv_cond_destroy(&th->qcond);
+fail_cond:
+    uv_mutex_destroy(&th->qmu);
+fail_qmu:
+    uv_mutex_destroy(&th->lock);
+fail_lock:
+    free(th);
+    return rc;
 }
 
 void ms_client_thread_stop(ms_client_thread *th)
