@@ -4,7 +4,8 @@
  * offset read from the device onto a real `mscada bus`; writes from the bus
  * (FC5, FC6, FC16, FC22) checked in libmodbus' mapping; the status tag; the
  * slave stopped and started again -> reconnect and resume; SIGTERM -> exit
- * 0. */
+ * 0. Each test gets its own bus, slave and modbusclient (setup/teardown per
+ * test), so any one runs alone: `test_mbclient_libmodbus test_writes`. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -229,6 +230,8 @@ static int setup(void **state)
 {
     (void)state;
     ms_log_setup("test", MS_LOG_WARN);
+    memset(&sl, 0, sizeof sl);
+    memset(tags, 0, sizeof tags);
     const char *dir = ms_test_dir();
     bus_port = ms_test_free_port();
     bus_pid = ms_test_bus_start(bus_port);
@@ -289,6 +292,7 @@ static int teardown(void **state)
     ms_test_kill_all();
     slave_stop(&sl);
     modbus_mapping_free(sl.map);
+    pthread_mutex_destroy(&sl.lock);
     ms_test_cleanup();
     return 0;
 }
@@ -360,17 +364,25 @@ static bool coil10_on(void *arg)
     return on;
 }
 
-static void test_writes(void **state)
+/* Waits until modbusclient is on the bus (its tags have values), then
+ * writes W_I16 = -42 through the bus and waits for it in the device. */
+static ms_tag *write_i16(void)
 {
-    (void)state;
     ms_tag *t;
-    /* Wait until modbusclient is on the bus: its tags exist with values. */
     assert_true(ms_test_run_until(&loop, all_read, NULL, 30));
-
     assert_int_equal(ms_tag_new(bc, "W_I16", MS_TYPE_INT, &t), 0);
     assert_int_equal(ms_tag_set_int(t, -42), 0);
     reg_wait w = {31, (uint16_t)-42, 0xffff};
     assert_true(ms_test_run_until(&loop, reg_is, &w, 20));
+    return t;
+}
+
+static void test_writes(void **state)
+{
+    (void)state;
+    ms_tag *t;
+    reg_wait w;
+    write_i16();
 
     assert_int_equal(ms_tag_new(bc, "W_F32", MS_TYPE_FLOAT, &t), 0);
     assert_int_equal(ms_tag_set_float(t, 7.75), 0);
@@ -415,8 +427,7 @@ static bool i16_is_99(void *arg)
 static void test_device_value_wins(void **state)
 {
     (void)state;
-    ms_tag *t;
-    assert_int_equal(ms_tag_new(bc, "W_I16", MS_TYPE_INT, &t), 0);
+    ms_tag *t = write_i16();
     set_hreg(&sl, 31, 99);
     assert_true(ms_test_run_until(&loop, i16_is_99, t, 20));
 }
@@ -440,9 +451,10 @@ static bool i16_is_777(void *arg)
     return ms_tag_get_int(t, &v) == 0 && v == 777;
 }
 
-static void test_status_and_reconnect(void **state)
+/* Connected, then the slave stopped (seen in the status) and started again
+ * with a new value: the value arrives and the status says connected. */
+static ms_tag *bounce_slave(void)
 {
-    (void)state;
     ms_tag *st, *i16;
     assert_int_equal(ms_tag_new(bc, "PLC_status", MS_TYPE_NONE, &st), 0);
     assert_int_equal(ms_tag_new(bc, "I16", MS_TYPE_NONE, &i16), 0);
@@ -460,12 +472,20 @@ static void test_status_and_reconnect(void **state)
     assert_true(ms_test_run_until(&loop, i16_is_777, i16, 30));
     w.needle = "\"connected\":true";
     assert_true(ms_test_run_until(&loop, status_has, &w, 20));
+    return st;
+}
+
+static void test_status_and_reconnect(void **state)
+{
+    (void)state;
+    ms_tag *st = bounce_slave();
     assert_non_null(strstr(ms_tag_get_str(st), "\"connects\":2"));
 }
 
 static void test_sigterm_clean_exit(void **state)
 {
     (void)state;
+    bounce_slave();
     int st = ms_test_stop_pid(mbc_pid, 10);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
@@ -481,14 +501,20 @@ static void test_sigterm_clean_exit(void **state)
     assert_int_equal(rc, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reads_every_type),
-        cmocka_unit_test(test_writes),
-        cmocka_unit_test(test_device_value_wins),
-        cmocka_unit_test(test_status_and_reconnect),
-        cmocka_unit_test(test_sigterm_clean_exit),
+        cmocka_unit_test_setup_teardown(test_reads_every_type, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_value_wins, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_status_and_reconnect, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_clean_exit, setup,
+                                        teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    if (argc > 1) /* one test (a pattern), e.g. test_writes */
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
