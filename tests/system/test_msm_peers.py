@@ -7,7 +7,6 @@ client (COUNTER increases, STATE changes printed)."""
 import os
 import re
 import socket
-import time
 
 import mshelp as h
 from mshelp import check, check_eq
@@ -136,9 +135,8 @@ def test_slave_with_mbpoll():
             check_eq(st, 0, 'mbpoll read: %s %s' % (out, err))
             return int(re.search(r'\[2\]:\s+(-?\d+)', out).group(1))
         c1 = counter()
-        time.sleep(0.5)
-        c2 = counter()
-        check(c2 > c1, 'COUNTER did not increase: %d then %d', c1, c2)
+        h.wait_until(lambda: counter() > c1,
+                     'COUNTER increasing past %d' % c1, 30)
         st, out, err = mbpoll(port, ['-a', '1', '-r', '1'], [1234])
         check_eq(st, 0, 'mbpoll write: %s %s' % (out, err))
         h.wait_until(lambda: 'STATE 1234' in log_text(log),
@@ -152,11 +150,12 @@ def test_slave_with_pymodbus():
     d = h.tmpdir('mscada-msm-')
     p, port, log = start_slave(d)
     try:
-        r1 = pm_regs(port, 0, 3)
-        time.sleep(0.5)
-        r2 = pm_regs(port, 0, 3)
-        c1, c2 = (r1[1] << 16) | r1[2], (r2[1] << 16) | r2[2]
-        check(c2 > c1, 'COUNTER did not increase: %d then %d', c1, c2)
+        def counter():
+            r = pm_regs(port, 0, 3)
+            return (r[1] << 16) | r[2]
+        c1 = counter()
+        h.wait_until(lambda: counter() > c1,
+                     'COUNTER increasing past %d' % c1, 30)
         c = pm_client(port)
         try:
             w = c.write_register(0, 77, slave=1)
