@@ -13,9 +13,12 @@
  *
  * A memory has the four Modbus areas, each sized by the user and placed at
  * a remote base address; variables are declared at offsets inside an area.
- * Every accessor is thread-safe (one mutex per memory). Workers run a
- * background thread with its own libuv loop; their callbacks run on that
- * thread, outside the memory's lock (accessors may be called from them). */
+ * Every call on a memory (declarations, accessors, names, errors) is
+ * thread-safe (one mutex per memory), and so are a worker's options, run
+ * and status; ms_*_free and ms_worker_kill are not (nothing else may use
+ * the object meanwhile). Workers run a background thread with its own libuv
+ * loop; their callbacks run on that thread, outside the memory's lock
+ * (accessors may be called from them). */
 #ifndef MSCADA_MSM_H
 #define MSCADA_MSM_H
 
@@ -100,12 +103,15 @@ typedef struct {
  * an unknown area or type, a type the area can't hold, a variable past the
  * end of its area, one overlapping another (distinct bits of one register
  * are legal). MS_ERUNNING while a worker of this memory runs: declare every
- * variable before ms_worker_run. */
+ * variable before ms_worker_run. One racing ms_worker_run on another
+ * thread is either refused so or seen by the worker in full. */
 ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
 /* The last declaration error, e.g. "COUNTER at holding register 7 (2
- * registers) goes past the end of an 8-register area"; "" if none. */
+ * registers) goes past the end of an 8-register area"; "" if none. A copy
+ * of the calling thread's own, valid until its next call. */
 const char *ms_memory_error(const ms_memory *m);
-/* The name a variable was declared with ("" for a failed one). */
+/* The name a variable was declared with ("" for a failed one); valid
+ * until ms_memory_free. */
 const char *ms_var_name(const ms_memory *m, ms_var v);
 
 /* Shorthands on holding registers, big word order. */
@@ -175,7 +181,8 @@ ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port,
 ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
                            uint8_t unit);
 
-/* Options (before ms_worker_run; MS_ERUNNING after). */
+/* Options (before ms_worker_run; MS_ERUNNING from its call on, unless the
+ * run failed). */
 /* Master: seconds between exchanges; default 0.1. */
 int ms_worker_set_period(ms_worker *w, double seconds);
 /* Master: seconds per request try; default 1. */
@@ -190,7 +197,7 @@ typedef void (*ms_worker_write_cb)(ms_worker *w, ms_memory *m, ms_var v,
                                    void *arg);
 int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg);
 
-/* Starts the worker's thread. Returns 0, MS_ERUNNING (running already), or
+/* Starts the worker's thread. Returns 0, MS_EBUSY (running already), or
  * the error starting it (a slave's listen error, e.g. UV_EADDRINUSE; a
  * serial line that won't open). A master connects in the background. */
 int ms_worker_run(ms_worker *w);
