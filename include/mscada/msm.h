@@ -197,7 +197,7 @@ typedef void (*ms_worker_write_cb)(ms_worker *w, ms_memory *m, ms_var v,
                                    void *arg);
 int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg);
 
-/* Starts the worker's thread. Returns 0, MS_EBUSY (running already), or
+/* Starts the worker's thread. Returns 0, MS_ERUNNING (running already), or
  * the error starting it (a slave's listen error, e.g. UV_EADDRINUSE; a
  * serial line that won't open). A master connects in the background. */
 int ms_worker_run(ms_worker *w);

@@ -778,7 +778,7 @@ static void declare_vs_run_round(int target)
         assert_non_null(strstr(d->err, "before ms_worker_run"));
     }
     for (int i = ok; i < d->n; i++)
-        assert_int_equal(d->v[i].id, MS_EBUSY);
+        assert_int_equal(d->v[i].id, MS_ERUNNING);
 
     /* A master writes FIRST and every word (FC16s), then FIRST alone: the
      * slave calls back in request order, so once FIRST was called back
