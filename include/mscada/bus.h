@@ -3,6 +3,8 @@
 #ifndef MSCADA_BUS_H
 #define MSCADA_BUS_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,36 +37,36 @@ typedef struct {
     size_t queue_hard_cap;     /* default 128 MiB */
 } ms_bus_config;
 
-void ms_bus_config_init(ms_bus_config *cfg);
+MS_EXTERN void ms_bus_config_init(ms_bus_config *cfg);
 /* Reads bus.yaml into cfg (start from ms_bus_config_init). A missing file
  * is an error (MS_ENOENT). Unknown keys warn. */
-int ms_bus_config_load(const char *path, ms_bus_config *cfg,
+MS_EXTERN int ms_bus_config_load(const char *path, ms_bus_config *cfg,
                        ms_conf_error *err);
 /* The same from a parsed document. */
-int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
+MS_EXTERN int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
                             ms_conf_error *err);
-void ms_bus_config_free(ms_bus_config *cfg);
+MS_EXTERN void ms_bus_config_free(ms_bus_config *cfg);
 
 /* Parses "10.0.0.0/8", "127.0.0.1", "::1", "fe80::/10". Returns 0 or
  * MS_EINVAL. */
-int ms_bus_allow_parse(const char *text, ms_bus_allow *out);
+MS_EXTERN int ms_bus_allow_parse(const char *text, ms_bus_allow *out);
 struct sockaddr;
 /* True when the address is inside the entry (IPv4-mapped IPv6 peers match
  * IPv4 entries). */
-bool ms_bus_allow_match(const ms_bus_allow *a, const struct sockaddr *sa);
+MS_EXTERN bool ms_bus_allow_match(const ms_bus_allow *a, const struct sockaddr *sa);
 
 typedef struct ms_bus ms_bus;
 
 /* Restores the snapshot (if configured), binds and listens on loop. cfg is
  * copied. Returns 0 or a negative libuv error (ms_strerror names it). */
-int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out);
+MS_EXTERN int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out);
 /* The port actually bound (useful with port 0). */
-int ms_bus_port(const ms_bus *bus);
+MS_EXTERN int ms_bus_port(const ms_bus *bus);
 /* The text port actually bound, or -1 when it is off. */
-int ms_bus_text_port(const ms_bus *bus);
+MS_EXTERN int ms_bus_text_port(const ms_bus *bus);
 /* Writes a last snapshot, closes every connection and handle; the bus is
  * freed once the loop has run the close callbacks. Safe to call twice. */
-void ms_bus_stop(ms_bus *bus);
+MS_EXTERN void ms_bus_stop(ms_bus *bus);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@
 #ifndef MSCADA_CLIENT_H
 #define MSCADA_CLIENT_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +35,7 @@ typedef enum {
 } ms_client_state;
 
 /* "connecting", "connected" or "closed". */
-const char *ms_client_state_name(ms_client_state s);
+MS_EXTERN const char *ms_client_state_name(ms_client_state s);
 
 typedef void (*ms_client_state_cb)(ms_client *c, ms_client_state state,
                                    void *arg);
@@ -66,12 +68,12 @@ typedef struct {
     void *on_state_arg;
 } ms_client_config;
 
-void ms_client_config_init(ms_client_config *cfg);
+MS_EXTERN void ms_client_config_init(ms_client_config *cfg);
 /* "HOST:PORT", "HOST", ":PORT" or "[IPV6]:PORT". Returns 0 or MS_EINVAL. */
-int ms_client_config_set_bus(ms_client_config *cfg, const char *host_port);
+MS_EXTERN int ms_client_config_set_bus(ms_client_config *cfg, const char *host_port);
 /* Reads `bus_ip` and `bus_port` from a module config's root map (both
  * optional). Returns 0 or MS_ECONFIG with err set. */
-int ms_client_config_from_conf(ms_client_config *cfg,
+MS_EXTERN int ms_client_config_from_conf(ms_client_config *cfg,
                                const ms_conf_node *root, ms_conf_error *err);
 
 /* ---- on a loop the caller owns ------------------------------------------ */
@@ -79,27 +81,27 @@ int ms_client_config_from_conf(ms_client_config *cfg,
 /* Makes a client on loop and starts connecting (it keeps trying until
  * ms_client_close). cfg is copied. Returns 0, MS_EINVAL (bad host/port),
  * MS_ENOMEM. */
-int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
+MS_EXTERN int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
                   ms_client **out);
 /* Disconnects and frees the client and its tags once the loop has run the
  * close callbacks (uv_run returns when nothing else is active). Pending
  * LIST callbacks get MS_ECLOSED; nothing else is called afterwards. Safe
  * inside a callback and safe to call twice. */
-void ms_client_close(ms_client *c);
-ms_client_state ms_client_get_state(const ms_client *c);
-uv_loop_t *ms_client_loop(const ms_client *c);
+MS_EXTERN void ms_client_close(ms_client *c);
+MS_EXTERN ms_client_state ms_client_get_state(const ms_client *c);
+MS_EXTERN uv_loop_t *ms_client_loop(const ms_client *c);
 /* Times the client (re)connected so far. */
-uint64_t ms_client_connects(const ms_client *c);
+MS_EXTERN uint64_t ms_client_connects(const ms_client *c);
 
 /* Asks the bus for tag names: pattern "^abc" (starts with), "abc$" (ends
  * with), "abc" (contains), or NULL/"" for tags set after since_us. Does not
  * create tags. Returns 0 (cb will be called), MS_ECLOSED when not
  * connected, MS_ENOMEM. */
-int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
+MS_EXTERN int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
                    ms_client_list_cb cb, void *arg);
 /* Sends a line to the bus log (which also sets `__bus__`): at most 300
  * bytes of UTF-8. Returns 0, MS_ECLOSED, MS_ETOOBIG, MS_EINVAL. */
-int ms_client_log(ms_client *c, const char *text);
+MS_EXTERN int ms_client_log(ms_client *c, const char *text);
 
 /* ---- in a background thread --------------------------------------------- */
 
@@ -108,47 +110,47 @@ typedef struct ms_client_thread ms_client_thread;
 /* Starts a thread with its own loop and a client on it. cfg is copied;
  * cfg->on_state runs on the client thread. Returns 0, MS_EINVAL, MS_ENOMEM,
  * MS_EIO (no thread). */
-int ms_client_thread_start(const ms_client_config *cfg,
+MS_EXTERN int ms_client_thread_start(const ms_client_config *cfg,
                            ms_client_thread **out);
 /* Closes the client, joins the thread, frees everything. Not from the
  * client thread itself (a callback): that is refused with a log line. */
-void ms_client_thread_stop(ms_client_thread *th);
-ms_client_state ms_client_thread_state(ms_client_thread *th);
+MS_EXTERN void ms_client_thread_stop(ms_client_thread *th);
+MS_EXTERN ms_client_state ms_client_thread_state(ms_client_thread *th);
 
 /* Declares a tag (ID + SUB), as ms_tag_new. Returns when done. */
-int ms_client_thread_tag(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_tag(ms_client_thread *th, const char *name,
                          ms_type type);
 /* Sets a tag, declaring it (with the value's type) if new; the result is
  * ms_tag_set's, known when this returns. */
-int ms_client_thread_set(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_set(ms_client_thread *th, const char *name,
                          const ms_value *v, uint64_t time_us);
-int ms_client_thread_set_int(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_set_int(ms_client_thread *th, const char *name,
                              int64_t v);
-int ms_client_thread_set_float(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_set_float(ms_client_thread *th, const char *name,
                                double v);
-int ms_client_thread_set_str(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_set_str(ms_client_thread *th, const char *name,
                              const char *s);
 /* Copies a tag's value without waiting for the client thread. STR, BYTES
  * and JSON come in a malloc'd buffer (NUL-terminated) that the caller frees
  * with ms_client_value_free. Returns 0, MS_ENOENT (no such tag declared, or
  * no value yet), MS_ENOMEM. */
-int ms_client_thread_get(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_get(ms_client_thread *th, const char *name,
                          ms_value *v, uint64_t *time_us);
-void ms_client_value_free(ms_value *v);
+MS_EXTERN void ms_client_value_free(ms_value *v);
 /* Typed reads as ms_tag_get_int / ms_tag_get_float. */
-int ms_client_thread_get_int(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_get_int(ms_client_thread *th, const char *name,
                              int64_t *out);
-int ms_client_thread_get_float(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_get_float(ms_client_thread *th, const char *name,
                                double *out);
 /* Adds a change callback (declaring the tag, untyped, if new); cb runs on
  * the client thread. */
-int ms_client_thread_watch(ms_client_thread *th, const char *name,
+MS_EXTERN int ms_client_thread_watch(ms_client_thread *th, const char *name,
                            ms_tag_cb cb, void *arg);
 /* Runs fn(client, arg) on the client thread and returns its result: the
  * way to use the whole loop API (RTA, LIST, tags) from another thread.
  * Called from the client thread itself, fn runs at once. Returns
  * MS_ECLOSED once the thread is stopping. */
-int ms_client_thread_call(ms_client_thread *th,
+MS_EXTERN int ms_client_thread_call(ms_client_thread *th,
                           int (*fn)(ms_client *c, void *arg), void *arg);
 
 #ifdef __cplusplus

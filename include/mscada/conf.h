@@ -6,6 +6,8 @@
 #ifndef MSCADA_CONF_H
 #define MSCADA_CONF_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,45 +51,45 @@ typedef struct {
  * exist, MS_EIO when it can't be read, MS_ECONFIG for a YAML syntax error or
  * an undefined ${ENV_VAR}; err says which and where. An empty file gives an
  * empty map. Aliases are resolved; more than one document is an error. */
-int ms_conf_load(const char *path, ms_conf_doc **doc, ms_conf_error *err);
+MS_EXTERN int ms_conf_load(const char *path, ms_conf_doc **doc, ms_conf_error *err);
 /* The same from memory; `name` stands for the file name in messages. */
-int ms_conf_parse(const char *name, const char *text, size_t len,
+MS_EXTERN int ms_conf_parse(const char *name, const char *text, size_t len,
                   ms_conf_doc **doc, ms_conf_error *err);
-const ms_conf_node *ms_conf_root(const ms_conf_doc *doc);
-void ms_conf_free(ms_conf_doc *doc);
+MS_EXTERN const ms_conf_node *ms_conf_root(const ms_conf_doc *doc);
+MS_EXTERN void ms_conf_free(ms_conf_doc *doc);
 
 /* The value under key in a map, or NULL (also when map is NULL or not a
  * map). */
-const ms_conf_node *ms_conf_get(const ms_conf_node *map, const char *key);
+MS_EXTERN const ms_conf_node *ms_conf_get(const ms_conf_node *map, const char *key);
 
 /* Formats err as "file:line:column: " + the message; returns MS_ECONFIG. */
-int ms_conf_fail(ms_conf_error *err, const ms_conf_node *n, const char *fmt,
+MS_EXTERN int ms_conf_fail(ms_conf_error *err, const ms_conf_node *n, const char *fmt,
                  ...) __attribute__((format(printf, 3, 4)));
 
 /* Typed readers. `what` names the value in messages ("port", "min"): e.g.
  * "bus.yaml:3:7: port must be an integer from 1 to 65535". Each returns 0 or
  * MS_ECONFIG with err set. */
-int ms_conf_int(const ms_conf_node *n, const char *what, int64_t min,
+MS_EXTERN int ms_conf_int(const ms_conf_node *n, const char *what, int64_t min,
                 int64_t max, int64_t *out, ms_conf_error *err);
-int ms_conf_double(const ms_conf_node *n, const char *what, double *out,
+MS_EXTERN int ms_conf_double(const ms_conf_node *n, const char *what, double *out,
                    ms_conf_error *err);
 /* YAML 1.1 booleans: true/false, yes/no, on/off (any case), unquoted. */
-int ms_conf_bool(const ms_conf_node *n, const char *what, bool *out,
+MS_EXTERN int ms_conf_bool(const ms_conf_node *n, const char *what, bool *out,
                  ms_conf_error *err);
 /* Any scalar as text (a number is text too). */
-int ms_conf_str(const ms_conf_node *n, const char *what, const char **out,
+MS_EXTERN int ms_conf_str(const ms_conf_node *n, const char *what, const char **out,
                 ms_conf_error *err);
 /* Requires a map / a sequence. */
-int ms_conf_want(const ms_conf_node *n, ms_conf_kind kind, const char *what,
+MS_EXTERN int ms_conf_want(const ms_conf_node *n, ms_conf_kind kind, const char *what,
                  ms_conf_error *err);
 
 /* The known key one or two edits from key (a typo: `prot` for `port`,
  * `pol` for `poll`), or NULL. */
-const char *ms_conf_near_key(const char *key, size_t len,
+MS_EXTERN const char *ms_conf_near_key(const char *key, size_t len,
                              const char *const *known);
 /* Logs a warning "file:line:column: unknown key 'x' in WHAT (ignored)" for
  * every key of map not in the NULL-terminated list known. Returns how many. */
-int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,
+MS_EXTERN int ms_conf_warn_unknown(const ms_conf_node *map, const char *const *known,
                          const char *what);
 
 #ifdef __cplusplus

@@ -15,6 +15,8 @@
 #ifndef MSCADA_ERROR_H
 #define MSCADA_ERROR_H
 
+#include "mscada/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,7 +55,7 @@ enum {
 /* A short English description of any code of the space above: ours, a
  * libuv or system error, or a Modbus exception. Never NULL; a static string
  * (thread-safe). 0 and positive values (counts) are "ok". */
-const char *ms_strerror(int err);
+MS_EXTERN const char *ms_strerror(int err);
 
 #ifdef __cplusplus
 }

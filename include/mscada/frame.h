@@ -6,6 +6,8 @@
 #ifndef MSCADA_FRAME_H
 #define MSCADA_FRAME_H
 
+#include "mscada/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +33,7 @@ typedef enum {
 } ms_cmd;
 
 /* "ID", "SET", ... or NULL for an unknown command. */
-const char *ms_cmd_name(int cmd);
+MS_EXTERN const char *ms_cmd_name(int cmd);
 
 typedef struct {
     uint8_t version;
@@ -44,19 +46,19 @@ typedef struct {
 /* Decodes a header from len bytes at buf. Returns MS_FRAME_HEAD, 0 when fewer
  * than 14 bytes are there, or MS_EPROTO for a version other than 1 (h is
  * filled in all the same, so the caller can say which version). */
-int ms_frame_head_decode(const uint8_t *buf, size_t len, ms_frame_head *h);
+MS_EXTERN int ms_frame_head_decode(const uint8_t *buf, size_t len, ms_frame_head *h);
 
 /* Writes one 14-byte header with version 1. */
-void ms_frame_head_encode(uint8_t out[MS_FRAME_HEAD], uint8_t cmd,
+MS_EXTERN void ms_frame_head_encode(uint8_t out[MS_FRAME_HEAD], uint8_t cmd,
                           uint16_t tag_id, uint16_t size, uint64_t time_us);
 
 /* Bytes on the wire for a payload of len bytes, chunks and headers
  * included: (len / MAX_LEN + 1) headers. */
-size_t ms_frame_wire_size(size_t len);
+MS_EXTERN size_t ms_frame_wire_size(size_t len);
 
 /* Writes the whole chunked message into out, which must hold
  * ms_frame_wire_size(len) bytes. Returns the bytes written. */
-size_t ms_frame_encode(uint8_t *out, uint8_t cmd, uint16_t tag_id,
+MS_EXTERN size_t ms_frame_encode(uint8_t *out, uint8_t cmd, uint16_t tag_id,
                        uint64_t time_us, const uint8_t *data, size_t len);
 
 /* One whole (re-assembled) message. */
@@ -81,12 +83,12 @@ typedef struct {
     ms_frame_head bad;      /* the header that caused MS_EPROTO/MS_ETOOBIG */
 } ms_frame_reader;
 
-void ms_frame_reader_init(ms_frame_reader *r, size_t cap);
+MS_EXTERN void ms_frame_reader_init(ms_frame_reader *r, size_t cap);
 /* Words an error of ms_frame_reader_next for a log line: "bad protocol
  * version 7 (want 1)", "payload for tag id 5 over the 1048576-byte cap". */
-void ms_frame_reader_describe(const ms_frame_reader *r, int err, char *why,
+MS_EXTERN void ms_frame_reader_describe(const ms_frame_reader *r, int err, char *why,
                               size_t cap);
-void ms_frame_reader_free(ms_frame_reader *r);
+MS_EXTERN void ms_frame_reader_free(ms_frame_reader *r);
 
 /* Reads from len bytes at buf. Sets *used to the bytes consumed. Returns 1
  * with *msg set when a whole message is ready (call again with the rest),
@@ -95,7 +97,7 @@ void ms_frame_reader_free(ms_frame_reader *r);
  * a payload would pass the cap, MS_ENOMEM. After an error the stream can't
  * be trusted: drop it. msg->data points into buf (zero-copy) or into the
  * reader's own memory, valid until the next call. */
-int ms_frame_reader_next(ms_frame_reader *r, const uint8_t *buf, size_t len,
+MS_EXTERN int ms_frame_reader_next(ms_frame_reader *r, const uint8_t *buf, size_t len,
                          size_t *used, ms_msg *msg);
 
 #ifdef __cplusplus

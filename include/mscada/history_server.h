@@ -6,6 +6,8 @@
 #ifndef MSCADA_HISTORY_SERVER_H
 #define MSCADA_HISTORY_SERVER_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,12 +37,12 @@ typedef struct {
     const char *tags_file;   /* for messages (not owned); "tags.yaml" */
 } ms_hist_config;
 
-void ms_hist_config_init(ms_hist_config *cfg);
-void ms_hist_config_free(ms_hist_config *cfg);
+MS_EXTERN void ms_hist_config_init(ms_hist_config *cfg);
+MS_EXTERN void ms_hist_config_free(ms_hist_config *cfg);
 /* Loads history.yaml. With make_dir, the folder is created when missing
  * and must be writable (checked by writing a probe file). Returns 0, or
  * MS_ENOENT / MS_EIO / MS_ECONFIG with err as "file:line:col: what". */
-int ms_hist_config_load(const char *path, bool make_dir, ms_hist_config *cfg,
+MS_EXTERN int ms_hist_config_load(const char *path, bool make_dir, ms_hist_config *cfg,
                         ms_conf_error *err);
 
 typedef struct ms_hist_server ms_hist_server;
@@ -53,19 +55,19 @@ typedef struct ms_hist_server ms_hist_server;
  * names the tags.yaml for messages): 0, or MS_EINVAL with why holding
  * "file:line:col: tag 'X' ...". ms_hist_server_start refuses the same
  * tags, so `mscada validate` and history agree. */
-int ms_hist_tags_check(const ms_tagdescs *tags, const char *file, char *why,
+MS_EXTERN int ms_hist_tags_check(const ms_tagdescs *tags, const char *file, char *why,
                        size_t cap);
 
-int ms_hist_server_start(uv_loop_t *loop, const ms_hist_config *cfg,
+MS_EXTERN int ms_hist_server_start(uv_loop_t *loop, const ms_hist_config *cfg,
                          const ms_tagdescs *tags, ms_hist_server **out,
                          char *why, size_t cap);
 /* Writes every buffer, closes the client and the timers; the server frees
  * itself once the loop has closed them (uv_run then returns). */
-void ms_hist_server_stop(ms_hist_server *s);
+MS_EXTERN void ms_hist_server_stop(ms_hist_server *s);
 /* The store, e.g. for a test or a bench to flush or count. */
-ms_hist_store *ms_hist_server_store(ms_hist_server *s);
+MS_EXTERN ms_hist_store *ms_hist_server_store(ms_hist_server *s);
 /* Values recorded (appended) since start. */
-uint64_t ms_hist_server_recorded(const ms_hist_server *s);
+MS_EXTERN uint64_t ms_hist_server_recorded(const ms_hist_server *s);
 
 /* ---- RTA requests (pure) ------------------------------------------------ */
 
@@ -80,7 +82,7 @@ typedef struct {
 /* Parses a JSON request {"__rta_id__", "tagname", "start_us"/"start_ms",
  * "end_us"/"end_ms" (-1, null or absent: now), "max_points"}. Returns 0
  * or MS_EINVAL with why. */
-int ms_hist_request_parse(const char *json, size_t len, ms_hist_request *rq,
+MS_EXTERN int ms_hist_request_parse(const char *json, size_t len, ms_hist_request *rq,
                           char *why, size_t cap);
 
 #ifdef __cplusplus

@@ -7,6 +7,8 @@
 #ifndef MSCADA_LOG_H
 #define MSCADA_LOG_H
 
+#include "mscada/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,8 +23,8 @@ typedef enum {
 /* The name lines carry (copied; at most 63 bytes kept; NULL keeps the
  * current one, "mscada" at first) and the most detailed level logged
  * (MS_LOG_INFO at first). */
-void ms_log_setup(const char *name, ms_log_level level);
-ms_log_level ms_log_get_level(void);
+MS_EXTERN void ms_log_setup(const char *name, ms_log_level level);
+MS_EXTERN ms_log_level ms_log_get_level(void);
 
 /* Gets every line logged at or below the level instead of stderr: msg is
  * the event's text alone (no time, level or name, no newline; valid during
@@ -33,9 +35,9 @@ typedef void (*ms_log_cb)(ms_log_level level, const char *msg, void *arg);
 /* Routes lines to cb with arg (NULL: back to stderr). When it returns, no
  * call of the callback it replaced is running, so its arg may be freed.
  * From inside the callback it is refused (logged to stderr). */
-void ms_log_set_callback(ms_log_cb cb, void *arg);
+MS_EXTERN void ms_log_set_callback(ms_log_cb cb, void *arg);
 
-void ms_log(ms_log_level level, const char *fmt, ...)
+MS_EXTERN void ms_log(ms_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define ms_log_error(...) ms_log(MS_LOG_ERROR, __VA_ARGS__)

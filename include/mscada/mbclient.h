@@ -15,6 +15,8 @@
 #ifndef MSCADA_MBCLIENT_H
 #define MSCADA_MBCLIENT_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,10 +94,10 @@ typedef struct {
     int last_error;     /* the last error status, 0 if none */
 } ms_mb_client_stats;
 
-void ms_mb_client_config_init(ms_mb_client_config *cfg);
+MS_EXTERN void ms_mb_client_config_init(ms_mb_client_config *cfg);
 /* 0 when ms_mb_client_new would take cfg; else MS_EINVAL with why (cap
  * bytes, may be NULL) naming the setting and what it may be. */
-int ms_mb_client_config_check(const ms_mb_client_config *cfg, char *why,
+MS_EXTERN int ms_mb_client_config_check(const ms_mb_client_config *cfg, char *why,
                               size_t cap);
 
 /* Makes a client and starts connecting (or opening the line) from the
@@ -103,25 +105,25 @@ int ms_mb_client_config_check(const ms_mb_client_config *cfg, char *why,
  * *out set; or MS_EINVAL (ms_mb_client_config_check says why), MS_ENOMEM,
  * with *out NULL and nothing left behind. A device that can't be reached
  * or a line that can't be opened is no error: it is tried again. */
-int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
+MS_EXTERN int ms_mb_client_new(uv_loop_t *loop, const ms_mb_client_config *cfg,
                      ms_mb_client **out);
 /* Fails every request (MS_ECLOSED), closes the socket and frees the client
  * once the loop has run the close callbacks. Safe in a callback. */
-void ms_mb_client_close(ms_mb_client *c);
+MS_EXTERN void ms_mb_client_close(ms_mb_client *c);
 
 /* Queues a request for unit; cb is called exactly once when it ends (never
  * from inside this call). Returns 0; MS_ECLOSED when not connected;
  * MS_EDOWN when the unit is down and its probe is not due; MS_EFULL when
  * too many requests wait; MS_EINVAL / MS_ERANGE when req does not encode. */
-int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
+MS_EXTERN int ms_mb_client_submit(ms_mb_client *c, uint8_t unit,
                         const ms_mb_request *req, ms_mb_done_cb cb,
                         void *arg);
 
-bool ms_mb_client_connected(const ms_mb_client *c);
+MS_EXTERN bool ms_mb_client_connected(const ms_mb_client *c);
 /* Whether unit answered its last request (or was never asked). */
-bool ms_mb_client_unit_up(const ms_mb_client *c, uint8_t unit);
-void ms_mb_client_get_stats(const ms_mb_client *c, ms_mb_client_stats *st);
-const char *ms_mb_client_name(const ms_mb_client *c);
+MS_EXTERN bool ms_mb_client_unit_up(const ms_mb_client *c, uint8_t unit);
+MS_EXTERN void ms_mb_client_get_stats(const ms_mb_client *c, ms_mb_client_stats *st);
+MS_EXTERN const char *ms_mb_client_name(const ms_mb_client *c);
 
 #ifdef __cplusplus
 }

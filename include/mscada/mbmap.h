@@ -9,6 +9,8 @@
 #ifndef MSCADA_MBMAP_H
 #define MSCADA_MBMAP_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,9 +35,9 @@ static inline bool ms_mb_file_is_bits(ms_mb_file f)
     return f == MS_MB_COILS || f == MS_MB_DISCRETE_INPUTS;
 }
 /* "0x", "1x", "3x", "4x" (NULL for anything else). */
-const char *ms_mb_file_name(ms_mb_file f);
+MS_EXTERN const char *ms_mb_file_name(ms_mb_file f);
 /* Parses "0x" / "1x" / "3x" / "4x". Returns 0 or MS_EINVAL. */
-int ms_mb_file_parse(const char *text, ms_mb_file *out);
+MS_EXTERN int ms_mb_file_parse(const char *text, ms_mb_file *out);
 
 #define MS_MB_RTU_NAME_MAX 63
 
@@ -54,9 +56,9 @@ typedef struct {
  * 0-255, FILE 0x/1x/3x/4x, WORD 1-65536, BIT 0-15 (3x/4x only). Returns 0,
  * or MS_EINVAL with a message in err (cap bytes), e.g.
  * "'RTU:1:4x:0': WORD must be 1 to 65536". */
-int ms_mb_addr_parse(const char *text, ms_mb_addr *a, char *err, size_t cap);
+MS_EXTERN int ms_mb_addr_parse(const char *text, ms_mb_addr *a, char *err, size_t cap);
 /* Writes the address back as text; returns buf. */
-const char *ms_mb_addr_format(const ms_mb_addr *a, char *buf, size_t cap);
+MS_EXTERN const char *ms_mb_addr_format(const ms_mb_addr *a, char *buf, size_t cap);
 
 /* Register types. */
 typedef enum {
@@ -72,14 +74,14 @@ typedef enum {
 } ms_mb_type;
 
 /* "bool", "int16", ... */
-const char *ms_mb_type_name(ms_mb_type t);
+MS_EXTERN const char *ms_mb_type_name(ms_mb_type t);
 /* Parses a type name. Returns 0 or MS_EINVAL. */
-int ms_mb_type_parse(const char *text, ms_mb_type *out);
+MS_EXTERN int ms_mb_type_parse(const char *text, ms_mb_type *out);
 /* Registers a value of type t takes: 1 1 1 2 2 4 4 2 4 (a bool is one
  * register bit, or one coil / input). */
-unsigned ms_mb_type_regs(ms_mb_type t);
+MS_EXTERN unsigned ms_mb_type_regs(ms_mb_type t);
 /* Parses "big" / "little". Returns 0 or MS_EINVAL. */
-int ms_mb_word_order_parse(const char *text, ms_mb_word_order *out);
+MS_EXTERN int ms_mb_word_order_parse(const char *text, ms_mb_word_order *out);
 
 /* How one tag's value sits in registers or bits. */
 typedef struct {
@@ -91,12 +93,12 @@ typedef struct {
 } ms_mb_conv;
 
 /* A conversion with no scaling: type, big word order, no bit. */
-ms_mb_conv ms_mb_conv_make(ms_mb_type type);
+MS_EXTERN ms_mb_conv ms_mb_conv_make(ms_mb_type type);
 /* Checks conv against where it goes: a bool on 0x/1x or with a bit on
  * 3x/4x (a bool on a whole register reads nonzero, writes 0/1); any other
  * type only on 3x/4x, with no bit; the value's registers must fit below
  * 65536; scale finite and nonzero. Returns 0 or MS_EINVAL with err. */
-int ms_mb_conv_check(const ms_mb_conv *c, const ms_mb_addr *a, char *err,
+MS_EXTERN int ms_mb_conv_check(const ms_mb_conv *c, const ms_mb_addr *a, char *err,
                      size_t cap);
 
 /* Encodes an engineering value (INT or FLOAT) into ms_mb_type_regs(type)
@@ -106,12 +108,12 @@ int ms_mb_conv_check(const ms_mb_conv *c, const ms_mb_addr *a, char *err,
  * *clamped is set (the caller logs one line); floats are rounded to the
  * nearest integer for integer types. Returns 0, MS_ETYPE for a value of
  * another type, MS_ERANGE for NaN into an integer type (nothing written). */
-int ms_mb_encode(const ms_mb_conv *c, const ms_value *v, uint16_t *regs,
+MS_EXTERN int ms_mb_encode(const ms_mb_conv *c, const ms_value *v, uint16_t *regs,
                  bool *clamped);
 /* Decodes registers (or regs[0] = a coil/input's 0/1) into a value: INT
  * for bool and integer types without scaling (uint64 above INT64_MAX reads
  * as INT64_MAX), FLOAT for float types or when scaled. */
-ms_value ms_mb_decode(const ms_mb_conv *c, const uint16_t *regs);
+MS_EXTERN ms_value ms_mb_decode(const ms_mb_conv *c, const uint16_t *regs);
 
 /* ---- the server's memory ---------------------------------------------------
  * Blocks of registers (host-order uint16_t) or bits (one uint8_t 0/1 each)
@@ -131,12 +133,12 @@ typedef struct {
     bool units[256]; /* units that have any block */
 } ms_mb_mem;
 
-void ms_mb_mem_init(ms_mb_mem *m);
-void ms_mb_mem_free(ms_mb_mem *m);
+MS_EXTERN void ms_mb_mem_init(ms_mb_mem *m);
+MS_EXTERN void ms_mb_mem_free(ms_mb_mem *m);
 /* Adds zeroed memory for addresses start..end (0-based, inclusive) of unit
  * and file, merging with blocks it overlaps or touches (their contents
  * kept). Returns 0, MS_EINVAL (start > end), MS_ENOMEM. */
-int ms_mb_mem_add(ms_mb_mem *m, uint8_t unit, ms_mb_file file, uint16_t start,
+MS_EXTERN int ms_mb_mem_add(ms_mb_mem *m, uint8_t unit, ms_mb_file file, uint16_t start,
                   uint16_t end);
 /* Looks up count addresses from addr: returns 0 with *regs (3x/4x) or
  * *bits (0x/1x) pointing at addr's place in memory, or the Modbus exception
@@ -144,7 +146,7 @@ int ms_mb_mem_add(ms_mb_mem *m, uint8_t unit, ms_mb_file file, uint16_t start,
  * that unit, MS_MB_EX_ILLEGAL_DATA_ADDRESS (2) when any address of the range
  * is outside every block. Pointers stay valid until the next ms_mb_mem_add.
  * Either out pointer may be NULL. */
-int ms_mb_mem_lookup(const ms_mb_mem *m, uint8_t unit, ms_mb_file file,
+MS_EXTERN int ms_mb_mem_lookup(const ms_mb_mem *m, uint8_t unit, ms_mb_file file,
                      uint16_t addr, uint32_t count, uint16_t **regs,
                      uint8_t **bits);
 static inline bool ms_mb_mem_has_unit(const ms_mb_mem *m, uint8_t unit)

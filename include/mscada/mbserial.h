@@ -8,6 +8,8 @@
 #ifndef MSCADA_MBSERIAL_H
 #define MSCADA_MBSERIAL_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,18 +32,18 @@ typedef struct {
     unsigned stop_bits; /* 1 or 2; default 1 */
 } ms_mb_serial_config;
 
-void ms_mb_serial_config_init(ms_mb_serial_config *cfg);
+MS_EXTERN void ms_mb_serial_config_init(ms_mb_serial_config *cfg);
 /* 0 when there is a device and baud, parity, data and stop bits are ones
  * a line can be set to, else MS_EINVAL. */
-int ms_mb_serial_config_check(const ms_mb_serial_config *cfg);
+MS_EXTERN int ms_mb_serial_config_check(const ms_mb_serial_config *cfg);
 /* Reads the serial keys of a config map m (an rtu): device (required),
  * baud, parity (N, E, O or none, even, odd), data_bits, stop_bits, into
  * cfg (defaults 9600 N 8 1). Returns 0 or MS_ECONFIG with err set. */
-int ms_mb_serial_conf(const ms_conf_node *m, ms_mb_serial_config *cfg,
+MS_EXTERN int ms_mb_serial_conf(const ms_conf_node *m, ms_mb_serial_config *cfg,
                       ms_conf_error *err);
 /* The RTU inter-frame silence, 3.5 characters, in microseconds (1750 above
  * 19200 baud, as the spec fixes it). */
-unsigned ms_mb_serial_silence_us(const ms_mb_serial_config *cfg);
+MS_EXTERN unsigned ms_mb_serial_silence_us(const ms_mb_serial_config *cfg);
 
 /* Finds the next RTU frame in the len bytes at buf, a stream that may hold
  * garbage (line noise, a frame cut short, a peer's echo). Returns the
@@ -53,7 +55,7 @@ unsigned ms_mb_serial_silence_us(const ms_mb_serial_config *cfg);
  * requests (dir MS_MB_REQUEST) a function whose length can't be told (7, 8,
  * 11, 12, 17, 20, 21, 24, ...) ends where the CRC first matches, so a slave
  * can answer exception 1. Never fails. */
-int ms_mb_rtu_scan(ms_mb_dir dir, const uint8_t *buf, size_t len,
+MS_EXTERN int ms_mb_rtu_scan(ms_mb_dir dir, const uint8_t *buf, size_t len,
                    ms_mb_adu *adu, size_t *skip);
 
 /* ---- serial slave -------------------------------------------------------- */
@@ -66,15 +68,15 @@ typedef struct ms_mb_serial_slave ms_mb_serial_slave;
  * answering. A line that fails is reopened every second. Returns 0,
  * MS_EINVAL (settings), MS_ENOMEM, or the error opening the device
  * (logged), with *out NULL and nothing left open. */
-int ms_mb_serial_slave_start(uv_loop_t *loop, const ms_mb_serial_config *cfg,
+MS_EXTERN int ms_mb_serial_slave_start(uv_loop_t *loop, const ms_mb_serial_config *cfg,
                              const ms_mb_handler *h,
                              ms_mb_serial_slave **out);
 /* Requests answered and bytes discarded as garbage since the start. */
-uint64_t ms_mb_serial_slave_answered(const ms_mb_serial_slave *s);
-uint64_t ms_mb_serial_slave_garbage(const ms_mb_serial_slave *s);
+MS_EXTERN uint64_t ms_mb_serial_slave_answered(const ms_mb_serial_slave *s);
+MS_EXTERN uint64_t ms_mb_serial_slave_garbage(const ms_mb_serial_slave *s);
 /* Closes the line; freed once the loop has run the close callbacks.
  * NULL-safe. */
-void ms_mb_serial_slave_stop(ms_mb_serial_slave *s);
+MS_EXTERN void ms_mb_serial_slave_stop(ms_mb_serial_slave *s);
 
 #ifdef __cplusplus
 }

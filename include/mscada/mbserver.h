@@ -14,6 +14,8 @@
 #ifndef MSCADA_MBSERVER_H
 #define MSCADA_MBSERVER_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +67,7 @@ typedef struct {
  * (empty, function code 0 or above 127): the stream is not Modbus.
  * Exceptions: 11 unknown unit (checked first; see unit_any), 1 unsupported
  * function, 3 bad quantity or length, 2 any address outside every block. */
-int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
+MS_EXTERN int ms_mb_serve_pdu(const ms_mb_handler *h, uint8_t unit, const uint8_t *pdu,
                     size_t len, uint8_t *out);
 
 /* Start from ms_mb_server_config_init, which sets every default; every
@@ -83,7 +85,7 @@ typedef struct {
                            * default 1000 */
 } ms_mb_server_config;
 
-void ms_mb_server_config_init(ms_mb_server_config *cfg);
+MS_EXTERN void ms_mb_server_config_init(ms_mb_server_config *cfg);
 
 typedef struct ms_mb_server ms_mb_server;
 
@@ -91,15 +93,15 @@ typedef struct ms_mb_server ms_mb_server;
  * server). Returns 0 with *out set; or MS_EINVAL (timeout, out_cap or
  * max_conns not > 0, no h->mem), a libuv error (e.g. UV_EADDRINUSE,
  * logged) or MS_ENOMEM, with *out NULL and nothing left open. */
-int ms_mb_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
+MS_EXTERN int ms_mb_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
                        const ms_mb_handler *h, ms_mb_server **out);
 /* The port listened on (useful with port 0). */
-int ms_mb_server_port(const ms_mb_server *s);
+MS_EXTERN int ms_mb_server_port(const ms_mb_server *s);
 /* Masters connected now. */
-size_t ms_mb_server_conns(const ms_mb_server *s);
+MS_EXTERN size_t ms_mb_server_conns(const ms_mb_server *s);
 /* Closes the listener and every connection; the server is freed once the
  * loop has run the close callbacks. NULL-safe. */
-void ms_mb_server_stop(ms_mb_server *s);
+MS_EXTERN void ms_mb_server_stop(ms_mb_server *s);
 
 /* Modbus over UDP: one MBAP ADU per datagram, each answered to its sender
  * (cfg's ip and port; timeout, out_cap and max_conns don't apply). Returns
@@ -107,10 +109,10 @@ void ms_mb_server_stop(ms_mb_server *s);
  * error (logged), with *out NULL and nothing left open. Stop is NULL-safe
  * and frees the server once the loop has run the close callback. */
 typedef struct ms_mb_udp_server ms_mb_udp_server;
-int ms_mb_udp_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
+MS_EXTERN int ms_mb_udp_server_start(uv_loop_t *loop, const ms_mb_server_config *cfg,
                            const ms_mb_handler *h, ms_mb_udp_server **out);
-int ms_mb_udp_server_port(const ms_mb_udp_server *s);
-void ms_mb_udp_server_stop(ms_mb_udp_server *s);
+MS_EXTERN int ms_mb_udp_server_port(const ms_mb_udp_server *s);
+MS_EXTERN void ms_mb_udp_server_stop(ms_mb_udp_server *s);
 
 #ifdef __cplusplus
 }

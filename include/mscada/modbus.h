@@ -11,6 +11,8 @@
 #ifndef MSCADA_MODBUS_H
 #define MSCADA_MODBUS_H
 
+#include "mscada/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -88,13 +90,13 @@ static inline uint8_t ms_mb_err_exc(int err)
 }
 
 /* "read holding registers", ... or NULL for a function code not supported. */
-const char *ms_mb_fc_name(uint8_t fc);
+MS_EXTERN const char *ms_mb_fc_name(uint8_t fc);
 /* "illegal data address", ... or NULL for an unknown exception code. */
-const char *ms_mb_exc_name(uint8_t exc);
+MS_EXTERN const char *ms_mb_exc_name(uint8_t exc);
 /* Writes err's text into buf (cap bytes) and returns buf: for an exception
  * "FC3 read holding registers: exception 2 illegal data address", else
  * ms_strerror(err). */
-const char *ms_mb_strerror(int err, char *buf, size_t cap);
+MS_EXTERN const char *ms_mb_strerror(int err, char *buf, size_t cap);
 
 /* ---- requests and responses ----------------------------------------------- */
 
@@ -152,7 +154,7 @@ typedef struct {
  * cap is too small, MS_EINVAL for an unsupported function (or MEI type,
  * device id code), MS_ERANGE for a quantity outside the spec's limits or
  * an address range past 65535. */
-int ms_mb_request_encode(const ms_mb_request *req, uint8_t *out, size_t cap);
+MS_EXTERN int ms_mb_request_encode(const ms_mb_request *req, uint8_t *out, size_t cap);
 
 /* Decodes the len bytes of one whole request PDU (a server's side). Returns
  * 0, MS_EPROTO when len is 0 or the function code is 0 or above 127 (no
@@ -161,11 +163,11 @@ int ms_mb_request_encode(const ms_mb_request *req, uint8_t *out, size_t cap);
  * for a quantity out of limits, a byte count or length that does not match
  * or a bad value (FC5), 2 for an address range past 65535. req->fc is set
  * whenever len > 0. */
-int ms_mb_request_decode(const uint8_t *pdu, size_t len, ms_mb_request *req);
+MS_EXTERN int ms_mb_request_decode(const uint8_t *pdu, size_t len, ms_mb_request *req);
 
 /* Encodes rsp's PDU (an exception response when rsp->exception != 0).
  * Returns its length, MS_ETOOBIG, MS_EINVAL or MS_ERANGE as above. */
-int ms_mb_response_encode(const ms_mb_response *rsp, uint8_t *out,
+MS_EXTERN int ms_mb_response_encode(const ms_mb_response *rsp, uint8_t *out,
                           size_t cap);
 
 /* Decodes one whole response PDU (a client's side), without its request:
@@ -174,13 +176,13 @@ int ms_mb_response_encode(const ms_mb_response *rsp, uint8_t *out,
  * rsp->exception are set), or MS_EPROTO for anything malformed: unknown
  * function, wrong length, byte count or quantity out of limits, exception
  * code 0. */
-int ms_mb_response_decode(const uint8_t *pdu, size_t len,
+MS_EXTERN int ms_mb_response_decode(const uint8_t *pdu, size_t len,
                           ms_mb_response *rsp);
 
 /* Whether rsp answers req: same function, the byte count the request's
  * quantity implies, echoes equal to the request. Returns 0, the exception
  * error when rsp is an exception response to req's function, or MS_EPROTO. */
-int ms_mb_response_match(const ms_mb_request *req,
+MS_EXTERN int ms_mb_response_match(const ms_mb_request *req,
                          const ms_mb_response *rsp);
 
 /* Length of the whole PDU that starts with the len bytes at pdu, from its
@@ -188,7 +190,7 @@ int ms_mb_response_match(const ms_mb_request *req,
  * (> 0, possibly more than len), 0 when more bytes are needed to tell, or
  * MS_EPROTO when it can't be told (unknown function code) or is over
  * MS_MB_PDU_MAX. */
-int ms_mb_pdu_length(ms_mb_dir dir, const uint8_t *pdu, size_t len);
+MS_EXTERN int ms_mb_pdu_length(ms_mb_dir dir, const uint8_t *pdu, size_t len);
 
 /* ---- read device identification (FC43/14) --------------------------------- */
 
@@ -208,12 +210,12 @@ typedef struct {
 /* Walks a FC43/14 response's object list: call with *off = 0, then again
  * while it returns 1 (obj set). Returns 0 at the end. The list of a decoded
  * response is known to be well formed. */
-int ms_mb_devid_next(const ms_mb_response *rsp, size_t *off,
+MS_EXTERN int ms_mb_devid_next(const ms_mb_response *rsp, size_t *off,
                      ms_mb_devid_obj *obj);
 
 /* Appends one object (id, len, value) to an object list being built in buf
  * (cap bytes, *used so far). Returns 0 or MS_ETOOBIG. */
-int ms_mb_devid_put(uint8_t *buf, size_t cap, size_t *used, uint8_t id,
+MS_EXTERN int ms_mb_devid_put(uint8_t *buf, size_t cap, size_t *used, uint8_t id,
                     const void *value, uint8_t len);
 
 /* ---- data helpers ---------------------------------------------------------- */
@@ -236,8 +238,8 @@ static inline size_t ms_mb_bits_bytes(size_t n)
     return (n + 7) / 8;
 }
 /* Packs n bools into ceil(n/8) bytes, unused high bits of the last byte 0. */
-void ms_mb_bits_pack(uint8_t *out, const bool *in, size_t n);
-void ms_mb_bits_unpack(bool *out, const uint8_t *in, size_t n);
+MS_EXTERN void ms_mb_bits_pack(uint8_t *out, const bool *in, size_t n);
+MS_EXTERN void ms_mb_bits_unpack(bool *out, const uint8_t *in, size_t n);
 
 /* Register i of big-endian register bytes. */
 static inline uint16_t ms_mb_reg_get(const uint8_t *regs, size_t i)
@@ -249,8 +251,8 @@ static inline void ms_mb_reg_set(uint8_t *regs, size_t i, uint16_t v)
     regs[2 * i] = (uint8_t)(v >> 8);
     regs[2 * i + 1] = (uint8_t)v;
 }
-void ms_mb_regs_load(uint16_t *out, const uint8_t *in, size_t n);
-void ms_mb_regs_store(uint8_t *out, const uint16_t *in, size_t n);
+MS_EXTERN void ms_mb_regs_load(uint16_t *out, const uint8_t *in, size_t n);
+MS_EXTERN void ms_mb_regs_store(uint8_t *out, const uint16_t *in, size_t n);
 
 /* Order of the 16-bit words of a 32/64-bit value in consecutive registers.
  * Bytes within a register are always big-endian. BIG ("ABCD") puts the most
@@ -259,14 +261,14 @@ void ms_mb_regs_store(uint8_t *out, const uint16_t *in, size_t n);
 typedef enum { MS_MB_WORDS_BIG = 0, MS_MB_WORDS_LITTLE = 1 } ms_mb_word_order;
 
 /* Values from/to host-order registers (uint16_t arrays). */
-uint32_t ms_mb_u32_get(const uint16_t *regs, ms_mb_word_order o);
-void ms_mb_u32_set(uint16_t *regs, uint32_t v, ms_mb_word_order o);
-uint64_t ms_mb_u64_get(const uint16_t *regs, ms_mb_word_order o);
-void ms_mb_u64_set(uint16_t *regs, uint64_t v, ms_mb_word_order o);
-float ms_mb_f32_get(const uint16_t *regs, ms_mb_word_order o);
-void ms_mb_f32_set(uint16_t *regs, float v, ms_mb_word_order o);
-double ms_mb_f64_get(const uint16_t *regs, ms_mb_word_order o);
-void ms_mb_f64_set(uint16_t *regs, double v, ms_mb_word_order o);
+MS_EXTERN uint32_t ms_mb_u32_get(const uint16_t *regs, ms_mb_word_order o);
+MS_EXTERN void ms_mb_u32_set(uint16_t *regs, uint32_t v, ms_mb_word_order o);
+MS_EXTERN uint64_t ms_mb_u64_get(const uint16_t *regs, ms_mb_word_order o);
+MS_EXTERN void ms_mb_u64_set(uint16_t *regs, uint64_t v, ms_mb_word_order o);
+MS_EXTERN float ms_mb_f32_get(const uint16_t *regs, ms_mb_word_order o);
+MS_EXTERN void ms_mb_f32_set(uint16_t *regs, float v, ms_mb_word_order o);
+MS_EXTERN double ms_mb_f64_get(const uint16_t *regs, ms_mb_word_order o);
+MS_EXTERN void ms_mb_f64_set(uint16_t *regs, double v, ms_mb_word_order o);
 
 /* ---- ADU framing ------------------------------------------------------------
  * One core, several backends: the PDU codec above does not know how it is
@@ -289,8 +291,8 @@ typedef struct {
 } ms_mb_adu;
 
 /* Bytes a framing puts before and after the PDU. */
-size_t ms_mb_adu_head(ms_mb_framing f);
-size_t ms_mb_adu_tail(ms_mb_framing f);
+MS_EXTERN size_t ms_mb_adu_head(ms_mb_framing f);
+MS_EXTERN size_t ms_mb_adu_tail(ms_mb_framing f);
 
 /* Reads one ADU from the start of a stream (len bytes at buf). Returns the
  * bytes it takes (> 0) with adu set, 0 when more bytes are needed, or
@@ -298,25 +300,25 @@ size_t ms_mb_adu_tail(ms_mb_framing f);
  * CRC or a function whose length can't be told. After MS_EPROTO a TCP stream
  * can't be trusted; a serial line resynchronises on silence. dir matters
  * only to RTU. */
-int ms_mb_adu_decode(ms_mb_framing f, ms_mb_dir dir, const uint8_t *buf,
+MS_EXTERN int ms_mb_adu_decode(ms_mb_framing f, ms_mb_dir dir, const uint8_t *buf,
                      size_t len, ms_mb_adu *adu);
 
 /* Frames a PDU already written at out + ms_mb_adu_head(f) (pdu_len bytes,
  * 1..MS_MB_PDU_MAX): writes the header and trailer around it. out must hold
  * head + pdu_len + tail bytes. Returns the ADU's length or MS_EINVAL. */
-int ms_mb_adu_wrap(ms_mb_framing f, uint16_t tid, uint8_t unit, uint8_t *out,
+MS_EXTERN int ms_mb_adu_wrap(ms_mb_framing f, uint16_t tid, uint8_t unit, uint8_t *out,
                    size_t pdu_len);
 
 /* Encode and frame in one go. Return the ADU's length or an error of
  * ms_mb_*_encode. */
-int ms_mb_request_frame(ms_mb_framing f, uint16_t tid, uint8_t unit,
+MS_EXTERN int ms_mb_request_frame(ms_mb_framing f, uint16_t tid, uint8_t unit,
                         const ms_mb_request *req, uint8_t *out, size_t cap);
-int ms_mb_response_frame(ms_mb_framing f, uint16_t tid, uint8_t unit,
+MS_EXTERN int ms_mb_response_frame(ms_mb_framing f, uint16_t tid, uint8_t unit,
                          const ms_mb_response *rsp, uint8_t *out, size_t cap);
 
 /* CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF) of len bytes; sent low
  * byte first. */
-uint16_t ms_mb_crc16(const uint8_t *p, size_t len);
+MS_EXTERN uint16_t ms_mb_crc16(const uint8_t *p, size_t len);
 
 #ifdef __cplusplus
 }

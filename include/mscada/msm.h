@@ -22,6 +22,8 @@
 #ifndef MSCADA_MSM_H
 #define MSCADA_MSM_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,11 +57,11 @@ typedef struct {
 
 /* n holding registers at base 0, nothing else. NULL when out of memory or
  * n > 65536. */
-ms_memory *ms_memory_new(uint32_t n);
+MS_EXTERN ms_memory *ms_memory_new(uint32_t n);
 /* Any layout. NULL when out of memory or an area doesn't fit. */
-ms_memory *ms_memory_new_layout(const ms_memory_layout *l);
+MS_EXTERN ms_memory *ms_memory_new_layout(const ms_memory_layout *l);
 /* Frees the memory; kill its workers first. */
-void ms_memory_free(ms_memory *m);
+MS_EXTERN void ms_memory_free(ms_memory *m);
 
 /* ---- variables --------------------------------------------------------------- */
 
@@ -105,32 +107,32 @@ typedef struct {
  * are legal). MS_ERUNNING while a worker of this memory runs: declare every
  * variable before ms_worker_run. One racing ms_worker_run on another
  * thread is either refused so or seen by the worker in full. */
-ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
+MS_EXTERN ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
 /* The last declaration error, e.g. "COUNTER at holding register 7 (2
  * registers) goes past the end of an 8-register area"; "" if none. A copy
  * of the calling thread's own, valid until its next call. */
-const char *ms_memory_error(const ms_memory *m);
+MS_EXTERN const char *ms_memory_error(const ms_memory *m);
 /* The name a variable was declared with ("" for a failed one); valid
  * until ms_memory_free. */
-const char *ms_var_name(const ms_memory *m, ms_var v);
+MS_EXTERN const char *ms_var_name(const ms_memory *m, ms_var v);
 
 /* Shorthands on holding registers, big word order. */
-ms_var ms_memory_word(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_int16(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_int32(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_uint32(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_int64(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_uint64(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_float32(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_float64(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_string(ms_memory *m, const char *name, uint32_t offset,
+MS_EXTERN ms_var ms_memory_word(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_int16(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_int32(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_uint32(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_int64(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_uint64(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_float32(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_float64(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_string(ms_memory *m, const char *name, uint32_t offset,
                         unsigned len);
 /* Bit 0-15 of a holding register. */
-ms_var ms_memory_bit(ms_memory *m, const char *name, uint32_t offset,
+MS_EXTERN ms_var ms_memory_bit(ms_memory *m, const char *name, uint32_t offset,
                      int bit);
 /* A coil; a discrete input. */
-ms_var ms_memory_coil(ms_memory *m, const char *name, uint32_t offset);
-ms_var ms_memory_input(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_coil(ms_memory *m, const char *name, uint32_t offset);
+MS_EXTERN ms_var ms_memory_input(ms_memory *m, const char *name, uint32_t offset);
 
 /* ---- accessors ----------------------------------------------------------------
  * Getters give the variable's value (0 / false / "" for a variable of
@@ -138,29 +140,29 @@ ms_var ms_memory_input(ms_memory *m, const char *name, uint32_t offset);
  * MS_ETYPE (another type). Integers of one width share accessors (a word
  * and an int16 are both 16 bits). A set marks the variable changed; a
  * master worker writes it (coils and holding registers only). */
-bool ms_memory_get_bool(ms_memory *m, ms_var v);
-int ms_memory_set_bool(ms_memory *m, ms_var v, bool x);
-uint16_t ms_memory_get_word(ms_memory *m, ms_var v);
-int ms_memory_set_word(ms_memory *m, ms_var v, uint16_t x);
-int16_t ms_memory_get_i16(ms_memory *m, ms_var v);
-int ms_memory_set_i16(ms_memory *m, ms_var v, int16_t x);
-uint32_t ms_memory_get_u32(ms_memory *m, ms_var v);
-int ms_memory_set_u32(ms_memory *m, ms_var v, uint32_t x);
-int32_t ms_memory_get_i32(ms_memory *m, ms_var v);
-int ms_memory_set_i32(ms_memory *m, ms_var v, int32_t x);
-uint64_t ms_memory_get_u64(ms_memory *m, ms_var v);
-int ms_memory_set_u64(ms_memory *m, ms_var v, uint64_t x);
-int64_t ms_memory_get_i64(ms_memory *m, ms_var v);
-int ms_memory_set_i64(ms_memory *m, ms_var v, int64_t x);
-float ms_memory_get_f32(ms_memory *m, ms_var v);
-int ms_memory_set_f32(ms_memory *m, ms_var v, float x);
-double ms_memory_get_f64(ms_memory *m, ms_var v);
-int ms_memory_set_f64(ms_memory *m, ms_var v, double x);
+MS_EXTERN bool ms_memory_get_bool(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_bool(ms_memory *m, ms_var v, bool x);
+MS_EXTERN uint16_t ms_memory_get_word(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_word(ms_memory *m, ms_var v, uint16_t x);
+MS_EXTERN int16_t ms_memory_get_i16(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_i16(ms_memory *m, ms_var v, int16_t x);
+MS_EXTERN uint32_t ms_memory_get_u32(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_u32(ms_memory *m, ms_var v, uint32_t x);
+MS_EXTERN int32_t ms_memory_get_i32(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_i32(ms_memory *m, ms_var v, int32_t x);
+MS_EXTERN uint64_t ms_memory_get_u64(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_u64(ms_memory *m, ms_var v, uint64_t x);
+MS_EXTERN int64_t ms_memory_get_i64(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_i64(ms_memory *m, ms_var v, int64_t x);
+MS_EXTERN float ms_memory_get_f32(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_f32(ms_memory *m, ms_var v, float x);
+MS_EXTERN double ms_memory_get_f64(ms_memory *m, ms_var v);
+MS_EXTERN int ms_memory_set_f64(ms_memory *m, ms_var v, double x);
 /* Copies the string into buf (cap bytes, NUL-terminated; bytes after the
  * first NUL dropped) and returns its length, or a negative MS_E* code. */
-int ms_memory_get_str(ms_memory *m, ms_var v, char *buf, size_t cap);
+MS_EXTERN int ms_memory_get_str(ms_memory *m, ms_var v, char *buf, size_t cap);
 /* Sets a string; shorter ones are padded with NULs, longer cut. */
-int ms_memory_set_str(ms_memory *m, ms_var v, const char *s);
+MS_EXTERN int ms_memory_set_str(ms_memory *m, ms_var v, const char *s);
 
 /* ---- workers ------------------------------------------------------------------- */
 
@@ -172,38 +174,38 @@ typedef struct ms_worker ms_worker;
  * Made stopped: set options, then ms_worker_run. NULL on bad arguments or
  * out of memory. One master per memory (it owns the change marks); any
  * number of slaves. */
-ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
+MS_EXTERN ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
                          uint8_t unit);
-ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
+MS_EXTERN ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
                             uint8_t unit);
-ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port,
+MS_EXTERN ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port,
                         uint8_t unit);
-ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
+MS_EXTERN ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
                            uint8_t unit);
 
 /* Options (before ms_worker_run; MS_ERUNNING from its call on, unless the
  * run failed). */
 /* Master: seconds between exchanges; default 0.1. */
-int ms_worker_set_period(ms_worker *w, double seconds);
+MS_EXTERN int ms_worker_set_period(ms_worker *w, double seconds);
 /* Master: seconds per request try; default 1. */
-int ms_worker_set_timeout(ms_worker *w, double seconds);
+MS_EXTERN int ms_worker_set_timeout(ms_worker *w, double seconds);
 /* Master: changes made while the device is unreachable are written once
  * it is back (true, the default), or dropped (false: the device's values
  * replace them at the first read). */
-int ms_worker_set_keep_writes(ms_worker *w, bool keep);
+MS_EXTERN int ms_worker_set_keep_writes(ms_worker *w, bool keep);
 /* Slave: cb runs after a master wrote (part of) a variable, on the
  * worker's thread, once per variable per request. */
 typedef void (*ms_worker_write_cb)(ms_worker *w, ms_memory *m, ms_var v,
                                    void *arg);
-int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg);
+MS_EXTERN int ms_worker_on_write(ms_worker *w, ms_worker_write_cb cb, void *arg);
 
 /* Starts the worker's thread. Returns 0, MS_ERUNNING (running already), or
  * the error starting it (a slave's listen error, e.g. UV_EADDRINUSE; a
  * serial line that won't open). A master connects in the background. */
-int ms_worker_run(ms_worker *w);
+MS_EXTERN int ms_worker_run(ms_worker *w);
 /* Stops the thread, joins it and frees the worker (running or not).
  * Never from the worker's own callbacks. */
-void ms_worker_kill(ms_worker *w);
+MS_EXTERN void ms_worker_kill(ms_worker *w);
 
 typedef struct {
     bool running;
@@ -218,7 +220,7 @@ typedef struct {
     int port;            /* TCP slave: the port listened on */
 } ms_worker_status;
 
-void ms_worker_get_status(ms_worker *w, ms_worker_status *st);
+MS_EXTERN void ms_worker_get_status(ms_worker *w, ms_worker_status *st);
 
 #ifdef __cplusplus
 }

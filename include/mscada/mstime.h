@@ -3,6 +3,8 @@
 #ifndef MSCADA_MSTIME_H
 #define MSCADA_MSTIME_H
 
+#include "mscada/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,14 +13,14 @@ extern "C" {
 #endif
 
 /* UTC microseconds since 1970 (the bus's time_us). */
-uint64_t ms_time_now_us(void);
+MS_EXTERN uint64_t ms_time_now_us(void);
 
 /* Monotonic nanoseconds, for measuring intervals. */
-uint64_t ms_time_mono_ns(void);
+MS_EXTERN uint64_t ms_time_mono_ns(void);
 
 /* Formats time_us as "2026-11-21T12:27:45.123456Z" into out (>= 28 bytes).
  * Returns out. */
-char *ms_time_iso(uint64_t time_us, char *out, size_t cap);
+MS_EXTERN char *ms_time_iso(uint64_t time_us, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef MSCADA_TAG_H
 #define MSCADA_TAG_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,33 +40,33 @@ typedef void (*ms_tag_err_cb)(ms_tag *tag, const char *text, void *arg);
  * (1-255 bytes of UTF-8, no spaces or control characters), MS_ETYPE when
  * the tag exists with another type, MS_ENOMEM. Tags live as long as the
  * client. */
-int ms_tag_new(ms_client *c, const char *name, ms_type type, ms_tag **out);
+MS_EXTERN int ms_tag_new(ms_client *c, const char *name, ms_type type, ms_tag **out);
 /* The tag called name, or NULL. */
-ms_tag *ms_tag_find(ms_client *c, const char *name);
+MS_EXTERN ms_tag *ms_tag_find(ms_client *c, const char *name);
 
-const char *ms_tag_name(const ms_tag *t);
-ms_type ms_tag_type(const ms_tag *t);
+MS_EXTERN const char *ms_tag_name(const ms_tag *t);
+MS_EXTERN ms_type ms_tag_type(const ms_tag *t);
 /* The bus id on the current connection, 0 while unknown. */
-uint16_t ms_tag_id(const ms_tag *t);
-ms_client *ms_tag_client(const ms_tag *t);
+MS_EXTERN uint16_t ms_tag_id(const ms_tag *t);
+MS_EXTERN ms_client *ms_tag_client(const ms_tag *t);
 /* A pointer of the program's own, kept with the tag. */
-void ms_tag_set_data(ms_tag *t, void *data);
-void *ms_tag_data(const ms_tag *t);
+MS_EXTERN void ms_tag_set_data(ms_tag *t, void *data);
+MS_EXTERN void *ms_tag_data(const ms_tag *t);
 
 /* The value: 0, or MS_ENOENT when there is none yet. STR and JSON values
  * are NUL-terminated (not counted in len). */
-int ms_tag_get(const ms_tag *t, ms_value *v);
-bool ms_tag_has_value(const ms_tag *t);
+MS_EXTERN int ms_tag_get(const ms_tag *t, ms_value *v);
+MS_EXTERN bool ms_tag_has_value(const ms_tag *t);
 /* UTC microseconds of the value, 0 when none. */
-uint64_t ms_tag_time_us(const ms_tag *t);
+MS_EXTERN uint64_t ms_tag_time_us(const ms_tag *t);
 /* Typed reads: MS_ENOENT when there is no value, MS_ETYPE when it is of
  * another type (an INT reads as float too). */
-int ms_tag_get_int(const ms_tag *t, int64_t *out);
-int ms_tag_get_float(const ms_tag *t, double *out);
+MS_EXTERN int ms_tag_get_int(const ms_tag *t, int64_t *out);
+MS_EXTERN int ms_tag_get_float(const ms_tag *t, double *out);
 /* The text of a STR or JSON value, or NULL. */
-const char *ms_tag_get_str(const ms_tag *t);
+MS_EXTERN const char *ms_tag_get_str(const ms_tag *t);
 /* True when the value is this program's own set (so RTAs come here). */
-bool ms_tag_is_own(const ms_tag *t);
+MS_EXTERN bool ms_tag_is_own(const ms_tag *t);
 
 /* Sets the tag's value (copied) at time_us (0: now), and publishes it as
  * soon as the tag has its id; while disconnected only the latest value is
@@ -75,34 +77,34 @@ bool ms_tag_is_own(const ms_tag *t);
  * that is not a JSON list or object, MS_EBUSY for a set from inside this
  * tag's own change callback (logged, not recursed), MS_ETOOBIG over the client's
  * max_payload, MS_EFULL when BYTES can't be queued (over queue_hard_cap). */
-int ms_tag_set(ms_tag *t, const ms_value *v, uint64_t time_us);
-int ms_tag_set_int(ms_tag *t, int64_t v);
-int ms_tag_set_float(ms_tag *t, double v);
-int ms_tag_set_str(ms_tag *t, const char *s);
-int ms_tag_set_bytes(ms_tag *t, const void *p, size_t len);
-int ms_tag_set_json(ms_tag *t, const char *json);
+MS_EXTERN int ms_tag_set(ms_tag *t, const ms_value *v, uint64_t time_us);
+MS_EXTERN int ms_tag_set_int(ms_tag *t, int64_t v);
+MS_EXTERN int ms_tag_set_float(ms_tag *t, double v);
+MS_EXTERN int ms_tag_set_str(ms_tag *t, const char *s);
+MS_EXTERN int ms_tag_set_bytes(ms_tag *t, const void *p, size_t len);
+MS_EXTERN int ms_tag_set_json(ms_tag *t, const char *json);
 
 /* Change callbacks: any number per tag, called in the order added. Adding
  * the same (cb, arg) twice adds it once. Removing is safe inside a
  * callback. Return 0, MS_ENOMEM / MS_ENOENT. */
-int ms_tag_watch(ms_tag *t, ms_tag_cb cb, void *arg);
-int ms_tag_unwatch(ms_tag *t, ms_tag_cb cb, void *arg);
+MS_EXTERN int ms_tag_watch(ms_tag *t, ms_tag_cb cb, void *arg);
+MS_EXTERN int ms_tag_unwatch(ms_tag *t, ms_tag_cb cb, void *arg);
 
 /* The handler for RTAs to this tag (one per tag; NULL removes it). The bus
  * forwards an RTA to the connection that set the tag last, so the author
  * must have set it (e.g. an initial value) — and does so again on every
  * reconnect. RTAs without a handler are logged. */
-void ms_tag_on_rta(ms_tag *t, ms_tag_rta_cb cb, void *arg);
+MS_EXTERN void ms_tag_on_rta(ms_tag *t, ms_tag_rta_cb cb, void *arg);
 /* Called when the bus answers an RTA sent to this tag with ERR. Without
  * one, the error is logged. */
-void ms_tag_on_rta_error(ms_tag *t, ms_tag_err_cb cb, void *arg);
+MS_EXTERN void ms_tag_on_rta_error(ms_tag *t, ms_tag_err_cb cb, void *arg);
 /* Sends a request to the tag's author (any value type; pymscada authors
  * expect JSON). Sent at once when connected, else queued (at most 16 per
  * tag, the oldest dropped) until the tag has its id. Returns 0, MS_ETOOBIG,
  * MS_ENOMEM, MS_EINVAL (a NONE request). */
-int ms_tag_rta(ms_tag *t, const ms_value *request);
+MS_EXTERN int ms_tag_rta(ms_tag *t, const ms_value *request);
 /* The same with JSON text (checked to be a list or object). */
-int ms_tag_rta_json(ms_tag *t, const char *json);
+MS_EXTERN int ms_tag_rta_json(ms_tag *t, const char *json);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #ifndef MSCADA_TAGDESC_H
 #define MSCADA_TAGDESC_H
 
+#include "mscada/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,13 +50,13 @@ typedef struct {
  * are no tags). Errors: MS_ECONFIG / MS_EIO / MS_ENOENT with err as
  * "tags.yaml:12:7: min must be a number". Unknown keys (alarm, group, ...)
  * only warn. */
-int ms_tagdesc_load(const char *path, bool missing_ok, ms_tagdescs *out,
+MS_EXTERN int ms_tagdesc_load(const char *path, bool missing_ok, ms_tagdescs *out,
                     ms_conf_error *err);
 /* The same from a parsed document (its root must be a map of tags). */
-int ms_tagdesc_from_conf(const ms_conf_node *root, ms_tagdescs *out,
+MS_EXTERN int ms_tagdesc_from_conf(const ms_conf_node *root, ms_tagdescs *out,
                          ms_conf_error *err);
-const ms_tagdesc *ms_tagdesc_find(const ms_tagdescs *t, const char *name);
-void ms_tagdescs_free(ms_tagdescs *t);
+MS_EXTERN const ms_tagdesc *ms_tagdesc_find(const ms_tagdescs *t, const char *name);
+MS_EXTERN void ms_tagdescs_free(ms_tagdescs *t);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,8 @@
 #ifndef MSCADA_VALUE_H
 #define MSCADA_VALUE_H
 
+#include "mscada/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -62,36 +64,36 @@ static inline ms_value ms_value_buf(ms_type t, const void *p, size_t len)
 }
 
 /* "int", "float", "str", "bytes", "json" or "none"; NULL for unknown. */
-const char *ms_type_name(ms_type t);
+MS_EXTERN const char *ms_type_name(ms_type t);
 
 /* Bytes of the wire form of v (0 for NONE). */
-size_t ms_value_wire_size(const ms_value *v);
+MS_EXTERN size_t ms_value_wire_size(const ms_value *v);
 
 /* Writes v's wire form into out (cap bytes). Returns the length written, or
  * MS_ETOOBIG when cap is too small, MS_ETYPE for an unknown type. */
-long ms_value_encode(const ms_value *v, uint8_t *out, size_t cap);
+MS_EXTERN long ms_value_encode(const ms_value *v, uint8_t *out, size_t cap);
 
 /* Decodes a wire payload. STR/BYTES/JSON point into buf. len 0 gives NONE.
  * Returns 0, MS_ETYPE for an unknown type byte, MS_EPROTO for a wrong length
  * (INT/FLOAT not 8 bytes) or STR/JSON that is not valid UTF-8. */
-int ms_value_decode(const uint8_t *buf, size_t len, ms_value *v);
+MS_EXTERN int ms_value_decode(const uint8_t *buf, size_t len, ms_value *v);
 
 /* True when a and b are the same value, the one rule every part of mscada
  * uses to decide "changed": the same type and the same wire form. So a
  * FLOAT is compared bit for bit: a NaN and the same NaN are the same (no
  * change), 0.0 and -0.0 are not (the bus carries them as different
  * values); STR, BYTES and JSON compare their bytes. */
-bool ms_value_same(const ms_value *a, const ms_value *b);
+MS_EXTERN bool ms_value_same(const ms_value *a, const ms_value *b);
 
 /* True when the len bytes at p are valid UTF-8 (no overlongs, no
  * surrogates, nothing past U+10FFFF). */
-bool ms_utf8_valid(const uint8_t *p, size_t len);
+MS_EXTERN bool ms_utf8_valid(const uint8_t *p, size_t len);
 
 /* A tag name: 1 to MS_TAG_NAME_MAX bytes of UTF-8 with no white space
  * (ASCII or Unicode) and no control characters, because LIST replies join
  * names with spaces and clients split them. */
 #define MS_TAG_NAME_MAX 255
-bool ms_tag_name_valid(const uint8_t *name, size_t len);
+MS_EXTERN bool ms_tag_name_valid(const uint8_t *name, size_t len);
 
 /* Big-endian helpers shared by every codec. */
 static inline uint16_t ms_get_u16(const uint8_t *p)
