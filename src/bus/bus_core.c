@@ -5,14 +5,15 @@
  * passes the high-water mark stops receiving plain SETs: it is "owed" the
  * latest value of those tags instead (a bitmap plus a list in first-owed
  * order) and gets them once its queue drains. ID, LIST, RTA, ERR and SETs of
- * BYTES values are never dropped; past the hard cap the connection closes. */
+ * BYTES values are never dropped; past the hard cap the connection closes.
+ * Replies leave through the connection's wire form (ms_bus_proto), chosen
+ * by the server per port: the binary frames here, or text lines. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus/bus_core.h"
-#include "bus/bus_text.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
@@ -59,13 +60,15 @@ void ms_bus_core_free(ms_bus_core *c)
     memset(c, 0, sizeof *c);
 }
 
-ms_bus_conn *ms_bus_core_conn_new(ms_bus_core *c, const char *peer, void *io)
+ms_bus_conn *ms_bus_core_conn_new(ms_bus_core *c, const char *peer, void *io,
+                                  const ms_bus_proto *proto)
 {
     ms_bus_conn *conn = calloc(1, sizeof *conn);
     if (!conn)
         return NULL;
     conn->core = c;
     conn->io = io;
+    conn->proto = proto;
     snprintf(conn->peer, sizeof conn->peer, "%s", peer);
     ms_frame_reader_init(&conn->reader, c->lim.max_payload);
     conn->next = c->conns;
@@ -195,14 +198,11 @@ static const uint8_t *encode(ms_bus_core *c, uint8_t cmd, uint16_t tag_id,
     return p;
 }
 
-/* Queues a message that is never dropped. */
-static void conn_send(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
-                      uint64_t time_us, const uint8_t *data, size_t len)
+/* ---- the binary port's output: frames ------------------------------------ */
+
+static void frames_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
+                       uint64_t time_us, const uint8_t *data, size_t len)
 {
-    if (conn->text) {
-        ms_bus_text_msg(conn, cmd, tag_id, data, len);
-        return;
-    }
     size_t n;
     const uint8_t *msg = encode(conn->core, cmd, tag_id, time_us, data, len,
                                 &n);
@@ -210,6 +210,31 @@ static void conn_send(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
         ms_bus_core_fail(conn, "out of memory encoding a reply");
     else
         ms_bus_core_queue(conn, msg, n);
+}
+
+static bool frames_value(ms_bus_conn *conn, const ms_bus_tag *tag,
+                         const uint8_t *frame, size_t n)
+{
+    if (conn->closing)
+        return false;
+    if (!frame && !(frame = encode(conn->core, MS_CMD_SET, tag->id,
+                                   tag->time_us, tag->value, tag->len, &n))) {
+        ms_bus_core_fail(conn, "out of memory encoding a value");
+        return false;
+    }
+    return ms_bus_core_queue(conn, frame, n);
+}
+
+const ms_bus_proto ms_bus_proto_frames = {
+    .input = ms_bus_core_input, .msg = frames_msg, .value = frames_value};
+
+/* ---- command handling ------------------------------------------------------ */
+
+/* Queues a message that is never dropped. */
+static void conn_send(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
+                      uint64_t time_us, const uint8_t *data, size_t len)
+{
+    conn->proto->msg(conn, cmd, tag_id, time_us, data, len);
 }
 
 static void conn_err(ms_bus_conn *conn, uint16_t tag_id, uint64_t time_us,
@@ -293,10 +318,7 @@ static void deliver_set(ms_bus_conn *conn, const ms_bus_tag *tag,
         /* This newer value supersedes whatever plain value was owed. */
         bit_clear(conn->cbits, tag->id);
     }
-    if (conn->text)
-        ms_bus_text_value(conn, tag); /* tag holds the value being sent */
-    else
-        ms_bus_core_queue(conn, msg, n);
+    conn->proto->value(conn, tag, msg, n); /* tag holds the value sent */
 }
 
 bool ms_bus_core_drain(ms_bus_conn *conn)
@@ -317,16 +339,7 @@ bool ms_bus_core_drain(ms_bus_conn *conn)
         ms_bus_tag *tag = c->tags.by_id[id];
         if (!tag)
             continue;
-        size_t n;
-        const uint8_t *msg = NULL;
-        if (!conn->text &&
-            !(msg = encode(c, MS_CMD_SET, id, tag->time_us, tag->value,
-                           tag->len, &n))) {
-            ms_bus_core_fail(conn, "out of memory encoding a value");
-            return any;
-        }
-        if (conn->text ? ms_bus_text_value(conn, tag)
-                       : ms_bus_core_queue(conn, msg, n)) {
+        if (conn->proto->value(conn, tag, NULL, 0)) {
             c->n.conflated--; /* this one was delivered after all */
             any = true;
         }

@@ -21,10 +21,32 @@ typedef struct {
 
 typedef struct ms_bus_core ms_bus_core;
 
+/* A port's wire form: how a connection's input is read and its output
+ * written. The server picks one when it accepts, by the port (binary:
+ * ms_bus_proto_frames below; text: ms_bus_proto_text in bus_text.h), so
+ * the core handles commands without knowing the form of its replies. */
+typedef struct {
+    /* Handles every whole message (frame, line) in len bytes at buf;
+     * *used = bytes consumed. Returns 0, or a negative MS_E* when the
+     * stream can't be trusted (conn->why says why; drop the connection). */
+    int (*input)(ms_bus_conn *conn, const uint8_t *buf, size_t len,
+                 size_t *used);
+    /* Queues a message that is never dropped: ID, LIST, RTA or ERR. */
+    void (*msg)(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
+                uint64_t time_us, const uint8_t *data, size_t len);
+    /* Queues the tag's current value (a GET/SUB reply, an update, a value
+     * owed by conflation). frame/n: that value already encoded as a SET
+     * frame when the caller has it (fan-out encodes once for every
+     * receiver), else NULL. Returns false when nothing was queued. */
+    bool (*value)(ms_bus_conn *conn, const ms_bus_tag *tag,
+                  const uint8_t *frame, size_t n);
+} ms_bus_proto;
+
 struct ms_bus_conn {
     ms_bus_core *core;
     char peer[64];         /* "ip:port" for log lines */
     void *io;              /* the I/O layer's handle */
+    const ms_bus_proto *proto; /* its port's wire form */
     ms_frame_reader reader;
     ms_buf out;            /* queued, not yet handed to the kernel */
     size_t inflight;       /* handed to an async write, not yet done */
@@ -33,7 +55,6 @@ struct ms_bus_conn {
     uint16_t *clist;       /* ids in the order they were first owed */
     size_t nclist, aclist;
     uint64_t *subbits;     /* ids this connection subscribes to */
-    bool text;             /* a text-port client: output as lines */
     bool quit;             /* close once its queue is written (text quit) */
     bool pending;          /* on the core's list of connections with output */
     bool closing;          /* to be closed by the I/O layer */
@@ -73,7 +94,13 @@ int ms_bus_core_init(ms_bus_core *c, const ms_bus_limits *lim);
 int ms_bus_core_start(ms_bus_core *c);
 void ms_bus_core_free(ms_bus_core *c);
 
-ms_bus_conn *ms_bus_core_conn_new(ms_bus_core *c, const char *peer, void *io);
+/* The binary port's wire form: frames in (ms_bus_core_input), frames out. */
+extern const ms_bus_proto ms_bus_proto_frames;
+
+/* A new connection from peer whose input and output take the wire form
+ * proto. */
+ms_bus_conn *ms_bus_core_conn_new(ms_bus_core *c, const char *peer, void *io,
+                                  const ms_bus_proto *proto);
 /* Unsubscribes, forgets authorship, frees. */
 void ms_bus_core_conn_free(ms_bus_conn *conn);
 
@@ -86,7 +113,7 @@ int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
                       size_t *used);
 
 /* Handles one whole message as if conn had sent it (the text port turns
- * its lines into these). */
+ * its lines into these). Replies go out through conn->proto. */
 void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m);
 
 /* Gives up on a connection: marks it closing with why (for the I/O layer's

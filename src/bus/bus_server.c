@@ -139,8 +139,7 @@ static long io_on_data(ms_listen_conn *lc, const uint8_t *data, size_t len)
     io_conn *io = (io_conn *)lc;
     ms_bus_conn *conn = io->conn;
     size_t used = 0;
-    int rc = conn->text ? ms_bus_text_input(conn, data, len, &used)
-                        : ms_bus_core_input(conn, data, len, &used);
+    int rc = conn->proto->input(conn, data, len, &used);
     /* On rc < 0 bus_flush logs conn->why and drops it. */
     bus_flush(io->bus);
     return rc < 0 ? -1 : (long)used;
@@ -165,14 +164,15 @@ static int io_accept(ms_listen_conn *lc, const struct sockaddr *sa,
         ms_log_warn("%s: refused: not in the allow list", lc->peer);
         return -1;
     }
-    io->conn = ms_bus_core_conn_new(&bus->core, lc->peer, io);
+    io->conn = ms_bus_core_conn_new(&bus->core, lc->peer, io,
+                                    text ? &ms_bus_proto_text
+                                         : &ms_bus_proto_frames);
     if (!io->conn) {
         ms_log_error("%s: out of memory; refused", lc->peer);
         return -1;
     }
     ms_listen_conn_output(lc, &io->conn->out);
     if (text) {
-        io->conn->text = true;
         ms_bus_text_greet(io->conn);
         ms_log_info("%s: connected (text port)", lc->peer);
     } else {

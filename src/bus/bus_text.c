@@ -147,8 +147,15 @@ int ms_bus_text_format_value(ms_buf *out, const uint8_t *value, size_t len)
     return put_json_string(out, value + (t == MS_TYPE_STR), len - (t == MS_TYPE_STR));
 }
 
-bool ms_bus_text_value(ms_bus_conn *conn, const ms_bus_tag *tag)
+/* ---- output: the text port's wire form ------------------------------------- */
+
+/* "NAME VALUE TIME\n" with the tag's current value; the binary frame, if
+ * any, is of no use here. */
+static bool text_value(ms_bus_conn *conn, const ms_bus_tag *tag,
+                       const uint8_t *frame, size_t n)
 {
+    (void)frame;
+    (void)n;
     ms_buf line = {0};
     char ts[40];
     ms_time_iso(tag->time_us, ts, sizeof ts);
@@ -162,9 +169,11 @@ bool ms_bus_text_value(ms_bus_conn *conn, const ms_bus_tag *tag)
     return ok;
 }
 
-void ms_bus_text_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
-                     const uint8_t *data, size_t len)
+/* A reply line for a core message: ERR, LIST, RTA; ID is silent. */
+static void text_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
+                     uint64_t time_us, const uint8_t *data, size_t len)
 {
+    (void)time_us;
     ms_buf line = {0};
     bool ok = true;
     if (cmd == MS_CMD_ERR) {
@@ -409,3 +418,6 @@ int ms_bus_text_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
     }
     return 0;
 }
+
+const ms_bus_proto ms_bus_proto_text = {
+    .input = ms_bus_text_input, .msg = text_msg, .value = text_value};

@@ -16,6 +16,10 @@
 
 #define MS_BUS_TEXT_LINE_MAX (64 * 1024)
 
+/* The text port's wire form: lines in (ms_bus_text_input), lines out (a
+ * value as NAME VALUE TIME, replies as ERR / LIST / RTA; ID is silent). */
+extern const ms_bus_proto ms_bus_proto_text;
+
 /* Handles every whole line in buf; *used = bytes consumed. Returns 0, or
  * MS_ETOOBIG for a line over MS_BUS_TEXT_LINE_MAX (conn->why says so; drop
  * the connection). */
@@ -23,11 +27,6 @@ int ms_bus_text_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
                       size_t *used);
 /* The first line a text client sees. */
 void ms_bus_text_greet(ms_bus_conn *conn);
-/* Queues "NAME VALUE TIME\n" with the tag's current value. */
-bool ms_bus_text_value(ms_bus_conn *conn, const ms_bus_tag *tag);
-/* Queues a reply line for a core message (ERR, LIST, RTA; ID is silent). */
-void ms_bus_text_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t tag_id,
-                     const uint8_t *data, size_t len);
 
 /* Appends the JSON form of a wire value (type byte + value) to out: ints,
  * floats (shortest round trip; NaN, Infinity as Python's json writes them),

@@ -86,7 +86,7 @@ static void open_slot(ms_bus_core *core, slot *s, int i)
 {
     char peer[16];
     snprintf(peer, sizeof peer, "fuzz:%d", i);
-    s->conn = ms_bus_core_conn_new(core, peer, NULL);
+    s->conn = ms_bus_core_conn_new(core, peer, NULL, &ms_bus_proto_frames);
     check(s->conn != NULL, "conn_new failed");
     s->in.off = s->in.len = 0;
     s->checked = 0;

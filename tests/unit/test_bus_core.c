@@ -254,7 +254,8 @@ static void core_del(ms_bus_core *c)
 
 static ms_bus_conn *conn_new(ms_bus_core *c, const char *peer)
 {
-    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL);
+    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL,
+                                             &ms_bus_proto_frames);
     assert_non_null(conn);
     return conn;
 }

@@ -288,15 +288,16 @@ static void core_del(ms_bus_core *c)
 
 static ms_bus_conn *text_conn(ms_bus_core *c, const char *peer)
 {
-    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL);
+    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL,
+                                             &ms_bus_proto_text);
     assert_non_null(conn);
-    conn->text = true;
     return conn;
 }
 
 static ms_bus_conn *bin_conn(ms_bus_core *c, const char *peer)
 {
-    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL);
+    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL,
+                                             &ms_bus_proto_frames);
     assert_non_null(conn);
     return conn;
 }
