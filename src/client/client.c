@@ -1,12 +1,8 @@
 /* The bus client's connection on a libuv loop: read and dispatch events
- * and write in batches (core/dial_io.c) on the connection that the dialer
- * (core/dial.c) makes, and remakes with capped exponential backoff after
- * any failure.
- *
- * Output collects in c->out and is flushed at the next loop turn (an idle
- * handle), so that many sets in one callback go out in one write: the
- * kernel takes what it can (uv_try_write), the rest goes to one uv_write
- * at a time while new output collects behind it.
+ * to the tags and the requests, on the connection that the dialer
+ * (net/dial.c) makes, and remakes with capped exponential backoff after
+ * any failure; output goes through the writer (client_writer.c), which
+ * this file brings up and down with the connection.
  * Logs one line per change of state, not one per failed attempt. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +10,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
+#include "client/client_tags.h"
 #include "net/dial.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -39,13 +36,13 @@ static void maybe_free(ms_client *c)
     ms_reqs_free(c);
     ms_client_decoder_free(&c->dec);
     ms_buf_free(&c->in);
-    ms_buf_free(&c->out);
+    ms_client_writer_free(&c->w);
     free(c);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_writer_closed(void *arg)
 {
-    ms_client *c = h->data;
+    ms_client *c = arg;
     c->handles--;
     maybe_free(c);
 }
@@ -66,73 +63,7 @@ static void set_state(ms_client *c, ms_client_state s)
     notify_state(c);
 }
 
-uint64_t ms_client_stamp(ms_client *c)
-{
-    uint64_t now = ms_time_now_us();
-    if (now <= c->stamp)
-        now = c->stamp + 1;
-    c->stamp = now;
-    return now;
-}
-
-/* ---- output --------------------------------------------------------------- */
-
-static void on_idle(uv_idle_t *h)
-{
-    ms_client *c = h->data;
-    uv_idle_stop(h);
-    c->idle_on = false;
-    ms_dial_conn_flush(c->conn);
-}
-
-/* Flushes at the next loop turn: the idle handle keeps the loop from
- * blocking in poll until then. */
-static void kick(ms_client *c)
-{
-    if (!c->idle_on && c->conn && !ms_client_inflight(c) && !c->closing) {
-        uv_idle_start(&c->idle, on_idle);
-        c->idle_on = true;
-    }
-}
-
-int ms_client_send(ms_client *c, uint8_t cmd, uint16_t tag_id,
-                   uint64_t time_us, const uint8_t *data, size_t len)
-{
-    if (!ms_client_online(c))
-        return MS_ECLOSED;
-    int rc = ms_client_put(&c->out, cmd, tag_id, time_us, data, len, NULL, 0);
-    if (rc == 0)
-        kick(c);
-    return rc;
-}
-
-int ms_client_send_value(ms_client *c, uint8_t cmd, uint16_t tag_id,
-                         uint64_t time_us, const ms_value *v)
-{
-    if (!ms_client_online(c))
-        return MS_ECLOSED;
-    int rc = ms_client_put_value(&c->out, cmd, tag_id, time_us, v);
-    if (rc == 0)
-        kick(c);
-    return rc;
-}
-
-int ms_client_send_raw_value(ms_client *c, uint8_t cmd, uint16_t tag_id,
-                             uint64_t time_us, const uint8_t *wire,
-                             size_t len)
-{
-    return ms_client_send(c, cmd, tag_id, time_us, wire, len);
-}
-
 /* ---- connection loss and retry -------------------------------------------- */
-
-/* Forgets the current connection's output; the dialer closes it. */
-static void detach_conn(ms_client *c)
-{
-    c->conn = NULL;
-    c->out.off = c->out.len = 0;
-    ms_buf_shrink(&c->out, 0);
-}
 
 static void on_dial_fail(ms_dialer *d, const char *why, void *arg)
 {
@@ -152,9 +83,9 @@ static void on_dial_fail(ms_dialer *d, const char *why, void *arg)
 /* An established connection failed. */
 static void lost(ms_client *c, const char *why)
 {
-    if (c->closing || !c->conn)
+    if (c->closing || !ms_client_writer_is_up(&c->w))
         return;
-    detach_conn(c);
+    ms_client_writer_down(&c->w); /* its output goes; the dialer closes it */
     ms_dialer_drop(c->dialer);
     ms_log_warn("bus %s:%d: connection lost: %s; reconnecting", c->cfg.host,
                 c->cfg.port, why);
@@ -197,7 +128,7 @@ static void on_data(ms_dial_conn *conn)
     const uint8_t *data = ms_buf_head(&c->in);
     size_t len = ms_buf_size(&c->in), off = 0;
     /* A callback may close the client or drop the connection: stop then. */
-    while (c->conn == conn && !c->closing) {
+    while (c->w.conn == conn && !c->closing) {
         size_t used;
         ms_client_event ev;
         int rc = ms_client_decoder_next(&c->dec, data + off, len - off, &used,
@@ -213,7 +144,7 @@ static void on_data(ms_dial_conn *conn)
         }
         ms_client_dispatch(c, &ev);
     }
-    if (c->conn != conn)
+    if (c->w.conn != conn)
         return;
     ms_buf_consume(&c->in, off);
     ms_buf_shrink(&c->in, 4u * READ_CHUNK);
@@ -230,10 +161,8 @@ static void on_broken(ms_dial_conn *conn, const char *why)
 static void on_drained(ms_dial_conn *conn)
 {
     ms_client *c = conn->data;
-    if (c->backlog)
-        ms_tags_drain(c);
-    if (ms_buf_size(&c->out) == 0)
-        ms_buf_shrink(&c->out, 1u << 20);
+    ms_tags_drain(c);
+    ms_client_writer_trim(&c->w);
 }
 
 static const ms_dial_io client_io = {
@@ -247,14 +176,14 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     ms_client *c = arg;
     (void)d;
     conn->data = c;
-    c->conn = conn;
+    ms_client_writer_up(&c->w, conn);
     c->connects++;
     ms_log_info("bus %s:%d: connected", c->cfg.host, c->cfg.port);
     c->fail_logged = false;
     /* A fresh stream: nothing from the last connection may leak into it. */
     ms_client_decoder_free(&c->dec);
     ms_client_decoder_init(&c->dec, c->cfg.max_payload);
-    int rc = ms_dial_conn_start(conn, &c->in, &c->out, &client_io);
+    int rc = ms_dial_conn_start(conn, &c->in, &c->w.out, &client_io);
     c->state = MS_CLIENT_CONNECTED;
     if (rc < 0) {
         lost(c, uv_strerror(rc));
@@ -266,12 +195,12 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     if (c->cfg.name[0]) {
         char line[100];
         int n = snprintf(line, sizeof line, "%s connected", c->cfg.name);
-        ms_client_send(c, MS_CMD_LOG, 0, ms_client_stamp(c),
-                       (const uint8_t *)line, (size_t)n);
+        ms_client_writer_send(&c->w, MS_CMD_LOG, 0,
+                              ms_client_writer_stamp(&c->w),
+                              (const uint8_t *)line, (size_t)n);
     }
     ms_tags_send_ids(c);
     notify_state(c);
-    kick(c);
 }
 
 static void on_dialer_closed(void *arg)
@@ -328,9 +257,8 @@ int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
         return rc;
     }
     ms_client_decoder_init(&c->dec, c->cfg.max_payload);
-    uv_idle_init(loop, &c->idle);
-    c->idle.data = c;
-    c->handles = 2; /* the idle handle and the dialer */
+    ms_client_writer_init(&c->w, loop);
+    c->handles = 2; /* the writer's idle handle and the dialer */
     ms_dialer_start(c->dialer);
     *out = c;
     return 0;
@@ -346,10 +274,10 @@ void ms_client_close(ms_client *c)
         c->state_hook(c, MS_CLIENT_CLOSED, c->state_hook_arg);
     if (ms_dialer_has_conn(c->dialer))
         ms_log_info("bus %s:%d: closing", c->cfg.host, c->cfg.port);
-    detach_conn(c);
+    ms_client_writer_down(&c->w);
     ms_reqs_fail(c, MS_ECLOSED);
     ms_dialer_close(c->dialer, on_dialer_closed, c);
-    uv_close((uv_handle_t *)&c->idle, on_handle_closed);
+    ms_client_writer_close(&c->w, on_writer_closed, c);
 }
 
 ms_client_state ms_client_get_state(const ms_client *c)

@@ -1,13 +1,15 @@
 /* Requests the bus answers or refuses: LIST (answered in order, with the
  * request's time_us), LOG, and the ERR replies, which carry the refused
  * request's tag_id and time_us. Every request gets a unique time_us stamp
- * (ms_client_stamp), so an ERR for an RTA finds the tag that sent it. An
+ * (ms_client_writer_stamp), so an ERR for an RTA finds who sent it. An
  * RTA that works gets no answer at all, so only the last MS_REQ_RTA_RING
  * are remembered: the bus answers in order, long before that many more. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/client_int.h"
+#include "client/client_req.h"
+#include "client/client_writer.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 
@@ -24,22 +26,23 @@ int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
     size_t len = pattern ? strlen(pattern) : 0;
     if (len > c->cfg.max_payload)
         return MS_ETOOBIG;
-    if (c->nlists == c->alists) {
-        size_t na = c->alists ? 2 * c->alists : 4;
-        ms_req_list *nl = realloc(c->lists, na * sizeof *nl);
+    ms_client_reqs *q = &c->reqs;
+    if (q->nlists == q->alists) {
+        size_t na = q->alists ? 2 * q->alists : 4;
+        ms_req_list *nl = realloc(q->lists, na * sizeof *nl);
         if (!nl)
             return MS_ENOMEM;
-        c->lists = nl;
-        c->alists = na;
+        q->lists = nl;
+        q->alists = na;
     }
     /* An empty pattern asks "set after time_us"; otherwise the time_us is
      * free, and a stamp lets the answer be matched. */
-    uint64_t t = len ? ms_client_stamp(c) : since_us;
-    int rc = ms_client_send(c, MS_CMD_LIST, 0, t, (const uint8_t *)pattern,
-                            len);
+    uint64_t t = len ? ms_client_writer_stamp(&c->w) : since_us;
+    int rc = ms_client_writer_send(&c->w, MS_CMD_LIST, 0, t,
+                                   (const uint8_t *)pattern, len);
     if (rc < 0)
         return rc;
-    c->lists[c->nlists++] = (ms_req_list){t, cb, arg};
+    q->lists[q->nlists++] = (ms_req_list){t, cb, arg};
     return 0;
 }
 
@@ -52,24 +55,26 @@ int ms_client_log(ms_client *c, const char *text)
         return MS_ETOOBIG;
     if (!ms_utf8_valid((const uint8_t *)text, len))
         return MS_EINVAL;
-    return ms_client_send(c, MS_CMD_LOG, 0, ms_client_stamp(c),
-                          (const uint8_t *)text, len);
+    return ms_client_writer_send(&c->w, MS_CMD_LOG, 0,
+                                 ms_client_writer_stamp(&c->w),
+                                 (const uint8_t *)text, len);
 }
 
 void ms_reqs_on_list(ms_client *c, const ms_client_event *ev)
 {
+    ms_client_reqs *q = &c->reqs;
     size_t i = 0;
-    while (i < c->nlists && c->lists[i].time_us != ev->time_us)
+    while (i < q->nlists && q->lists[i].time_us != ev->time_us)
         i++;
-    if (i == c->nlists) {
+    if (i == q->nlists) {
         ms_log_debug("bus %s:%d: a LIST answer nobody asked for; ignored",
                      c->cfg.host, c->cfg.port);
         return;
     }
-    ms_req_list r = c->lists[i];
-    memmove(c->lists + i, c->lists + i + 1,
-            (c->nlists - i - 1) * sizeof *c->lists);
-    c->nlists--;
+    ms_req_list r = q->lists[i];
+    memmove(q->lists + i, q->lists + i + 1,
+            (q->nlists - i - 1) * sizeof *q->lists);
+    q->nlists--;
     /* Names are split in a copy: the event's bytes are the reader's. */
     char *text = malloc(ev->len + 1);
     size_t max = ev->len / 2 + 1;
@@ -93,11 +98,12 @@ void ms_reqs_on_list(ms_client *c, const ms_client_event *ev)
     free(text);
 }
 
-void ms_reqs_note_rta(ms_client *c, ms_tag *t, uint16_t tag_id,
-                      uint64_t time_us)
+void ms_reqs_note_rta(ms_client *c, uint16_t tag_id, uint64_t time_us,
+                      ms_req_refused_cb refused, void *arg)
 {
-    c->rtas[c->rta_next] = (ms_req_rta){t, tag_id, time_us};
-    c->rta_next = (c->rta_next + 1) % MS_REQ_RTA_RING;
+    ms_client_reqs *q = &c->reqs;
+    q->rtas[q->rta_next] = (ms_req_rta){tag_id, time_us, refused, arg};
+    q->rta_next = (q->rta_next + 1) % MS_REQ_RTA_RING;
 }
 
 static bool has_suffix(const uint8_t *p, size_t n, const char *s)
@@ -112,20 +118,15 @@ void ms_reqs_on_err(ms_client *c, const ms_client_event *ev)
     const char *text = (const char *)ev->data;
     if (ev->tag_id) {
         for (size_t k = 0; k < MS_REQ_RTA_RING; k++) {
-            ms_req_rta *r = &c->rtas[k];
-            if (!r->tag || r->tag_id != ev->tag_id ||
-                r->time_us != ev->time_us)
+            ms_req_rta r = c->reqs.rtas[k];
+            if (!r.refused || r.tag_id != ev->tag_id ||
+                r.time_us != ev->time_us)
                 continue;
-            ms_tag *t = r->tag;
-            r->tag = NULL;
+            c->reqs.rtas[k].refused = NULL; /* answered once */
             char msg[404];
             memcpy(msg, text ? text : "", (size_t)len);
             msg[len] = '\0';
-            if (t->err_cb)
-                t->err_cb(t, msg, t->err_arg);
-            else
-                ms_log_warn("tag %s: RTA refused by the bus: %s",
-                            ms_tag_name(t), msg);
+            r.refused(r.arg, msg);
             return;
         }
     }
@@ -143,19 +144,20 @@ void ms_reqs_on_err(ms_client *c, const ms_client_event *ev)
 
 void ms_reqs_fail(ms_client *c, int status)
 {
-    memset(c->rtas, 0, sizeof c->rtas);
+    ms_client_reqs *q = &c->reqs;
+    memset(q->rtas, 0, sizeof q->rtas);
     /* Callbacks may ask again (a new list): take the pending ones first. */
-    while (c->nlists) {
-        ms_req_list r = c->lists[0];
-        memmove(c->lists, c->lists + 1, (c->nlists - 1) * sizeof *c->lists);
-        c->nlists--;
+    while (q->nlists) {
+        ms_req_list r = q->lists[0];
+        memmove(q->lists, q->lists + 1, (q->nlists - 1) * sizeof *q->lists);
+        q->nlists--;
         r.cb(c, status, NULL, 0, r.arg);
     }
 }
 
 void ms_reqs_free(ms_client *c)
 {
-    free(c->lists);
-    c->lists = NULL;
-    c->nlists = c->alists = 0;
+    free(c->reqs.lists);
+    c->reqs.lists = NULL;
+    c->reqs.nlists = c->reqs.alists = 0;
 }

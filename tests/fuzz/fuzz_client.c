@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
+#include "client/client_tags.h"
 #include "core/buf.h"
 #include "mscada/error.h"
 #include "mscada/log.h"

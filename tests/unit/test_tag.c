@@ -1,4 +1,4 @@
-/* Tags (src/client/tag.c) on a client that is not connected, fed crafted
+/* Tags (src/client/tag_*.c) on a client that is not connected, fed crafted
  * bus events: typed sets and reads, clamping and deadband, JSON checks and
  * padding, the callback rules (bus values only; a SUB reply or a SET that
  * repeats the held sample is not a change; no set of the firing tag; safe
@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "client/client_int.h"
+#include "client/client_tags.h"
+#include "client/tag_int.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 
@@ -37,6 +39,7 @@ static void offline_free(ms_client *c)
     ms_tags_free(c);
     ms_reqs_free(c);
     ms_client_decoder_free(&c->dec);
+    ms_client_writer_free(&c->w);
     free(c);
 }
 
@@ -450,14 +453,18 @@ static void test_rta(void **state)
     bus_id(c, "q", 9); /* sent (here: nowhere) once the id is known */
     assert_int_equal(q->nrtaq, 0);
 
-    /* An ERR carrying an RTA's tag_id and time_us reaches its tag. */
+    /* An ERR carrying an RTA's tag_id and time_us reaches its tag. Up, with
+     * no connection: what is sent stays in the writer's queue. */
     ms_tag_on_rta_error(q, on_err, &r);
-    ms_reqs_note_rta(c, q, 9, 12345);
+    c->state = MS_CLIENT_CONNECTED;
+    ms_client_writer_up(&c->w, NULL);
+    assert_int_equal(ms_tag_rta_json(q, "{}"), 0);
+    assert_true(ms_buf_size(&c->w.out) > 0);
     memset(&ev, 0, sizeof ev);
     ev.kind = MS_CEV_ERR;
     ev.cmd = MS_CMD_ERR;
     ev.tag_id = 9;
-    ev.time_us = 12345;
+    ev.time_us = c->w.stamp; /* the RTA's */
     ev.data = (const uint8_t *)"RTA q: no author";
     ev.len = 16;
     ms_client_dispatch(c, &ev);
@@ -491,11 +498,11 @@ static void test_list_matching(void **state)
     ms_client *c = offline(NULL, false);
     list_rec a = {0}, b = {0};
     /* ms_client_list needs a connection: queue the requests by hand. */
-    c->lists = calloc(2, sizeof *c->lists);
-    c->alists = 2;
-    c->lists[0] = (ms_req_list){10, on_list, &a};
-    c->lists[1] = (ms_req_list){20, on_list, &b};
-    c->nlists = 2;
+    c->reqs.lists = calloc(2, sizeof *c->reqs.lists);
+    c->reqs.alists = 2;
+    c->reqs.lists[0] = (ms_req_list){10, on_list, &a};
+    c->reqs.lists[1] = (ms_req_list){20, on_list, &b};
+    c->reqs.nlists = 2;
     ms_client_event ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = MS_CEV_LIST;
