@@ -1,4 +1,4 @@
-/* busload: a load generator for the tag bus (DESIGN §6).
+/* busload: a load generator for the tag bus (docs/design.md §6).
  *
  * One publisher connection sets T INT tags (busload_0 .. busload_<T-1>)
  * round-robin, N SETs in all, each value the monotonic send time in ns; S

@@ -1,4 +1,4 @@
-/* The bus wire codec (DESIGN §6): a 14-byte big-endian header
+/* The bus wire codec (docs/design.md §6): a 14-byte big-endian header
  *   u8 version (1), u8 command, u16 tag_id, u16 size, u64 time_us
  * then `size` payload bytes. A payload is sent as chunks of MS_FRAME_MAX_LEN
  * bytes; a chunk of exactly MS_FRAME_MAX_LEN means "more follows for this

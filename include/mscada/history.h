@@ -1,4 +1,4 @@
-/* The history store (DESIGN §7, docs/history.md): numeric tags recorded to
+/* The history store (docs/design.md §7, docs/history.md): numeric tags recorded to
  * pymscada-compatible files in one folder, `<tag>_<first_time_us>.dat`, each
  * a run of 16-byte big-endian records (u64 time_us, then int64 or double).
  *

@@ -1,4 +1,4 @@
-/* The Modbus map (DESIGN §8): tag <-> device address. Parses pymscada's
+/* The Modbus map (docs/design.md §8): tag <-> device address. Parses pymscada's
  * addresses `RTU:UNIT:FILE:WORD[.BIT]`, names the register types, converts
  * engineering values (ms_value INT or FLOAT) to registers or bits and back
  * with word order, linear scale/offset and clamping; and the server's

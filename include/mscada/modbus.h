@@ -1,4 +1,4 @@
-/* The Modbus codec (DESIGN §8): PDUs for function codes 1-6, 15, 16, 17, 22,
+/* The Modbus codec (docs/design.md §8): PDUs for function codes 1-6, 15, 16, 17, 22,
  * 23 and 43/14, requests and responses, both directions (a server decodes
  * requests and encodes responses, a client the other way round); exception
  * responses as errors that name the function and the exception; data helpers
@@ -256,7 +256,7 @@ MS_EXTERN void ms_mb_regs_store(uint8_t *out, const uint16_t *in, size_t n);
 
 /* Order of the 16-bit words of a 32/64-bit value in consecutive registers.
  * Bytes within a register are always big-endian. BIG ("ABCD") puts the most
- * significant word first (libmodbus, pymscada of 2024, DESIGN §8); LITTLE
+ * significant word first (libmodbus, pymscada of 2024, docs/design.md §8); LITTLE
  * ("CDAB") the least significant word first. */
 typedef enum { MS_MB_WORDS_BIG = 0, MS_MB_WORDS_LITTLE = 1 } ms_mb_word_order;
 

@@ -1,5 +1,5 @@
 /* tags.yaml: descriptions of tags for the HMI, history and clients
- * (pymscada's format, DESIGN §5). */
+ * (pymscada's format, docs/design.md §5). */
 #ifndef MSCADA_TAGDESC_H
 #define MSCADA_TAGDESC_H
 

@@ -1,4 +1,4 @@
-/* Tag values and their wire form (DESIGN §5): one type byte, then the value.
+/* Tag values and their wire form (docs/design.md §5): one type byte, then the value.
  * INT = 1 (int64, big-endian), FLOAT = 2 (IEEE double, big-endian),
  * STR = 3 (UTF-8), BYTES = 4 (raw), JSON = 5 (a JSON text). An empty wire
  * payload means "never set" (MS_TYPE_NONE). */

@@ -1,4 +1,4 @@
-/* Bus command handling and per-connection output queues (DESIGN §6).
+/* Bus command handling and per-connection output queues (docs/design.md §6).
  *
  * Every message for a connection is encoded straight into its output buffer,
  * which the I/O layer writes out in large batches. A connection whose queue

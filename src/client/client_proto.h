@@ -1,4 +1,4 @@
-/* The client's side of the bus protocol, without I/O (DESIGN §6): turns the
+/* The client's side of the bus protocol, without I/O (docs/design.md §6): turns the
  * byte stream from a bus into events (ID, SET, RTA, LIST, ERR), and writes
  * outgoing messages into a buffer. Unit-tested against the real pymscada
  * server's bytes and fuzzed (tests/fuzz/fuzz_client.c). */

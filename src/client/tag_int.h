@@ -70,7 +70,7 @@ int ms_tags_by_id_put(ms_client *c, uint16_t id, ms_tag *t);
 /* ---- tag_value.c ---------------------------------------------------------- */
 /* Stores a copy of v (the caller has checked it) as the tag's value. */
 int ms_tag_store(ms_tag *t, const ms_value *v, uint64_t time_us);
-/* A list or an object at the top, as DESIGN §5 says. */
+/* A list or an object at the top, as docs/design.md §5 says. */
 bool ms_tag_json_ok(const uint8_t *p, size_t len);
 /* Fits v to the tag's type: an INT becomes a FLOAT for a FLOAT tag. */
 bool ms_tag_type_fit(const ms_tag *t, ms_value *v);

@@ -61,7 +61,7 @@ int ms_tag_store(ms_tag *t, const ms_value *v, uint64_t time_us)
 
 bool ms_tag_json_ok(const uint8_t *p, size_t len)
 {
-    /* Flags 0: only a list or an object at the top, as DESIGN §5 says. */
+    /* Flags 0: only a list or an object at the top, as docs/design.md §5 says. */
     json_error_t e;
     json_t *j = json_loadb((const char *)p, len, 0, &e);
     if (!j)

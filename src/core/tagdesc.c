@@ -1,4 +1,4 @@
-/* tags.yaml -> ms_tagdesc (pymscada's format, DESIGN §5): checks every
+/* tags.yaml -> ms_tagdesc (pymscada's format, docs/design.md §5): checks every
  * property with a file:line:col error, types `init` by the tag's type
  * (list/dict become compact JSON text through jansson) and owns the
  * resulting strings. */

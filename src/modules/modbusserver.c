@@ -1,4 +1,4 @@
-/* `mscada modbusserver`: a Modbus "mailbox" (DESIGN §8): serve blocks any
+/* `mscada modbusserver`: a Modbus "mailbox" (docs/design.md §8): serve blocks any
  * master may read and write, mapped to bus tags both ways.
  * modbusserver.yaml + tags.yaml -> ms_mbs_start -> run the loop until
  * SIGTERM/SIGINT. */

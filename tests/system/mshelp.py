@@ -4,7 +4,7 @@
 - Bus: writes a bus.yaml into its own temp dir, runs `mscada bus --config`
   in its own process group with stdout/stderr to a log file, waits until the
   port accepts, stops it by pid (SIGTERM, then SIGKILL after a grace period).
-- Client: a raw bus protocol client (DESIGN.md section 6): 14-byte big-endian
+- Client: a raw bus protocol client (docs/design.md §6): 14-byte big-endian
   header, payloads chunked at MAX_LEN, replies re-assembled.
 - main(globals()): runs every test_* function of the calling script in
   source order, prints PASS/FAIL lines (and the tail of every bus log when a

@@ -1,4 +1,4 @@
-"""The bus protocol, command by command, as DESIGN.md section 6 states it,
+"""The bus protocol, command by command, as docs/design.md §6 states it,
 against a real `mscada bus` with raw clients (tests/system/mshelp.py)."""
 
 import os
@@ -350,7 +350,7 @@ def test_bad_version_drops_only_that_connection():
     got = bad.wait_closed(60)
     check(all(m.cmd == CMD_ERR for m in got),
           'before closing, only ERR may come back: %r', got)
-    # DESIGN section 10: one log line naming the peer and the fault.
+    # docs/design.md §9: one log line naming the peer and the fault.
     h.wait_until(lambda: any(bad_peer in line and 'version' in line.lower()
                              for line in bus.log().splitlines()),
                  'a log line naming %s and the bad version' % bad_peer, 30)
@@ -450,7 +450,7 @@ def test_sub_twice_gives_one_update():
 
 
 def test_invalid_tag_names_get_err():
-    # DESIGN section 5: a name is UTF-8, up to 255 bytes.
+    # docs/design.md §5: a name is UTF-8, up to 255 bytes.
     bus = Bus()
     a = bus.client()
     for what, name in (('an empty name', b''), ('a 256-byte name', b'n' * 256),

@@ -1,4 +1,4 @@
-"""The bus's text port (DESIGN.md section 6, docs/bus.md): a line protocol
+"""The bus's text port (docs/design.md §6, docs/bus.md): a line protocol
 for telnet and nc on `text_port`, against a real `mscada bus`, with line
 clients here and raw binary clients from tests/system/mshelp.py."""
 

@@ -2,7 +2,7 @@
 (fixtures/pymscada-bus/transcript.json, two raw clients A and B) against a
 fresh `mscada bus` and compares what each client receives, message by
 message: command, tag_id, time_us and data must match, except where
-DESIGN.md section 6 lets mscada differ:
+docs/design.md §6 lets mscada differ:
   1. pymscada answers an ID for a new name with an ERR before the ID reply;
      mscada may omit that ERR;
   2. ERR texts (and their time) are free-form: compare command and tag_id.

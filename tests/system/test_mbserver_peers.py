@@ -1,7 +1,7 @@
 """`mscada modbusserver` against independent masters other than libmodbus:
 mbpoll (reads, writes, floats, coils, an unknown unit) and pymodbus 3.0 via
 /usr/bin/python3 (FC43/14 device identification with the stream-access
-rules, FC23, FC22; one request in flight, as DESIGN §4 says pymodbus needs;
+rules, FC23, FC22; one request in flight, as docs/design.md §4 says pymodbus needs;
 its request classes take `unit=`, its read helpers `slave=`); FC17 report
 server id by default and as configured (server_id, run_status), and units
 0 and 255 as "this device" with unit_any (pymodbus and mbpoll -a 255).

@@ -1,4 +1,4 @@
-/* The bus server's state machine (src/bus/bus_core.c, DESIGN §6): every
+/* The bus server's state machine (src/bus/bus_core.c, docs/design.md §6): every
  * command driven with encoded frames, every reply decoded from the
  * connections' output queues with an independent ms_frame_reader; the
  * error paths that drop a connection; tag id exhaustion; and the slow
@@ -1328,7 +1328,7 @@ static void test_non_reader_hits_hard_cap(void **state)
     core_del(c);
 }
 
-/* ---- faults found (DESIGN §6 rules the core breaks) -------------------------- */
+/* ---- faults found (docs/design.md §6 rules the core breaks) -------------------------- */
 
 /* A GET (or SUB) reply that had to be conflated because the asker's queue
  * was long must still come when it drains, even when the asker is the

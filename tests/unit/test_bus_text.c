@@ -1,4 +1,4 @@
-/* The bus's text port (src/bus/bus_text.c, DESIGN §6): the JSON form of
+/* The bus's text port (src/bus/bus_text.c, docs/design.md §6): the JSON form of
  * every wire value (ms_bus_text_format_value), and the line protocol driven
  * on a core the way the I/O layer drives it (ms_bus_text_input on a
  * connection marked text), checking the exact reply lines queued, and the

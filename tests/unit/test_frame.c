@@ -1,4 +1,4 @@
-/* Bus frame codec (DESIGN §6): headers, chunked encoding, re-assembly by
+/* Bus frame codec (docs/design.md §6): headers, chunked encoding, re-assembly by
  * ms_frame_reader fed whole, byte by byte and in random pieces, the cap, the
  * real pymscada bytes; and the byte buffer (src/core/buf.c) it relies on. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Value codec (DESIGN §5): every type's wire form against hand-written
+/* Value codec (docs/design.md §5): every type's wire form against hand-written
  * bytes, the real pymscada bytes from the bus transcript, and the rejection
  * of wrong lengths, unknown type bytes and invalid UTF-8. */
 #include <setjmp.h>

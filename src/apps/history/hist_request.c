@@ -1,4 +1,4 @@
-/* RTA requests to the history author (DESIGN §7): JSON in, a checked
+/* RTA requests to the history author (docs/design.md §7): JSON in, a checked
  * request out. Pure: the caller answers it. */
 #include <jansson.h>
 #include <math.h>

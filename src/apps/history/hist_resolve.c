@@ -1,5 +1,5 @@
 /* Record arrays: growth, and resolving records read in write order into
- * time order with one record per time (the later one wins, DESIGN §7). */
+ * time order with one record per time (the later one wins, docs/design.md §7). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* modbusserver's runtime, the Modbus "mailbox" (DESIGN §8): each RTU of
+/* modbusserver's runtime, the Modbus "mailbox" (docs/design.md §8): each RTU of
  * the config is served (TCP, UDP or a serial line) from its memory; tags
  * map addresses in it to bus tags both ways: a master's write sets the
  * tag, a bus change writes the registers. */

@@ -1,7 +1,7 @@
 /* modbusserver's model and runtime (internal to libmscada): its config
  * file read into RTUs, each with the memory it serves and its transport,
  * and tags mapping addresses in it (mbs_config.c); and the "mailbox"
- * (DESIGN §8) that serves them and keeps tags and registers in step both
+ * (docs/design.md §8) that serves them and keeps tags and registers in step both
  * ways (mbs_run.c). */
 #ifndef MS_APPS_MBS_RUN_H
 #define MS_APPS_MBS_RUN_H
