@@ -7,6 +7,7 @@ set -eu
 PKGS="
 build-essential cmake pkg-config clang libclang-rt-14-dev
 libuv1-dev libyaml-dev libjansson-dev libcmocka-dev libedit-dev
+libsystemd-dev systemd
 python3 python3-pexpect python3-yaml
 libmodbus-dev mbpoll python3-pymodbus
 socat python3-serial python3-serial-asyncio netcat-openbsd

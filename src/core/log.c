@@ -13,7 +13,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mscada/log.h"
@@ -95,22 +97,51 @@ void ms_log_set_callback(ms_log_cb cb, void *arg)
         conf_replace(NULL, true, cb, arg);
 }
 
-/* The stderr line: "TIME LEVEL NAME: MSG\n". */
+/* True when stderr is the systemd journal (systemd sets JOURNAL_STREAM to
+ * its device:inode): the journal stamps each line itself and reads its
+ * priority from a "<N>" prefix. Worked out once. */
+static bool to_journal(void)
+{
+    static atomic_int journal = -1;
+    int j = atomic_load(&journal);
+    if (j < 0) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        j = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+            fstat(STDERR_FILENO, &st) == 0 &&
+            (unsigned long long)st.st_dev == dev &&
+            (unsigned long long)st.st_ino == ino;
+        atomic_store(&journal, j);
+    }
+    return j == 1;
+}
+
+/* The stderr line: "TIME LEVEL NAME: MSG\n"; to the journal
+ * "<PRIORITY>LEVEL NAME: MSG\n" (syslog priorities err, warning, info,
+ * debug). */
 static void write_stderr(const log_conf *c, ms_log_level level,
                          const char *msg)
 {
     static const char *lv[] = {"ERROR", "WARN", "INFO", "DEBUG"};
-    char ts[40];
-    ms_time_iso(ms_time_now_us(), ts, sizeof ts);
-    /* Keep milliseconds only: drop 3 digits before the Z. */
-    size_t tl = strlen(ts);
-    if (tl > 4) {
-        ts[tl - 4] = 'Z';
-        ts[tl - 3] = '\0';
-    }
+    static const char prio[] = {'3', '4', '6', '7'};
     char line[MSG_MAX + 128];
-    int n = snprintf(line, sizeof line, "%s %s %s: %s\n", ts, lv[level],
+    int n;
+    if (to_journal()) {
+        n = snprintf(line, sizeof line, "<%c>%s %s: %s\n", prio[level],
+                     lv[level], c->name, msg);
+    } else {
+        char ts[40];
+        ms_time_iso(ms_time_now_us(), ts, sizeof ts);
+        /* Keep milliseconds only: drop 3 digits before the Z. */
+        size_t tl = strlen(ts);
+        if (tl > 4) {
+            ts[tl - 4] = 'Z';
+            ts[tl - 3] = '\0';
+        }
+        n = snprintf(line, sizeof line, "%s %s %s: %s\n", ts, lv[level],
                      c->name, msg);
+    }
     size_t len = n < 0 ? 0 : (size_t)n;
     if (len >= sizeof line) {
         len = sizeof line;

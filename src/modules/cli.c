@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <inttypes.h>
+#include <systemd/sd-daemon.h>
 
 #include "modules/module.h"
 #include "mscada/log.h"
@@ -70,9 +72,19 @@ static void stopper_close(ms_cli_stopper *st)
     if (st->done)
         return;
     st->done = true;
+    sd_notify(0, "STOPPING=1");
     uv_close((uv_handle_t *)&st->sigint, NULL);
     uv_close((uv_handle_t *)&st->sigterm, NULL);
+    if (st->watchdog.data) /* set only when systemd asked for it */
+        uv_close((uv_handle_t *)&st->watchdog, NULL);
     st->stop(st->arg);
+}
+
+/* From the loop itself, so a loop that hangs stops feeding it. */
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    sd_notify(0, "WATCHDOG=1");
 }
 
 static void stopper_on_signal(uv_signal_t *s, int signum)
@@ -97,6 +109,17 @@ void ms_cli_stopper_start(ms_cli_stopper *st, uv_loop_t *loop,
     st->sigint.data = st->sigterm.data = st;
     uv_signal_start(&st->sigint, stopper_on_signal, SIGINT);
     uv_signal_start(&st->sigterm, stopper_on_signal, SIGTERM);
+    /* Under systemd (NOTIFY_SOCKET set) the unit may be Type=notify and
+     * have a WatchdogSec=; elsewhere both calls do nothing. */
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+        uint64_t ms = usec / 2000; /* twice per period */
+        uv_timer_init(loop, &st->watchdog);
+        st->watchdog.data = st;
+        uv_timer_start(&st->watchdog, on_watchdog, 0, ms);
+        ms_log_debug("systemd watchdog: fed every %" PRIu64 " ms", ms);
+    }
+    sd_notify(0, "READY=1");
 }
 
 void ms_cli_stopper_fire(ms_cli_stopper *st)

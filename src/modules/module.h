@@ -41,11 +41,16 @@ int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli);
 /* Prints "Usage: mscada NAME ..." and the module's text. */
 void ms_cli_help(const ms_module *m, FILE *out);
 
-/* Stops a module's runtime on SIGINT or SIGTERM: logs "SIGTERM: <what>",
- * calls stop(arg) once and closes its own handles, so uv_run returns once
- * the runtime has closed its handles too. */
+/* A started module's runtime as a service: stops it on SIGINT or SIGTERM
+ * (logs "SIGTERM: <what>", calls stop(arg) once and closes its own
+ * handles, so uv_run returns once the runtime has closed its handles too),
+ * and under systemd tells it the module is ready at start (Type=notify),
+ * feeds its watchdog from the loop (WatchdogSec=: a stuck loop gets the
+ * module restarted) and says it is stopping. Started once the runtime has
+ * started, so "ready" means listening or polling. */
 typedef struct {
     uv_signal_t sigint, sigterm;
+    uv_timer_t watchdog;   /* running only when systemd asks for it */
     void (*stop)(void *arg);
     void *arg;
     const char *what;
