@@ -29,10 +29,7 @@ static int bus_run(const ms_module *m, int argc, char **argv)
     ms_bus_config_init(&cfg);
     rc = ms_bus_config_load(cli.config, &cfg, &err);
     if (rc < 0) {
-        fprintf(stderr, "%s\n", err.text);
-        if (rc == MS_ENOENT)
-            fprintf(stderr, "mscada bus: give the config with --config FILE "
-                            "(example: config/bus.yaml)\n");
+        ms_cli_config_failed(m, &cli, rc, &err);
         ms_bus_config_free(&cfg);
         return MS_EXIT_USAGE;
     }

@@ -65,6 +65,7 @@ static const char usage_text[] =
     "  --user USER      the account the units run as (default: mscada)\n"
     "  --bin PATH       the mscada executable the units run (default: this one)\n"
     "  --overwrite      replace files that differ from their templates\n"
+    "  -V, --version    the version\n"
     "  -h, --help       this text\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -129,6 +130,8 @@ static int parse_args(checkout *co, int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
+            return MS_CLI_HELP;
+        } else if (ms_cli_version(&ms_module_checkout, a)) {
             return MS_CLI_HELP;
         } else if (!strcmp(a, "--overwrite")) {
             co->overwrite = true;

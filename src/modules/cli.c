@@ -3,12 +3,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <inttypes.h>
 #include <systemd/sd-daemon.h>
 
 #include "modules/module.h"
+#include "mscada/error.h"
 #include "mscada/log.h"
+
+bool ms_cli_version(const ms_module *m, const char *arg)
+{
+    if (strcmp(arg, "--version") && strcmp(arg, "-V"))
+        return false;
+    printf("mscada %s %s\n", m->name, MSCADA_VERSION);
+    return true;
+}
 
 void ms_cli_help(const ms_module *m, FILE *out)
 {
@@ -20,6 +30,7 @@ void ms_cli_help(const ms_module *m, FILE *out)
             "  --tags FILE     tag descriptions (default: tags.yaml; a missing\n"
             "                  default file means none)\n"
             "  -v, --verbose   log debug detail\n"
+            "  -V, --version   the version\n"
             "  -h, --help      this text\n",
             m->name, m->summary, m->usage ? m->usage : "", m->name);
 }
@@ -36,6 +47,8 @@ int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli)
         const char *val = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             ms_cli_help(m, stdout);
+            return MS_CLI_HELP;
+        } else if (ms_cli_version(m, a)) {
             return MS_CLI_HELP;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             cli->verbose = true;
@@ -151,4 +164,17 @@ int ms_cli_loop_init(uv_loop_t *loop)
                  "memory (check ulimit -n) and start it again",
                  uv_strerror(rc));
     return MS_EXIT_FAIL;
+}
+
+void ms_cli_config_failed(const ms_module *m, const ms_cli *cli, int rc,
+                          const ms_conf_error *err)
+{
+    if (rc == MS_ENOMEM)
+        fprintf(stderr, "mscada %s: out of memory\n", m->name);
+    else
+        fprintf(stderr, "%s\n", err->text);
+    if (rc == MS_ENOENT && access(cli->config, F_OK) != 0)
+        fprintf(stderr, "mscada %s: no config: give one with --config FILE "
+                "(`mscada checkout DIR` writes an example of each module's, "
+                "as does config/%s.yaml in the source)\n", m->name, m->name);
 }

@@ -71,6 +71,8 @@ static int parse_args(const ms_module *m, int argc, char **argv,
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             console_help(m);
             return MS_CLI_HELP;
+        } else if (ms_cli_version(m, a)) {
+            return MS_CLI_HELP;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = true;
         } else if (is_opt(a, NULL, "--bus")) {

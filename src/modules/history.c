@@ -30,10 +30,7 @@ static int history_run(const ms_module *m, int argc, char **argv)
     ms_hist_config_init(&cfg);
     rc = ms_hist_config_load(cli.config, true, &cfg, &err);
     if (rc < 0) {
-        fprintf(stderr, "%s\n", err.text);
-        if (rc == MS_ENOENT)
-            fprintf(stderr, "mscada history: give the config with --config "
-                            "FILE (example: config/history.yaml)\n");
+        ms_cli_config_failed(m, &cli, rc, &err);
         ms_hist_config_free(&cfg);
         return MS_EXIT_USAGE;
     }

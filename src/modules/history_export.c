@@ -61,6 +61,8 @@ static int parse_args(const ms_module *m, int argc, char **argv,
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             help(m, stdout);
             return MS_EXIT_OK;
+        } else if (ms_cli_version(m, s)) {
+            return MS_EXIT_OK;
         } else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
             a->verbose = true;
             continue;

@@ -40,10 +40,7 @@ static int mbc_run(const ms_module *mod, int argc, char **argv)
     if (rc == 0)
         rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
     if (rc < 0) {
-        if (rc == MS_ENOMEM)
-            fprintf(stderr, "mscada modbusclient: out of memory\n");
-        else
-            fprintf(stderr, "%s\n", err.text);
+        ms_cli_config_failed(mod, &cli, rc, &err);
         ms_mbc_config_free(&cfg);
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;

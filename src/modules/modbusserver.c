@@ -36,11 +36,7 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
         cfg.bus.tagdescs = &descs;
     }
     if (rc < 0) {
-        fprintf(stderr, "%s\n", err.text);
-        if (rc == MS_ENOENT)
-            fprintf(stderr, "mscada modbusserver: give the config with "
-                            "--config FILE (example: "
-                            "config/modbusserver.yaml)\n");
+        ms_cli_config_failed(m, &cli, rc, &err);
         ms_mbs_config_free(&cfg);
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "mscada/conf.h"
+
 /* Exit statuses shared by every module. */
 enum {
     MS_EXIT_OK = 0,
@@ -37,6 +39,15 @@ struct ms_module {
  * returns -1 when the caller should go on. Sets up logging. */
 int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli);
 #define MS_CLI_HELP 100
+
+/* A module's config or tags.yaml failed to load with rc: prints the error
+ * (file:line:column: ...) and, when the config file itself is missing,
+ * how to get one. */
+void ms_cli_config_failed(const ms_module *m, const ms_cli *cli, int rc,
+                          const ms_conf_error *err);
+
+/* True (and the version printed) when arg is --version or -V. */
+bool ms_cli_version(const ms_module *m, const char *arg);
 
 /* Prints "Usage: mscada NAME ..." and the module's text. */
 void ms_cli_help(const ms_module *m, FILE *out);
@@ -74,5 +85,6 @@ void ms_cli_raise_nofile(void);
 
 extern const ms_module ms_module_bus;
 extern const ms_module ms_module_validate;
+extern const ms_module ms_module_checkout;
 
 #endif

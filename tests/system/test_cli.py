@@ -356,5 +356,24 @@ def test_no_event_loop_exits_1_with_reason():
         check('ulimit -n' in err, '%s: stderr does not say what to do: %r',
               argv[0], err)
 
+def test_every_module_has_version_and_config_hint():
+    st, out, _ = run('--help')
+    mods = re.findall(r'^  (\S+) ', out.split('Modules:')[1].split('\n\n')[0],
+                      re.M)
+    check(len(mods) >= 8, 'modules listed: %r' % mods)
+    for m in mods:
+        st, out, err = run(m, '--version')
+        check_eq((st, err), (0, ''), '%s --version' % m)
+        check(re.match(r'mscada %s \d+\.\d+\.\d+\n$' % re.escape(m), out),
+              '%s --version says %r' % (m, out))
+    d = h.tmpdir()
+    for m in ('bus', 'modbusclient', 'modbusserver', 'history'):
+        st, out, err = run(m, cwd=d)
+        check_eq(st, 2, '%s without a config' % m)
+        check('%s.yaml: cannot open' % m in err and
+              'mscada %s: no config: give one with --config FILE' % m in err
+              and 'mscada checkout DIR' in err, '%s hint: %r' % (m, err))
+
+
 if __name__ == '__main__':
     h.main(globals())
