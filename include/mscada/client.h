@@ -45,19 +45,36 @@ typedef void (*ms_client_list_cb)(ms_client *c, int status,
                                   const char *const *names, size_t n,
                                   void *arg);
 
+/* Longest backoff or connect timeout, in seconds: a day. */
+#define MS_CLIENT_SECONDS_MAX 86400.0
+
+/* Start from ms_client_config_init, which sets every default; every value
+ * is then taken as it is (0 is never "the default"): ms_client_new refuses
+ * one outside its range, which ms_client_config_check names. */
 typedef struct {
-    char host[256];            /* bus address or name; default 127.0.0.1 */
-    int port;                  /* default 1324 */
+    char host[256];            /* bus address or name, not ""; default
+                                * 127.0.0.1 */
+    int port;                  /* 1-65535; default 1324 */
     char name[64];             /* if set, "NAME connected" goes to the bus
-                                * LOG on each connect (as pymscada does) */
-    size_t max_payload;        /* largest value sent or received; 64 MiB */
+                                * LOG on each connect (as pymscada does);
+                                * default "" (none) */
+    size_t max_payload;        /* largest value sent or received, at least
+                                * 1 byte; default 64 MiB */
     size_t queue_high_water;   /* queued bytes past which plain SETs keep
-                                * only the latest per tag; default 1 MiB */
+                                * only the latest per tag (sent again when
+                                * the queue is below it), at least 1;
+                                * default 1 MiB */
     size_t queue_hard_cap;     /* queued bytes past which BYTES sets fail
-                                * with MS_EFULL; default 256 MiB */
-    double backoff_min;        /* seconds before the first retry; 0.1 */
-    double backoff_max;        /* the cap of the doubling; 5 */
-    double connect_timeout;    /* seconds for one connect attempt; 5 */
+                                * with MS_EFULL, at least 1; default
+                                * 256 MiB */
+    double backoff_min;        /* seconds before the first retry, more
+                                * than 0 (no retry in a busy loop) and at
+                                * most MS_CLIENT_SECONDS_MAX; default 0.1 */
+    double backoff_max;        /* the cap of the doubling, from backoff_min
+                                * to MS_CLIENT_SECONDS_MAX; default 5 */
+    double connect_timeout;    /* seconds for one connect attempt, more
+                                * than 0 and at most MS_CLIENT_SECONDS_MAX;
+                                * default 5 */
     /* Optional tag descriptions (tags.yaml): min/max/deadband for the
      * program's own sets; must stay valid while the client exists. */
     const ms_tagdescs *tagdescs;
@@ -69,18 +86,25 @@ typedef struct {
 } ms_client_config;
 
 MS_EXTERN void ms_client_config_init(ms_client_config *cfg);
+/* 0 when ms_client_new would take cfg; else MS_EINVAL with why (cap bytes,
+ * may be NULL) naming the setting and what it may be, e.g. "backoff_max
+ * must be from backoff_min (0.1) to 86400 seconds (is 0)". */
+MS_EXTERN int ms_client_config_check(const ms_client_config *cfg, char *why,
+                                     size_t cap);
 /* "HOST:PORT", "HOST", ":PORT" or "[IPV6]:PORT". Returns 0 or MS_EINVAL. */
 MS_EXTERN int ms_client_config_set_bus(ms_client_config *cfg, const char *host_port);
 /* Reads `bus_ip` and `bus_port` from a module config's root map (both
- * optional). Returns 0 or MS_ECONFIG with err set. */
+ * optional: a field changes only when its key is there, so start from
+ * ms_client_config_init). Returns 0 or MS_ECONFIG with err set. */
 MS_EXTERN int ms_client_config_from_conf(ms_client_config *cfg,
                                const ms_conf_node *root, ms_conf_error *err);
 
 /* ---- on a loop the caller owns ------------------------------------------ */
 
-/* Makes a client on loop and starts connecting (it keeps trying until
- * ms_client_close). cfg is copied. Returns 0, MS_EINVAL (bad host/port),
- * MS_ENOMEM. */
+/* Makes a client on loop and starts connecting from the loop (it keeps
+ * trying until ms_client_close; no callback runs inside this call). cfg is
+ * copied. Returns 0 with *out set; or MS_EINVAL (ms_client_config_check
+ * says why), MS_ENOMEM, with *out NULL and nothing left behind. */
 MS_EXTERN int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
                   ms_client **out);
 /* Disconnects and frees the client and its tags once the loop has run the
@@ -108,8 +132,10 @@ MS_EXTERN int ms_client_log(ms_client *c, const char *text);
 typedef struct ms_client_thread ms_client_thread;
 
 /* Starts a thread with its own loop and a client on it. cfg is copied;
- * cfg->on_state runs on the client thread. Returns 0, MS_EINVAL, MS_ENOMEM,
- * MS_EIO (no thread). */
+ * cfg->on_state runs on the client thread. Returns 0 with *out set; or
+ * MS_EINVAL (ms_client_config_check says why; refused before anything is
+ * made), MS_ENOMEM, MS_EIO (no thread), with *out NULL and nothing left
+ * behind. */
 MS_EXTERN int ms_client_thread_start(const ms_client_config *cfg,
                            ms_client_thread **out);
 /* Closes the client, joins the thread, frees everything. Not from the

@@ -215,30 +215,16 @@ static void on_dialer_closed(void *arg)
 int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
                   ms_client **out)
 {
-    if (!loop || !cfg || !cfg->host[0] || cfg->port < 1 ||
-        cfg->port > 65535 || !memchr(cfg->host, 0, sizeof cfg->host) ||
-        !memchr(cfg->name, 0, sizeof cfg->name))
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    if (!loop || ms_client_config_check(cfg, NULL, 0) < 0)
         return MS_EINVAL;
     ms_client *c = calloc(1, sizeof *c);
     if (!c)
         return MS_ENOMEM;
     c->loop = loop;
-    c->cfg = *cfg;
-    ms_client_config def;
-    ms_client_config_init(&def);
-    if (!c->cfg.max_payload)
-        c->cfg.max_payload = def.max_payload;
-    if (!c->cfg.queue_high_water)
-        c->cfg.queue_high_water = def.queue_high_water;
-    if (!c->cfg.queue_hard_cap)
-        c->cfg.queue_hard_cap = def.queue_hard_cap;
-    if (!(c->cfg.backoff_min > 0))
-        c->cfg.backoff_min = def.backoff_min;
-    if (!(c->cfg.backoff_max >= c->cfg.backoff_min))
-        c->cfg.backoff_max = c->cfg.backoff_min > def.backoff_max
-                                 ? c->cfg.backoff_min : def.backoff_max;
-    if (!(c->cfg.connect_timeout > 0))
-        c->cfg.connect_timeout = def.connect_timeout;
+    c->cfg = *cfg; /* taken as it is: ms_client_config_init set defaults */
     c->state = MS_CLIENT_CONNECTING;
     /* A bus host that vanished (no RST) is noticed after about 10 + 3 x 5 s
      * idle, or 30 s of unacknowledged output. */

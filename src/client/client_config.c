@@ -1,5 +1,6 @@
-/* ms_client_config: defaults, "HOST:PORT" and a module config's
- * bus_ip / bus_port (pymscada's keys). */
+/* ms_client_config: defaults, the check ms_client_new makes, "HOST:PORT"
+ * and a module config's bus_ip / bus_port (pymscada's keys). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,54 @@ void ms_client_config_init(ms_client_config *cfg)
     cfg->backoff_min = 0.1;
     cfg->backoff_max = 5.0;
     cfg->connect_timeout = 5.0;
+}
+
+#define BAD(...) (snprintf(why, cap, __VA_ARGS__), MS_EINVAL)
+
+/* Seconds that a timer can hold in milliseconds: more than 0, at most a
+ * day. */
+static bool seconds_ok(double s)
+{
+    return s > 0 && s <= MS_CLIENT_SECONDS_MAX;
+}
+
+int ms_client_config_check(const ms_client_config *cfg, char *why,
+                           size_t cap)
+{
+    char none[1];
+    if (!why || !cap) {
+        why = none;
+        cap = sizeof none;
+    }
+    if (!cfg)
+        return BAD("no config");
+    if (!cfg->host[0])
+        return BAD("host must be an address or a name");
+    if (!memchr(cfg->host, 0, sizeof cfg->host))
+        return BAD("host must be shorter than %zu bytes", sizeof cfg->host);
+    if (cfg->port < 1 || cfg->port > 65535)
+        return BAD("port must be from 1 to 65535 (is %d)", cfg->port);
+    if (!memchr(cfg->name, 0, sizeof cfg->name))
+        return BAD("name must be shorter than %zu bytes", sizeof cfg->name);
+    if (cfg->max_payload < 1)
+        return BAD("max_payload must be at least 1 byte (is 0)");
+    if (cfg->queue_high_water < 1)
+        return BAD("queue_high_water must be at least 1 byte (is 0)");
+    if (cfg->queue_hard_cap < 1)
+        return BAD("queue_hard_cap must be at least 1 byte (is 0)");
+    if (!seconds_ok(cfg->backoff_min))
+        return BAD("backoff_min must be more than 0 and at most %g seconds "
+                   "(is %g)", MS_CLIENT_SECONDS_MAX, cfg->backoff_min);
+    if (!(cfg->backoff_max >= cfg->backoff_min &&
+          cfg->backoff_max <= MS_CLIENT_SECONDS_MAX))
+        return BAD("backoff_max must be from backoff_min (%g) to %g seconds "
+                   "(is %g)", cfg->backoff_min, MS_CLIENT_SECONDS_MAX,
+                   cfg->backoff_max);
+    if (!seconds_ok(cfg->connect_timeout))
+        return BAD("connect_timeout must be more than 0 and at most %g "
+                   "seconds (is %g)", MS_CLIENT_SECONDS_MAX,
+                   cfg->connect_timeout);
+    return 0;
 }
 
 static int parse_port(const char *s, int *port)

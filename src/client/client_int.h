@@ -10,7 +10,7 @@
  *                     to the RTA they refuse (client_req.h)
  *   client_writer.c   the outgoing queue, stamps, flushing (client_writer.h)
  *   client_proto.c    the pure codec (client_proto.h)
- *   client_config.c   ms_client_config defaults and parsing
+ *   client_config.c   ms_client_config defaults, check and parsing
  *   client_thread.c   the background-thread mode (public API only, and the
  *                     lock and state hook here)
  * Nothing here is public API. */

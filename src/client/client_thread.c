@@ -95,6 +95,12 @@ static void thread_main(void *arg)
 int ms_client_thread_start(const ms_client_config *cfg,
                            ms_client_thread **out)
 {
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    /* Refused before a loop or a thread is made for it. */
+    if (ms_client_config_check(cfg, NULL, 0) < 0)
+        return MS_EINVAL;
     ms_client_thread *th = calloc(1, sizeof *th);
     if (!th)
         return MS_ENOMEM;
