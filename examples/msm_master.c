@@ -25,12 +25,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: msm_master HOST PORT\n");
         return 2;
     }
-    ms_memory *mem = ms_memory_new(8);
+    ms_memory *mem;
+    if (ms_memory_new(8, &mem) < 0) {
+        fprintf(stderr, "msm_master: out of memory\n");
+        return 1;
+    }
     ms_var state = ms_memory_word(mem, "STATE", 0);
     ms_var counter = ms_memory_uint32(mem, "COUNTER", 1);
-    ms_worker *w = ms_master_tcp(mem, argv[1], atoi(argv[2]), 1);
-    if (!ms_var_ok(state) || !ms_var_ok(counter) || !w) {
+    ms_worker *w;
+    if (ms_master_tcp(mem, argv[1], atoi(argv[2]), 1, &w) < 0 ||
+        !ms_var_ok(state) || !ms_var_ok(counter)) {
         fprintf(stderr, "msm_master: %s\n", ms_memory_error(mem));
+        ms_worker_kill(w);
+        ms_memory_free(mem);
         return 1;
     }
     signal(SIGINT, on_signal);

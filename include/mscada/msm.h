@@ -2,14 +2,24 @@
  * exchanges, start a worker that keeps it exchanged, then just read and
  * write variables. No loop, no requests, no callbacks to write.
  *
- *     ms_memory *mem = ms_memory_new(8);           8 holding registers
+ *     ms_memory *mem;
+ *     ms_worker *w;
+ *     ms_memory_new(8, &mem);                      8 holding registers
  *     ms_var state = ms_memory_word(mem, "STATE", 0);
  *     ms_var counter = ms_memory_uint32(mem, "COUNTER", 1);
- *     ms_worker *w = ms_master_tcp(mem, "localhost", 502, 1);
- *     ms_worker_run(w);
+ *     if (ms_master_tcp(mem, "localhost", 502, 1, &w) < 0 ||
+ *         ms_worker_run(w) < 0)
+ *         fprintf(stderr, "%s\n", ms_memory_error(mem));
  *     ms_memory_set_u32(mem, counter, 10);
  *     printf("%u\n", ms_memory_get_word(mem, state));
  *     ms_worker_kill(w);
+ *     ms_memory_free(mem);
+ *
+ * Makers return 0 with the object through their last argument, or an
+ * error code (MS_EINVAL, MS_ENOMEM) with it NULL and nothing left behind;
+ * the reason is in ms_memory_error (ms_memory_layout_check for a layout).
+ * Every call takes a NULL memory or worker harmlessly, so a program may
+ * check once, after its declarations.
  *
  * A memory has the four Modbus areas, each sized by the user and placed at
  * a remote base address; variables are declared at offsets inside an area.
@@ -55,12 +65,19 @@ typedef struct {
     ms_memory_area holding;         /* 4x, read/write registers */
 } ms_memory_layout;
 
-/* n holding registers at base 0, nothing else. NULL when out of memory or
- * n > 65536. */
-MS_EXTERN ms_memory *ms_memory_new(uint32_t n);
-/* Any layout. NULL when out of memory or an area doesn't fit. */
-MS_EXTERN ms_memory *ms_memory_new_layout(const ms_memory_layout *l);
-/* Frees the memory; kill its workers first. */
+/* n holding registers at base 0, nothing else. Returns 0 with *out set;
+ * or MS_EINVAL (n > 65536), MS_ENOMEM, with *out NULL. */
+MS_EXTERN int ms_memory_new(uint32_t n, ms_memory **out);
+/* 0 when ms_memory_new_layout would take l; else MS_EINVAL with why (cap
+ * bytes, may be NULL) naming the area and what it may be, e.g.
+ * "holding: base 65530 + size 10 must be at most 65536". */
+MS_EXTERN int ms_memory_layout_check(const ms_memory_layout *l, char *why,
+                                     size_t cap);
+/* Any layout (an area of size 0 is none). Returns 0 with *out set; or
+ * MS_EINVAL (ms_memory_layout_check says why), MS_ENOMEM, with *out NULL. */
+MS_EXTERN int ms_memory_new_layout(const ms_memory_layout *l,
+                                   ms_memory **out);
+/* Frees the memory (NULL: nothing); kill its workers first. */
 MS_EXTERN void ms_memory_free(ms_memory *m);
 
 /* ---- variables --------------------------------------------------------------- */
@@ -108,9 +125,10 @@ typedef struct {
  * variable before ms_worker_run. One racing ms_worker_run on another
  * thread is either refused so or seen by the worker in full. */
 MS_EXTERN ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d);
-/* The last declaration error, e.g. "COUNTER at holding register 7 (2
- * registers) goes past the end of an 8-register area"; "" if none. A copy
- * of the calling thread's own, valid until its next call. */
+/* The last error of a declaration or of making a worker of m, e.g.
+ * "COUNTER at holding register 7 (2 registers) goes past the end of an
+ * 8-register area"; "" after a declaration that worked; "no memory" for
+ * m NULL. A copy of the calling thread's own, valid until its next call. */
 MS_EXTERN const char *ms_memory_error(const ms_memory *m);
 /* The name a variable was declared with ("" for a failed one); valid
  * until ms_memory_free. */
@@ -171,17 +189,20 @@ typedef struct ms_worker ms_worker;
 /* Masters: every period, write what the program changed, then read every
  * area of the memory from the device's unit. Slaves: serve the memory as
  * unit to any master (TCP: ip 127.0.0.1 unless given; port 0 picks one).
- * Made stopped: set options, then ms_worker_run. NULL on bad arguments or
- * out of memory. One master per memory (it owns the change marks); any
- * number of slaves. */
-MS_EXTERN ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
-                         uint8_t unit);
-MS_EXTERN ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
-                            uint8_t unit);
-MS_EXTERN ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port,
-                        uint8_t unit);
-MS_EXTERN ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
-                           uint8_t unit);
+ * Made stopped: set options, then ms_worker_run; end with ms_worker_kill.
+ * Return 0 with *out set; or MS_EINVAL (no memory; a host, ip or port out
+ * of range; a serial line that can't be: ms_memory_error(m) names the
+ * setting), MS_ENOMEM, with *out NULL. A device that can't be reached is
+ * no error: ms_worker_run connects in the background. One master per
+ * memory (it owns the change marks); any number of slaves. */
+MS_EXTERN int ms_master_tcp(ms_memory *m, const char *host, int port,
+                            uint8_t unit, ms_worker **out);
+MS_EXTERN int ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
+                               uint8_t unit, ms_worker **out);
+MS_EXTERN int ms_slave_tcp(ms_memory *m, const char *ip, int port,
+                           uint8_t unit, ms_worker **out);
+MS_EXTERN int ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
+                              uint8_t unit, ms_worker **out);
 
 /* Options (before ms_worker_run; MS_ERUNNING from its call on, unless the
  * run failed). */

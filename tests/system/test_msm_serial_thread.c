@@ -166,8 +166,8 @@ static void test_master_vs_libmodbus_slave(void **state)
     l.discrete_inputs = (ms_memory_area){8, 0};
     l.input_registers = (ms_memory_area){4, 0};
     l.holding = (ms_memory_area){16, 0};
-    ms_memory *m = ms_memory_new_layout(&l);
-    assert_non_null(m);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new_layout(&l, &m), 0);
     ms_var w = ms_memory_word(m, "W", 0);
     ms_var i32 = ms_memory_int32(m, "I32", 2);
     ms_var f32 = ms_memory_float32(m, "F32", 4);
@@ -190,8 +190,8 @@ static void test_master_vs_libmodbus_slave(void **state)
 
     ms_mb_serial_config lc;
     line_cfg(&lc, pty_a);
-    ms_worker *mw = ms_master_serial(m, &lc, 1);
-    assert_non_null(mw);
+    ms_worker *mw;
+    assert_int_equal(ms_master_serial(m, &lc, 1, &mw), 0);
     assert_int_equal(ms_worker_set_period(mw, 0.05), 0);
     assert_int_equal(ms_worker_run(mw), 0);
 
@@ -281,8 +281,8 @@ static void test_slave_vs_libmodbus_master(void **state)
     l.discrete_inputs = (ms_memory_area){4, 0};
     l.input_registers = (ms_memory_area){4, 0};
     l.holding = (ms_memory_area){8, 100};
-    ms_memory *m = ms_memory_new_layout(&l);
-    assert_non_null(m);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new_layout(&l, &m), 0);
     ms_var state_v = ms_memory_word(m, "STATE", 0);
     ms_var counter = ms_memory_uint32(m, "COUNTER", 1);
     ms_var f32 = ms_memory_float32(m, "F32", 3);
@@ -303,14 +303,14 @@ static void test_slave_vs_libmodbus_master(void **state)
     char missing[200];
     snprintf(missing, sizeof missing, "%.150s/missing", ms_test_dir());
     line_cfg(&lc, missing);
-    ms_worker *bad = ms_slave_serial(m, &lc, 1);
-    assert_non_null(bad);
+    ms_worker *bad;
+    assert_int_equal(ms_slave_serial(m, &lc, 1, &bad), 0);
     assert_true(ms_worker_run(bad) < 0);
     ms_worker_kill(bad);
 
     line_cfg(&lc, pty_b);
-    ms_worker *sw = ms_slave_serial(m, &lc, 1);
-    assert_non_null(sw);
+    ms_worker *sw;
+    assert_int_equal(ms_slave_serial(m, &lc, 1, &sw), 0);
     wrote x = {0};
     assert_int_equal(ms_worker_on_write(sw, on_wrote, &x), 0);
     assert_int_equal(ms_worker_run(sw), 0);
@@ -381,10 +381,9 @@ static void test_master_vs_slave(void **state)
     memset(&l, 0, sizeof l);
     l.coils = (ms_memory_area){8, 0};
     l.holding = (ms_memory_area){16, 0};
-    ms_memory *sm = ms_memory_new_layout(&l);
-    ms_memory *mm = ms_memory_new_layout(&l);
-    assert_non_null(sm);
-    assert_non_null(mm);
+    ms_memory *sm, *mm;
+    assert_int_equal(ms_memory_new_layout(&l, &sm), 0);
+    assert_int_equal(ms_memory_new_layout(&l, &mm), 0);
     ms_var s_state = ms_memory_word(sm, "STATE", 0);
     ms_var s_counter = ms_memory_uint32(sm, "COUNTER", 1);
     ms_var s_f64 = ms_memory_float64(sm, "F64", 4);
@@ -404,14 +403,14 @@ static void test_master_vs_slave(void **state)
 
     ms_mb_serial_config lc;
     line_cfg(&lc, pty_b);
-    ms_worker *sw = ms_slave_serial(sm, &lc, 3);
-    assert_non_null(sw);
+    ms_worker *sw;
+    assert_int_equal(ms_slave_serial(sm, &lc, 3, &sw), 0);
     wrote x = {0};
     assert_int_equal(ms_worker_on_write(sw, on_wrote, &x), 0);
     assert_int_equal(ms_worker_run(sw), 0);
     line_cfg(&lc, pty_a);
-    ms_worker *mw = ms_master_serial(mm, &lc, 3);
-    assert_non_null(mw);
+    ms_worker *mw;
+    assert_int_equal(ms_master_serial(mm, &lc, 3, &mw), 0);
     assert_int_equal(ms_worker_set_period(mw, 0.02), 0);
     assert_int_equal(ms_worker_run(mw), 0);
 

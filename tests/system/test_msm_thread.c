@@ -209,8 +209,8 @@ static void test_master_libmodbus(void **state)
     l.discrete_inputs = (ms_memory_area){8, 0};
     l.input_registers = (ms_memory_area){10, 0};
     l.holding = (ms_memory_area){20, 50}; /* the block sits at 50 */
-    ms_memory *m = ms_memory_new_layout(&l);
-    assert_non_null(m);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new_layout(&l, &m), 0);
     ms_var w = ms_memory_word(m, "W", 0);
     ms_var_decl d = {"U32L", MS_MB_HOLDING_REGISTERS, 1, MS_VAR_UINT32,
                      MS_MB_WORDS_LITTLE, -1, 0};
@@ -228,8 +228,9 @@ static void test_master_libmodbus(void **state)
                 ms_var_ok(bit3) && ms_var_ok(c4) && ms_var_ok(c6) &&
                 ms_var_ok(di2) && ms_var_ok(ir3) && ms_var_ok(str));
 
-    ms_worker *mw = ms_master_tcp(m, "127.0.0.1", s.port, 1);
-    assert_non_null(mw);
+    ms_worker *mw;
+
+    assert_int_equal(ms_master_tcp(m, "127.0.0.1", s.port, 1, &mw), 0);
     assert_int_equal(ms_worker_set_period(mw, 0.05), 0);
     assert_int_equal(ms_worker_run(mw), 0);
     assert_int_equal(ms_worker_set_period(mw, 1), MS_ERUNNING);
@@ -298,9 +299,11 @@ static void test_master_drop_writes(void **state)
     lmb_init(&s);
     s.map = modbus_mapping_new(0, 0, 10, 0);
     lmb_start(&s);
-    ms_memory *m = ms_memory_new(4);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new(4, &m), 0);
     ms_var w = ms_memory_word(m, "W", 0);
-    ms_worker *mw = ms_master_tcp(m, "127.0.0.1", s.port, 1);
+    ms_worker *mw;
+    assert_int_equal(ms_master_tcp(m, "127.0.0.1", s.port, 1, &mw), 0);
     ms_worker_set_period(mw, 0.05);
     ms_worker_set_keep_writes(mw, false);
     assert_int_equal(ms_worker_run(mw), 0);
@@ -403,7 +406,8 @@ static void test_slave_libmodbus(void **state)
     l.discrete_inputs = (ms_memory_area){4, 0};
     l.input_registers = (ms_memory_area){4, 0};
     l.holding = (ms_memory_area){8, 100};
-    ms_memory *m = ms_memory_new_layout(&l);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new_layout(&l, &m), 0);
     ms_var state_v = ms_memory_word(m, "STATE", 0);
     ms_var counter = ms_memory_uint32(m, "COUNTER", 1);
     ms_var c = ms_memory_coil(m, "C", 2);
@@ -414,7 +418,8 @@ static void test_slave_libmodbus(void **state)
     ms_memory_set_u32(m, counter, 0x00050006);
     ms_memory_set_bool(m, di, true);
     ms_memory_set_i16(m, ir, -3);
-    ms_worker *sw = ms_slave_tcp(m, NULL, 0, 1);
+    ms_worker *sw;
+    assert_int_equal(ms_slave_tcp(m, NULL, 0, 1, &sw), 0);
     wrote x;
     wrote_init(&x);
     assert_int_equal(ms_worker_on_write(sw, on_wrote, &x), 0);
@@ -472,12 +477,13 @@ typedef struct {
 static void pair_start(pair *p)
 {
     wrote_init(&p->x);
-    p->sw = ms_slave_tcp(p->sm, "127.0.0.1", 0, 1);
+    assert_int_equal(ms_slave_tcp(p->sm, "127.0.0.1", 0, 1, &p->sw), 0);
     assert_int_equal(ms_worker_on_write(p->sw, on_wrote, &p->x), 0);
     assert_int_equal(ms_worker_run(p->sw), 0);
     ms_worker_status st;
     ms_worker_get_status(p->sw, &st);
-    p->mw = ms_master_tcp(p->mm, "127.0.0.1", st.port, 1);
+    assert_int_equal(ms_master_tcp(p->mm, "127.0.0.1", st.port, 1, &p->mw),
+                     0);
     assert_int_equal(ms_worker_set_period(p->mw, 0.02), 0);
     assert_int_equal(ms_worker_run(p->mw), 0);
 }
@@ -520,12 +526,12 @@ static void test_master_slave_hammered(void **state)
     (void)state;
     pair p;
     memset(&p, 0, sizeof p);
-    p.sm = ms_memory_new(16);
+    assert_int_equal(ms_memory_new(16, &p.sm), 0);
     ms_var s_state = ms_memory_word(p.sm, "STATE", 0);
     ms_var s_counter = ms_memory_uint32(p.sm, "COUNTER", 1);
     ms_var s_h = ms_memory_uint32(p.sm, "H", 4);
     ms_var s_g = ms_memory_uint32(p.sm, "G", 8);
-    p.mm = ms_memory_new(16);
+    assert_int_equal(ms_memory_new(16, &p.mm), 0);
     ms_var m_state = ms_memory_word(p.mm, "STATE", 0);
     ms_var m_counter = ms_memory_uint32(p.mm, "COUNTER", 1);
     ms_var m_h = ms_memory_uint32(p.mm, "H", 4);
@@ -617,10 +623,10 @@ static void test_strings_hammered(void **state)
     memset(&p, 0, sizeof p);
     /* S1 (20 bytes) set on the master's side, S2 (odd: 21 bytes) on the
      * slave's; each read on both. */
-    p.sm = ms_memory_new(32);
+    assert_int_equal(ms_memory_new(32, &p.sm), 0);
     ms_var s_s1 = ms_memory_string(p.sm, "S1", 0, 20);
     ms_var s_s2 = ms_memory_string(p.sm, "S2", 10, 21);
-    p.mm = ms_memory_new(32);
+    assert_int_equal(ms_memory_new(32, &p.mm), 0);
     ms_var m_s1 = ms_memory_string(p.mm, "S1", 0, 20);
     ms_var m_s2 = ms_memory_string(p.mm, "S2", 10, 21);
     assert_true(ms_var_ok(s_s1) && ms_var_ok(s_s2) && ms_var_ok(m_s1) &&
@@ -739,7 +745,8 @@ static void *user_main(void *arg)
 
 static void declare_vs_run_round(int target)
 {
-    ms_memory *m = ms_memory_new(DECLS + 24);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new(DECLS + 24, &m), 0);
     ms_var first = ms_memory_word(m, "FIRST", 0);
     ms_var str = ms_memory_string(m, "STR", DECLS + 8, 8);
     assert_true(ms_var_ok(first) && ms_var_ok(str));
@@ -757,7 +764,8 @@ static void declare_vs_run_round(int target)
     wrote *x = malloc(sizeof *x);
     assert_non_null(x);
     wrote_init(x);
-    ms_worker *sw = ms_slave_tcp(m, NULL, 0, 1);
+    ms_worker *sw;
+    assert_int_equal(ms_slave_tcp(m, NULL, 0, 1, &sw), 0);
     assert_int_equal(ms_worker_on_write(sw, on_wrote, x), 0);
     assert_int_equal(pthread_create(&dth, NULL, declarer_main, d), 0);
     pthread_barrier_wait(&go);

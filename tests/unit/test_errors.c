@@ -362,7 +362,10 @@ static void test_msm_errors(void **state)
     (void)state;
     logged l = {0};
     ms_log_set_callback(on_log, &l);
-    ms_memory *m = ms_memory_new(8);
+    ms_memory *m;
+    EXPECT(ms_memory_new(65537, &m), MS_EINVAL, "invalid argument");
+    assert_null(m);
+    assert_int_equal(ms_memory_new(8, &m), 0);
     ms_var w = ms_memory_word(m, "W", 0);
     assert_true(ms_var_ok(w));
     ms_var past = ms_memory_uint32(m, "PAST", 7);
@@ -370,9 +373,16 @@ static void test_msm_errors(void **state)
     EXPECT(ms_memory_set_word(m, past, 1), MS_EINVAL, "invalid argument");
     EXPECT(ms_memory_set_f32(m, w, 1.5f), MS_ETYPE, "wrong value type");
 
+    ms_worker *bad;
+    EXPECT(ms_master_tcp(m, "127.0.0.1", 0, 1, &bad), MS_EINVAL,
+           "invalid argument");
+    assert_null(bad);
+    assert_string_equal(ms_memory_error(m),
+                        "master: port must be from 1 to 65535 (is 0)");
+
     int port, busy = tcp_socket(true, &port);
-    ms_worker *taken = ms_slave_tcp(m, "127.0.0.1", port, 1);
-    assert_non_null(taken);
+    ms_worker *taken;
+    assert_int_equal(ms_slave_tcp(m, "127.0.0.1", port, 1, &taken), 0);
     EXPECT(ms_worker_run(taken), UV_EADDRINUSE, "address already in use");
     ms_worker_kill(taken);
     close(busy);
@@ -380,14 +390,14 @@ static void test_msm_errors(void **state)
     ms_mb_serial_config line;
     ms_mb_serial_config_init(&line);
     snprintf(line.device, sizeof line.device, "/nonexistent/ttyS9");
-    ms_worker *noline = ms_slave_serial(m, &line, 1);
-    assert_non_null(noline);
+    ms_worker *noline;
+    assert_int_equal(ms_slave_serial(m, &line, 1, &noline), 0);
     EXPECT(ms_worker_run(noline), UV_ENOENT, "no such file or directory");
     ms_worker_kill(noline);
 
     /* Running: too late to declare or configure, or to run again. */
-    ms_worker *sw = ms_slave_tcp(m, NULL, 0, 1);
-    assert_non_null(sw);
+    ms_worker *sw;
+    assert_int_equal(ms_slave_tcp(m, NULL, 0, 1, &sw), 0);
     assert_int_equal(ms_worker_run(sw), 0);
     const char *running = ms_strerror(MS_ERUNNING);
     EXPECT(ms_worker_run(sw), MS_ERUNNING, running);

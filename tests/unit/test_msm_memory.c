@@ -21,16 +21,16 @@ static ms_memory *layout_mem(void)
     l.discrete_inputs = (ms_memory_area){8, 0};
     l.input_registers = (ms_memory_area){4, 10};
     l.holding = (ms_memory_area){300, 40099};
-    ms_memory *m = ms_memory_new_layout(&l);
-    assert_non_null(m);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new_layout(&l, &m), 0);
     return m;
 }
 
 static void test_declare_ranges(void **state)
 {
     (void)state;
-    ms_memory *m = ms_memory_new(8);
-    assert_non_null(m);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new(8, &m), 0);
     ms_var s = ms_memory_word(m, "STATE", 0);
     assert_true(ms_var_ok(s));
     assert_string_equal(ms_var_name(m, s), "STATE");
@@ -65,8 +65,12 @@ static void test_declare_ranges(void **state)
     ms_memory_layout l;
     memset(&l, 0, sizeof l);
     l.holding = (ms_memory_area){10, 65530};
-    assert_null(ms_memory_new_layout(&l));
-    assert_null(ms_memory_new(65537));
+    m = (ms_memory *)&l; /* must be set to NULL */
+    assert_int_equal(ms_memory_new_layout(&l, &m), MS_EINVAL);
+    assert_null(m);
+    m = (ms_memory *)&l;
+    assert_int_equal(ms_memory_new(65537, &m), MS_EINVAL);
+    assert_null(m);
 
     m = layout_mem();
     ms_var_decl di = {"DI", MS_MB_DISCRETE_INPUTS, 7, MS_VAR_BOOL,
@@ -82,7 +86,8 @@ static void test_declare_ranges(void **state)
 static void test_overlaps_and_bits(void **state)
 {
     (void)state;
-    ms_memory *m = ms_memory_new(8);
+    ms_memory *m;
+    assert_int_equal(ms_memory_new(8, &m), 0);
     assert_true(ms_var_ok(ms_memory_float64(m, "F", 2))); /* 2-5 */
     assert_false(ms_var_ok(ms_memory_word(m, "X", 5)));
     assert_non_null(strstr(ms_memory_error(m), "overlaps F"));

@@ -43,6 +43,11 @@ struct ms_memory {
     char err[192];
 };
 
+/* Records why making something of m failed (ms_memory_error), under its
+ * lock; returns code. */
+int msm_memory_fail(ms_memory *m, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static inline msm_area *msm_area_of(ms_memory *m, ms_mb_file f)
 {
     return &m->area[f];

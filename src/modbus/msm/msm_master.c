@@ -213,39 +213,54 @@ static void master_free(void *role)
 static const msm_role_ops master_ops = {master_start, master_stop,
                                         master_free};
 
-static ms_worker *master_new(ms_memory *m, const ms_mb_client_config *cfg,
-                             uint8_t unit)
+/* The makers' common end: cfg as ms_mb_client_new will take it. */
+static int master_new(ms_memory *m, const ms_mb_client_config *cfg,
+                      uint8_t unit, ms_worker **out)
 {
+    char why[160];
+    if (ms_mb_client_config_check(cfg, why, sizeof why) < 0)
+        return msm_memory_fail(m, MS_EINVAL, "master: %s", why);
     msm_master *ms = calloc(1, sizeof *ms);
     if (ms) {
         ms->cfg = *cfg;
         ms->unit = unit;
     }
-    return msm_worker_new(m, &master_ops, ms);
+    return msm_worker_new(m, &master_ops, ms, out);
 }
 
-ms_worker *ms_master_tcp(ms_memory *m, const char *host, int port,
-                         uint8_t unit)
+int ms_master_tcp(ms_memory *m, const char *host, int port, uint8_t unit,
+                  ms_worker **out)
 {
     ms_mb_client_config cfg;
-    if (!host || !*host || strlen(host) >= sizeof cfg.host || port <= 0 ||
-        port > 65535)
-        return NULL;
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    if (!m)
+        return MS_EINVAL;
+    if (!host || strlen(host) >= sizeof cfg.host)
+        return msm_memory_fail(m, MS_EINVAL, "master: host must be an "
+                               "address or a name, shorter than %zu bytes",
+                               sizeof cfg.host);
     ms_mb_client_config_init(&cfg);
     cfg.transport = MS_MB_TRANSPORT_TCP;
     snprintf(cfg.host, sizeof cfg.host, "%s", host);
     cfg.port = port;
-    return master_new(m, &cfg, unit);
+    return master_new(m, &cfg, unit, out);
 }
 
-ms_worker *ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
-                            uint8_t unit)
+int ms_master_serial(ms_memory *m, const ms_mb_serial_config *line,
+                     uint8_t unit, ms_worker **out)
 {
     ms_mb_client_config cfg;
-    if (!line || ms_mb_serial_config_check(line) < 0)
-        return NULL;
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    if (!m)
+        return MS_EINVAL;
+    if (!line)
+        return msm_memory_fail(m, MS_EINVAL, "master: no serial line");
     ms_mb_client_config_init(&cfg);
     cfg.transport = MS_MB_TRANSPORT_SERIAL;
     cfg.serial = *line;
-    return master_new(m, &cfg, unit);
+    return master_new(m, &cfg, unit, out);
 }

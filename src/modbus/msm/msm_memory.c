@@ -35,10 +35,49 @@ static bool valid_area(ms_mb_file f)
 
 /* ---- the memory ------------------------------------------------------------- */
 
+/* The layout's fields, in files[] order, with their names in messages. */
+static const ms_memory_area *layout_area(const ms_memory_layout *l, int i,
+                                         const char **name)
+{
+    static const char *const names[4] = {"coils", "discrete_inputs",
+                                         "input_registers", "holding"};
+    const ms_memory_area *la[4] = {&l->coils, &l->discrete_inputs,
+                                   &l->input_registers, &l->holding};
+    *name = names[i];
+    return la[i];
+}
+
+int ms_memory_layout_check(const ms_memory_layout *l, char *why, size_t cap)
+{
+    char none[1];
+    if (!why || !cap) {
+        why = none;
+        cap = sizeof none;
+    }
+    if (!l) {
+        snprintf(why, cap, "no layout");
+        return MS_EINVAL;
+    }
+    for (int i = 0; i < 4; i++) {
+        const char *name;
+        const ms_memory_area *a = layout_area(l, i, &name);
+        /* A Modbus address is 16 bits: elements 0-65535. */
+        if (a->size > 65536) {
+            snprintf(why, cap, "%s: size must be at most 65536 (is %u)",
+                     name, a->size);
+            return MS_EINVAL;
+        }
+        if ((uint32_t)a->base + a->size > 65536) {
+            snprintf(why, cap, "%s: base %u + size %u must be at most 65536",
+                     name, a->base, a->size);
+            return MS_EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int area_init(msm_area *a, ms_mb_file f, const ms_memory_area *l)
 {
-    if (l->size > 65536 || (uint32_t)l->base + l->size > 65536)
-        return MS_ERANGE;
     a->size = l->size;
     a->base = l->base;
     size_t n = l->size ? l->size : 1;
@@ -56,46 +95,58 @@ static int area_init(msm_area *a, ms_mb_file f, const ms_memory_area *l)
     return ok ? 0 : MS_ENOMEM;
 }
 
-ms_memory *ms_memory_new_layout(const ms_memory_layout *l)
+/* The areas' arrays (what ms_memory_free frees). */
+static void areas_free(ms_memory *m)
 {
-    if (!l)
-        return NULL;
-    ms_memory *m = calloc(1, sizeof *m);
-    if (!m)
-        return NULL;
-    if (uv_mutex_init(&m->lock) < 0) {
-        free(m);
-        return NULL;
-    }
-    const ms_memory_area *la[4] = {&l->coils, &l->discrete_inputs,
-                                   &l->input_registers, &l->holding};
-    for (int i = 0; i < 4; i++) {
-        if (area_init(&m->area[files[i]], files[i], la[i]) < 0) {
-            ms_memory_free(m);
-            return NULL;
-        }
-    }
-    return m;
-}
-
-ms_memory *ms_memory_new(uint32_t n)
-{
-    ms_memory_layout l;
-    memset(&l, 0, sizeof l);
-    l.holding.size = n;
-    return ms_memory_new_layout(&l);
-}
-
-void ms_memory_free(ms_memory *m)
-{
-    if (!m)
-        return;
     for (int i = 0; i < 5; i++) {
         free(m->area[i].regs);
         free(m->area[i].bits);
         free(m->area[i].dirty);
         free(m->area[i].bitmask);
     }
+}
+
+int ms_memory_new_layout(const ms_memory_layout *l, ms_memory **out)
+{
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    if (ms_memory_layout_check(l, NULL, 0) < 0)
+        return MS_EINVAL;
+    ms_memory *m = calloc(1, sizeof *m);
+    if (!m)
+        return MS_ENOMEM;
+    for (int i = 0; i < 4; i++) {
+        const char *name;
+        if (area_init(&m->area[files[i]], files[i],
+                      layout_area(l, i, &name)) < 0) {
+            areas_free(m);
+            free(m);
+            return MS_ENOMEM;
+        }
+    }
+    if (uv_mutex_init(&m->lock) < 0) {
+        areas_free(m);
+        free(m);
+        return MS_ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+int ms_memory_new(uint32_t n, ms_memory **out)
+{
+    ms_memory_layout l;
+    memset(&l, 0, sizeof l);
+    l.holding.size = n;
+    return ms_memory_new_layout(&l, out);
+}
+
+void ms_memory_free(ms_memory *m)
+{
+    if (!m)
+        return;
+    areas_free(m);
     uv_mutex_destroy(&m->lock);
     for (size_t i = 0; i < m->nvars; i++)
         free(m->vars[i]);
@@ -229,6 +280,17 @@ ms_var ms_memory_declare(ms_memory *m, const ms_var_decl *d)
     ms_var v = declare_locked(m, d);
     uv_mutex_unlock(&m->lock);
     return v;
+}
+
+int msm_memory_fail(ms_memory *m, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    uv_mutex_lock(&m->lock);
+    vsnprintf(m->err, sizeof m->err, fmt, ap);
+    uv_mutex_unlock(&m->lock);
+    va_end(ap);
+    return code;
 }
 
 const char *ms_memory_error(const ms_memory *m)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modbus/link/mb_serial.h"
 #include "modbus/msm/msm_worker.h"
 #include "mscada/error.h"
 #include "mscada/mbserver.h"
@@ -171,30 +172,48 @@ static void slave_free(void *role)
 
 static const msm_role_ops slave_ops = {slave_start, slave_stop, slave_free};
 
-ms_worker *ms_slave_tcp(ms_memory *m, const char *ip, int port, uint8_t unit)
+int ms_slave_tcp(ms_memory *m, const char *ip, int port, uint8_t unit,
+                 ms_worker **out)
 {
     msm_slave *sl;
-    if ((ip && strlen(ip) >= sizeof sl->ip) || port < 0 || port > 65535)
-        return NULL;
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    if (!m)
+        return MS_EINVAL;
+    if (ip && strlen(ip) >= sizeof sl->ip)
+        return msm_memory_fail(m, MS_EINVAL, "slave: ip must be an address "
+                               "shorter than %zu bytes", sizeof sl->ip);
+    if (port < 0 || port > 65535)
+        return msm_memory_fail(m, MS_EINVAL, "slave: port must be from 0 "
+                               "(any free one) to 65535 (is %d)", port);
     sl = calloc(1, sizeof *sl);
     if (sl) {
         snprintf(sl->ip, sizeof sl->ip, "%s", ip ? ip : "127.0.0.1");
         sl->port = port;
         sl->unit = unit;
     }
-    return msm_worker_new(m, &slave_ops, sl);
+    return msm_worker_new(m, &slave_ops, sl, out);
 }
 
-ms_worker *ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
-                           uint8_t unit)
+int ms_slave_serial(ms_memory *m, const ms_mb_serial_config *line,
+                    uint8_t unit, ms_worker **out)
 {
-    if (!line || ms_mb_serial_config_check(line) < 0)
-        return NULL;
+    char why[160];
+    if (!out)
+        return MS_EINVAL;
+    *out = NULL;
+    if (!m)
+        return MS_EINVAL;
+    if (!line)
+        return msm_memory_fail(m, MS_EINVAL, "slave: no serial line");
+    if (ms_mb_serial_config_why(line, why, sizeof why) < 0)
+        return msm_memory_fail(m, MS_EINVAL, "slave: %s", why);
     msm_slave *sl = calloc(1, sizeof *sl);
     if (sl) {
         sl->serial_line = true;
         sl->line = *line;
         sl->unit = unit;
     }
-    return msm_worker_new(m, &slave_ops, sl);
+    return msm_worker_new(m, &slave_ops, sl, out);
 }

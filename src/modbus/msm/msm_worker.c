@@ -26,9 +26,11 @@ struct ms_worker {
     ms_worker_status st;
 };
 
-ms_worker *msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role)
+int msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role,
+                   ms_worker **out)
 {
-    ms_worker *w = m && role ? calloc(1, sizeof *w) : NULL;
+    *out = NULL;
+    ms_worker *w = role ? calloc(1, sizeof *w) : NULL;
     if (w && uv_mutex_init(&w->smu) < 0) {
         free(w);
         w = NULL;
@@ -36,7 +38,7 @@ ms_worker *msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role)
     if (!w) {
         if (role)
             ops->free(role);
-        return NULL;
+        return msm_memory_fail(m, MS_ENOMEM, "worker: out of memory");
     }
     w->mem = m;
     w->ops = ops;
@@ -44,7 +46,8 @@ ms_worker *msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role)
     w->opts.period = 0.1;
     w->opts.timeout = 1.0;
     w->opts.keep = true;
-    return w;
+    *out = w;
+    return 0;
 }
 
 uv_loop_t *msm_worker_loop(ms_worker *w)

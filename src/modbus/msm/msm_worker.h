@@ -32,9 +32,11 @@ typedef struct {
     void *arg;
 } msm_worker_opts;
 
-/* A stopped worker of m running role. Takes role: on failure (NULL) it is
- * freed through ops->free. */
-ms_worker *msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role);
+/* A stopped worker of m running role, through *out. Takes role: on
+ * failure (MS_ENOMEM, also when role is NULL: its allocation failed) it is
+ * freed through ops->free, *out is NULL and ms_memory_error(m) says so. */
+int msm_worker_new(ms_memory *m, const msm_role_ops *ops, void *role,
+                   ms_worker **out);
 
 uv_loop_t *msm_worker_loop(ms_worker *w);
 ms_memory *msm_worker_memory(ms_worker *w);
