@@ -73,6 +73,13 @@ static void test_request_parse(void **state)
     assert_int_equal(rq.rta_id, 7);
     assert_true(rq.start_us == 10 && rq.end_us == 20 && !rq.end_now);
     assert_int_equal(rq.max_points, 0);
+    /* pymscada 2024's name for the id; __rta_id__ wins when both are given */
+    assert_int_equal(rq_parse("{\"__rqs_id__\": 9, \"tagname\": \"x\"}", &rq),
+                     0);
+    assert_int_equal(rq.rta_id, 9);
+    assert_int_equal(rq_parse("{\"__rqs_id__\": 9, \"__rta_id__\": 3, "
+                              "\"tagname\": \"x\"}", &rq), 0);
+    assert_int_equal(rq.rta_id, 3);
     /* ms, end -1 = now, max_points */
     assert_int_equal(rq_parse("{\"tagname\": \"x\", \"start_ms\": "
                               "1700000000000, \"end_ms\": -1, "
@@ -89,6 +96,7 @@ static void test_request_parse(void **state)
     const char *bad[] = {"[1]", "{}", "{\"tagname\": 3}", "not json",
                          "{\"tagname\": \"x\", \"__rta_id__\": 70000}",
                          "{\"tagname\": \"x\", \"__rta_id__\": -1}",
+                         "{\"tagname\": \"x\", \"__rqs_id__\": 65536}",
                          "{\"tagname\": \"x\", \"start_us\": \"0\"}",
                          "{\"tagname\": \"x\", \"end_us\": -5}",
                          "{\"tagname\": \"x\", \"max_points\": 2.5}",

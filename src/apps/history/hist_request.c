@@ -87,9 +87,13 @@ int ms_hist_request_parse(const char *json, size_t len, ms_hist_request *rq,
         goto out;
     }
     memcpy(rq->tagname, json_string_value(v), json_string_length(v) + 1);
-    if ((v = json_object_get(o, "__rta_id__")) && !json_is_null(v)) {
+    /* __rqs_id__ is pymscada 2024's name for it: its web clients send that */
+    const char *id_key = "__rta_id__";
+    if (!(v = json_object_get(o, id_key)) || json_is_null(v))
+        v = json_object_get(o, id_key = "__rqs_id__");
+    if (v && !json_is_null(v)) {
         if (!number(v, &d) || d < 0 || d > 65535 || d != floor(d)) {
-            rc = fail(why, cap, "%s", "__rta_id__ must be 0 to 65535");
+            rc = fail(why, cap, "%s must be 0 to 65535", id_key);
             goto out;
         }
         rq->rta_id = (uint16_t)d;
