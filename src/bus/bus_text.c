@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus/bus_text.h"
+#include "core/dtoa.h"
 #include "mscada/error.h"
 #include "mscada/mstime.h"
 #include "mscada/value.h"
@@ -80,28 +81,11 @@ static int put_json_string(ms_buf *out, const uint8_t *p, size_t len)
     return put(out, "\"", 1);
 }
 
-/* The shortest digits that read back as d, written as Python's repr does:
- * fixed notation for exponents -4..15, else scientific; 3 -> 3.0. */
+/* As Python's json writes a float: 3 -> 3.0, NaN, Infinity. */
 static int put_double(ms_buf *out, double d)
 {
-    char s[48];
-    if (isnan(d))
-        return put(out, "NaN", 3);
-    if (isinf(d))
-        return d > 0 ? put(out, "Infinity", 8) : put(out, "-Infinity", 9);
-    int p = 0;
-    for (; p < 17; p++) {
-        snprintf(s, sizeof s, "%.*e", p, d);
-        if (strtod(s, NULL) == d)
-            break;
-    }
-    int exp = atoi(strchr(s, 'e') + 1);
-    if (exp >= -4 && exp < 16) {
-        snprintf(s, sizeof s, "%.*f", p > exp ? p - exp : 0, d);
-        if (!strchr(s, '.'))
-            strcat(s, ".0");
-    }
-    return put(out, s, strlen(s));
+    char s[MS_DTOA_MAX];
+    return put(out, s, ms_dtoa(d, MS_DTOA_PYTHON, s));
 }
 
 int ms_bus_text_format_value(ms_buf *out, const uint8_t *value, size_t len)

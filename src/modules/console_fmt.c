@@ -12,21 +12,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/dtoa.h"
 #include "modules/console.h"
 
 #define HEX_HEAD 32
-
-/* The shortest %g that reads back as the same double. */
-static void put_float(FILE *f, double x)
-{
-    char s[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, x);
-        if (strtod(s, NULL) == x)
-            break;
-    }
-    fputs(s, f);
-}
 
 /* One line whatever the text holds: control bytes escaped. */
 static void put_text(FILE *f, const uint8_t *p, size_t n)
@@ -100,7 +89,9 @@ static void put_number(FILE *f, const ms_value *v, const ms_tagdesc *d)
     } else if (d && d->dp >= 0 && isfinite(x)) {
         fprintf(f, "%.*f", d->dp > 17 ? 17 : d->dp, x);
     } else {
-        put_float(f, x);
+        char s[MS_DTOA_MAX];
+        ms_dtoa(x, MS_DTOA_SHORT, s);
+        fputs(s, f);
     }
     put_units(f, d);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtoa.h"
 #include "modules/module.h"
 #include "mscada/error.h"
 #include "mscada/history_server.h"
@@ -93,28 +94,18 @@ static int parse_args(const ms_module *m, int argc, char **argv,
     return -1;
 }
 
-/* The shortest text that reads back as the same double. */
-static void put_double(FILE *out, double v)
-{
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    fputs(buf, out);
-}
-
 static int write_rows(FILE *out, const ms_hist_result *r, ms_type type)
 {
-    char iso[40];
+    char iso[40], num[MS_DTOA_MAX];
     for (size_t i = 0; i < r->len; i++) {
         fputs(ms_time_iso(r->recs[i].time_us, iso, sizeof iso), out);
         fputc(',', out);
         if (type == MS_TYPE_INT)
             fprintf(out, "%" PRId64, r->recs[i].u.i);
-        else
-            put_double(out, r->recs[i].u.f);
+        else {
+            ms_dtoa(r->recs[i].u.f, MS_DTOA_SHORT, num);
+            fputs(num, out);
+        }
         fputc('\n', out);
     }
     return ferror(out) ? MS_EIO : 0;
