@@ -156,6 +156,7 @@ static void free_console(ms_con *con)
         free(con->filters[i]);
     free(con->filters);
     free(con->subs);
+    free(con->kept); /* the tags are gone with the client */
     ms_tagdescs_free(&con->descs);
 }
 

@@ -139,10 +139,73 @@ static void look(ms_con *con, ms_con_step_fn then)
     free(pat);
 }
 
+/* ---- an rta's answers, kept for the sub that follows ------------------- */
+
+/* The answer to an RTA is a change of its tag. It may come, and be
+ * replaced (history sets its reply, then six zero bytes), before a `sub`
+ * that follows the rta has started watching. So rta watches the tag from
+ * before the request and keeps its changes as lines, and the next
+ * command, when it is a sub of that tag, prints them in place of the
+ * tag's current value. */
+#define KEEP_MAX 64 /* lines; later ones are dropped (sub prints later
+                       changes anyway once it watches) */
+
+static void on_kept(ms_tag *t, void *arg)
+{
+    ms_con *con = arg;
+    if (con->nkept == KEEP_MAX)
+        return;
+    ms_value v;
+    if (ms_tag_get(t, &v) < 0)
+        v = ms_value_none();
+    char *s = ms_con_format(&v, ms_tagdesc_find(&con->descs, ms_tag_name(t)));
+    char *line = NULL;
+    int n = s ? asprintf(&line, "%s %s\n", ms_tag_name(t), s) : -1;
+    free(s);
+    char *nk = n > 0 ? realloc(con->kept, con->kept_len + (size_t)n + 1)
+                     : NULL;
+    if (nk) {
+        memcpy(nk + con->kept_len, line, (size_t)n + 1);
+        con->kept = nk;
+        con->kept_len += (size_t)n;
+        con->nkept++;
+    }
+    free(line);
+}
+
+static int keep_start(ms_con *con, ms_tag *t)
+{
+    ms_con_keep_drop(con);
+    if (ms_con_sub_has(con, t))
+        return 0; /* its changes print anyway */
+    int rc = ms_tag_watch(t, on_kept, con);
+    if (rc == 0)
+        con->kept_tag = t;
+    return rc;
+}
+
+void ms_con_keep_drop(ms_con *con)
+{
+    if (con->kept_tag)
+        ms_tag_unwatch(con->kept_tag, on_kept, con);
+    con->kept_tag = NULL;
+    free(con->kept);
+    con->kept = NULL;
+    con->kept_len = con->nkept = 0;
+}
+
 static void got(ms_con *con)
 {
-    ms_con_print_value(con, con->tag);
+    if (con->pl.cmd == MS_CON_SUB && con->tag == con->kept_tag &&
+        con->nkept) {
+        ms_con_print(con, stdout, "%s", con->kept);
+        ms_con_keep_drop(con);
+    } else {
+        ms_con_print_value(con, con->tag);
+    }
     if (con->pl.cmd == MS_CON_SUB) {
+        if (con->tag == con->kept_tag)
+            ms_con_keep_drop(con); /* the sub's watch takes over */
         int rc = ms_con_sub_add(con, con->tag);
         if (rc < 0) {
             ms_con_fail(con, "%s", ms_strerror(rc));
@@ -184,7 +247,12 @@ static void rta_send(ms_con *con)
 {
     ms_tag_on_rta_error(con->tag, on_rta_error, con);
     con->rta_failed = false;
-    int rc = ms_tag_rta_json(con->tag, con->pl.rest);
+    int rc = keep_start(con, con->tag);
+    if (rc < 0) {
+        ms_con_fail(con, "rta %s: %s", ms_tag_name(con->tag), ms_strerror(rc));
+        return;
+    }
+    rc = ms_tag_rta_json(con->tag, con->pl.rest);
     if (rc < 0) {
         ms_con_fail(con, "rta %s: %s", ms_tag_name(con->tag),
              rc == MS_EINVAL ? "the request must be a JSON list or object"

@@ -66,6 +66,9 @@ struct ms_con {
     bool created;
     bool rta_failed;
     char rta_err[256];
+    ms_tag *kept_tag;        /* rta's tag: its changes kept for a sub */
+    char *kept;              /* those changes, as the lines sub prints */
+    size_t kept_len, nkept;
 
     /* kept in the background */
     uv_timer_t refresh;
@@ -115,6 +118,8 @@ void ms_con_do_unsub(ms_con *con);
 void ms_con_do_watch(ms_con *con);
 void ms_con_do_rta(ms_con *con);
 void ms_con_do_log(ms_con *con);
+/* Forgets the answers an rta kept for a following sub (console_do.c). */
+void ms_con_keep_drop(ms_con *con);
 /* Subscriptions that print every change. */
 bool ms_con_sub_has(ms_con *con, ms_tag *t);
 int ms_con_sub_add(ms_con *con, ms_tag *t);

@@ -71,6 +71,10 @@ void ms_con_finish(ms_con *con, bool ok)
     con->valbuf = NULL;
     if (!ok)
         con->status = MS_EXIT_FAIL;
+    /* An rta's answers wait for the next command (a sub of its tag);
+     * comments and empty lines pass them on. */
+    if (!ok || (con->pl.cmd != MS_CON_RTA && con->pl.cmd != MS_CON_NONE))
+        ms_con_keep_drop(con);
     ms_con_pump(con);
 }
 

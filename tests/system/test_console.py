@@ -241,5 +241,44 @@ def test_rta_to_absent_author_fails():
     check('rta Req' in err, 'stderr: %r', err)
 
 
+def rta_then_sub(port):
+    """docs/console.md's `-c 'rta T ...' -c 'sub T'` prints the author's
+    answer even when the author answers, and then resets the tag, before
+    the sub has started: the rta keeps the tag's changes for the sub.
+    port: any bus (test_bus2024.py runs this on pymscada's 2024 one)."""
+    with h.Client(port) as a:
+        tid = a.id('Req')
+        a.set_value(tid, 'idle')
+        a.sync()
+        log = os.path.join(h.tmpdir(), 'out')
+        p = h.spawn([h.MSCADA, 'console', '--bus', '127.0.0.1:%d' % port,
+                     '-c', 'rta Req {"n": 1}', '-c', 'sub Req'], log)
+        try:
+            m = a.expect(lambda m: m.cmd == h.CMD_RTA, 'the RTA forwarded')
+            check_eq(m.value(), (JSON, {'n': 1}), 'RTA payload')
+            # answered and reset at once, as history does
+            a.set_value(tid, 'answer-1')
+            a.set_value(tid, 'idle')
+            a.sync()
+            h.wait_until(lambda: 'Req answer-1\nReq idle\n' in
+                         open(log).read(), 'the answer and the reset', 30)
+            a.set_value(tid, 'later')
+            h.wait_until(lambda: 'Req later' in open(log).read(),
+                         'a later change printed by the sub', 30)
+        finally:
+            check_eq(h.stop_pid(p), 0, 'exit status after SIGTERM')
+        out = open(log).read().splitlines()
+        # When the sub starts before the author has answered, it prints the
+        # current value first, then the answer as a change.
+        if out[:1] == ['Req idle'] and len(out) == 4:
+            out = out[1:]
+        check_eq(out, ['Req answer-1', 'Req idle', 'Req later'],
+                 'console output')
+
+
+def test_rta_then_sub_prints_the_answer():
+    rta_then_sub(Bus().port)
+
+
 if __name__ == '__main__':
     h.main(globals())
