@@ -271,7 +271,11 @@ int ms_mbs_config_load(const char *path, ms_mbs_config *mm,
     if (ms_conf_want(root, MS_CONF_MAP, "the config", err) < 0)
         return MS_ECONFIG;
     ms_conf_warn_unknown(root, known, "modbusserver config");
-    if (ms_client_config_from_conf(&mm->bus, root, err) < 0)
+    /* An empty bus_ip (pymscada: no bus) serves a plain Modbus memory. */
+    const ms_conf_node *ip = ms_conf_get(root, "bus_ip");
+    mm->no_bus = ip && ip->kind == MS_CONF_SCALAR &&
+                 (ip->null || (ip->quoted && ip->len == 0));
+    if (!mm->no_bus && ms_client_config_from_conf(&mm->bus, root, err) < 0)
         return MS_ECONFIG;
     const ms_conf_node *rtus = ms_conf_get(root, "rtus");
     if (!rtus)

@@ -122,12 +122,19 @@ static ms_type bus_type(const ms_mb_conv *c)
 static int start(ms_mbs *s)
 {
     ms_mbs_config *cfg = s->cfg;
-    int rc = ms_client_new(s->loop, &cfg->bus, &s->client);
-    if (rc < 0) {
+    int rc = 0;
+    if (cfg->no_bus) {
+        if (cfg->ntags)
+            ms_log_warn("bus_ip is empty: no bus, so the %zu tags are not "
+                        "mapped; masters see the memory only (give bus_ip "
+                        "to map them)", cfg->ntags);
+        else
+            ms_log_info("bus_ip is empty: no bus; serving the memory only");
+    } else if ((rc = ms_client_new(s->loop, &cfg->bus, &s->client)) < 0) {
         ms_log_error("bus client: %s", ms_strerror(rc));
         return rc;
     }
-    for (size_t i = 0; i < cfg->ntags; i++) {
+    for (size_t i = 0; s->client && i < cfg->ntags; i++) {
         const ms_mbs_tag *t = &cfg->tags[i];
         mbs_tag *mt = &s->tags[i];
         mt->s = s;

@@ -40,6 +40,7 @@ typedef struct {
 
 typedef struct {
     ms_client_config bus;        /* bus_ip, bus_port; name "modbusserver" */
+    bool no_bus;                 /* bus_ip empty: memory only, no tags */
     ms_mbs_rtu *rtus;
     size_t nrtus;
     ms_mbs_tag *tags;
@@ -56,7 +57,8 @@ void ms_mbs_config_free(ms_mbs_config *cfg);
 
 typedef struct ms_mbs ms_mbs;
 
-/* Connects to the bus with a tag per config tag and serves every RTU.
+/* Connects to the bus with a tag per config tag and serves every RTU
+ * (with cfg->no_bus: serves the RTUs' memory only, no client, no tags).
  * cfg is borrowed until the loop has run dry after ms_mbs_stop (its memory
  * is what is served). Returns 0 with *out set; or an error (logged, naming
  * the tag or RTU) with *out NULL and what was made closed as the loop runs
