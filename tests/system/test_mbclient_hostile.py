@@ -15,7 +15,9 @@ test writes; tag values are watched on the bus with mshelp's raw Client.
     (f) max_in_flight 4 against a slave that answers in reverse order ->
     never more than 4 outstanding, values right; (g) a dead unit behind a
     gateway -> the other unit on the same socket keeps updating, the status
-    tag counts the timeouts.
+    tag counts the timeouts; (h) a slave that answers one register short at
+    every poll (pymscada 2024's server: 49 for a read of 50) -> logged once,
+    counted, and its recovery logged with the count.
 
 No timing thresholds: every wait is for an event, with a generous deadline.
 """
@@ -709,6 +711,52 @@ def _test_dead_unit(rig, slave):
 
 
 test_dead_unit = scenario(_test_dead_unit)
+
+
+# ---------------------------------------------------------------- (h)
+
+def _test_short_every_poll(rig, slave):
+    state = {'short': True, 'polls': 0}
+
+    def serve(sl, s, n):
+        while True:
+            r = recv_req(s)
+            if r is None:
+                return
+            tid, unit, pdu = r
+            sl.note(n, unit, pdu)
+            good = sl.answer(unit, pdu)
+            with sl.lock:
+                short = state['short']
+                state['polls'] += short
+            if short:  # one register short, byte count to match
+                good = bytes([3, good[1] - 2]) + good[2:-2]
+            s.sendall(mbap(tid, unit, good))
+
+    sl = slave(serve)
+    sl.set_reg(1, 2, 321)
+    r = rig([rtu_lines('SH', sl.port, [(1, 1, 50)], rate=0.05)],
+            {'V': "{type: uint16, read: 'SH:1:4x:2'}"})
+    r.wait_status('SH', lambda v: v.get('errors', 0) >= 20,
+                  'status: 20 short answers counted')
+    log = r.log()
+    check_eq(log.count('does not fit the request'), 1,
+             'short answers logged (log:\n%s)' % log)
+    check_eq(log.count('SH: unit 1 4x 1-50: reading failed'), 1,
+             'failed reads logged (log:\n%s)' % log)
+    check('V' not in r.w.vals, 'a value published from a short answer')
+    with sl.lock:
+        state['short'] = False
+    r.w.wait('V', lambda v: v == 321, 'the value once answers fit')
+    h.wait_until(lambda: 'SH: unit 1 4x 1-50: reading works again' in
+                 r.log(), 'the recovery logged', 30)
+    line = [ln for ln in r.log().splitlines() if 'works again' in ln][0]
+    n = int(line.split('(')[1].split()[0])
+    check(n >= 20, 'failures counted in the recovery line: %r', line)
+    r.finish()
+
+
+test_short_every_poll = scenario(_test_short_every_poll)
 
 
 if __name__ == '__main__':

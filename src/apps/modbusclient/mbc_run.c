@@ -30,7 +30,7 @@ typedef struct {
     uv_timer_t poll;
     bool *pending;       /* per read request: in flight */
     uint64_t *seq;       /* per read request: seq when submitted */
-    int *last_status;    /* per read request: for logging changes only */
+    ms_fault *read_fault; /* per read request: failures logged once */
     uint64_t seq_now;    /* counts submits, orders polls and writes */
     bool no_fc22;        /* the device rejected mask write */
     void *rmw;           /* the mbc_tag whose read-then-write is under way */
@@ -150,24 +150,21 @@ static void on_poll_done(int status, uint8_t unit, const ms_mb_request *req,
         return;
     r->pending[k] = false;
     ms_mbc_read *q = &cr->req[k];
+    /* A device that fails a read the same way at every poll (answers
+     * short, an exception) is logged once, counted, and logged again when
+     * it changes or stops. Timeouts and a lost connection are logged per
+     * unit and per connection by the client transport. */
+    char who[96];
+    snprintf(who, sizeof who, "%s: unit %u %s %u-%u", cr->name, q->unit,
+             ms_mb_file_name(q->file), q->addr + 1u,
+             q->addr + (unsigned)q->count);
     if (status < 0) {
-        if (status != r->last_status[k] && status != MS_ETIMEDOUT &&
-            status != MS_ECLOSED) {
-            char e[160];
-            ms_log_warn("%s: unit %u %s %u-%u: %s", cr->name, q->unit,
-                        ms_mb_file_name(q->file), q->addr + 1u,
-                        q->addr + (unsigned)q->count,
-                        ms_mb_strerror(status, e, sizeof e));
-        }
-        r->last_status[k] = status;
+        if (status != MS_ETIMEDOUT && status != MS_ECLOSED &&
+            status != MS_EDOWN)
+            ms_fault_note(&r->read_fault[k], status, who, "reading");
         return;
     }
-    if (r->last_status[k] < 0 && r->last_status[k] != MS_ETIMEDOUT &&
-        r->last_status[k] != MS_ECLOSED)
-        ms_log_info("%s: unit %u %s %u-%u: read again", cr->name, q->unit,
-                    ms_mb_file_name(q->file), q->addr + 1u,
-                    q->addr + (unsigned)q->count);
-    r->last_status[k] = 0;
+    ms_fault_note(&r->read_fault[k], 0, who, "reading");
     if (ms_mb_file_is_bits(q->file))
         for (unsigned i = 0; i < q->count; i++)
             q->vals[i] = ms_mb_bit_get(rsp->data, i);
@@ -433,7 +430,7 @@ static void mbc_free(ms_mbc *m)
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         free(m->rtus[i].pending);
         free(m->rtus[i].seq);
-        free(m->rtus[i].last_status);
+        free(m->rtus[i].read_fault);
         free(m->rtus[i].status_text);
     }
     free(m->rtus);
@@ -516,8 +513,8 @@ static int start(ms_mbc *m)
         r->i = i;
         r->pending = calloc(cr->nreq + 1, sizeof *r->pending);
         r->seq = calloc(cr->nreq + 1, sizeof *r->seq);
-        r->last_status = calloc(cr->nreq + 1, sizeof *r->last_status);
-        if (!r->pending || !r->seq || !r->last_status)
+        r->read_fault = calloc(cr->nreq + 1, sizeof *r->read_fault);
+        if (!r->pending || !r->seq || !r->read_fault)
             return MS_ENOMEM;
         char name[MS_MB_RTU_NAME_MAX + 8], why[160];
         snprintf(name, sizeof name, "%s_status", cr->name);

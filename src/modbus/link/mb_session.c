@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/htab.h"
 #include "modbus/link/mb_session.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -217,6 +218,38 @@ static int find_inflight(const ms_mb_session *s, const ms_mb_adu *adu)
     return -1;
 }
 
+/* An answer that does not fit its request. A device that answers one
+ * request wrong does so at every poll: each kind (request and answer
+ * shape) is a warning once, then debug lines; the caller counts them. */
+static void log_misfit(ms_mb_session *s, const ms_mb_txn *t,
+                       const ms_mb_adu *adu)
+{
+    unsigned bc = adu->pdu_len > 1 ? adu->pdu[1] : 0; /* a byte count */
+    uint64_t k[2] = {(uint64_t)t->unit << 56 | (uint64_t)t->req.fc << 48 |
+                         (uint64_t)t->req.addr << 32 | t->req.count,
+                     (uint64_t)adu->unit << 32 | (uint64_t)bc << 24 |
+                         adu->pdu_len};
+    uint64_t key = ms_hash_bytes(k, sizeof k);
+    bool seen = false;
+    for (unsigned i = 0; i < s->nmisfit && !seen; i++)
+        seen = s->misfit[i] == key;
+    if (!seen) {
+        /* the oldest kind makes room */
+        unsigned n = sizeof s->misfit / sizeof s->misfit[0];
+        memmove(s->misfit + 1, s->misfit,
+                (s->nmisfit < n ? s->nmisfit : n - 1) * sizeof *s->misfit);
+        s->misfit[0] = key;
+        if (s->nmisfit < n)
+            s->nmisfit++;
+    }
+    ms_log(seen ? MS_LOG_DEBUG : MS_LOG_WARN,
+        "%s: unit %u FC%u %u+%u: the answer does not fit the request "
+        "(unit %u, %zu bytes starting %02x %02x)%s", s->peer, t->unit,
+        t->req.fc, t->req.addr, t->req.count, adu->unit, adu->pdu_len,
+        adu->pdu_len ? adu->pdu[0] : 0u, bc,
+        seen ? "" : "; the same again is logged at debug level");
+}
+
 static void on_answer(ms_mb_session *s, uint64_t now_ns, const ms_mb_adu *adu)
 {
     int i = find_inflight(s, adu);
@@ -241,9 +274,7 @@ static void on_answer(ms_mb_session *s, uint64_t now_ns, const ms_mb_adu *adu)
     s->stats.responses++;
     s->stats.rtt_ms = (double)(now_ns - t->sent_ns) / 1e6;
     if (rc == MS_EPROTO)
-        ms_log_warn("%s: unit %u FC%u: the answer does not fit the request "
-                    "(unit %u, %zu bytes)", s->peer, t->unit, t->req.fc,
-                    adu->unit, adu->pdu_len);
+        log_misfit(s, t, adu);
     /* Something answered: the unit is alive. */
     unit_set_up(s, t->unit, true);
     finish(s, t, rc, rc == 0 || ms_mb_err_is_exc(rc) ? &rsp : NULL);

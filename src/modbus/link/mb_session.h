@@ -59,6 +59,8 @@ struct ms_mb_session {
     uint16_t next_tid;
     bool closed;         /* failed for good: feeding stops */
     uint64_t stale;      /* answers to nothing in flight (late replies) */
+    uint64_t misfit[8];  /* kinds of answer that did not fit, logged once */
+    unsigned nmisfit;
     ms_mb_client_stats stats;
     /* A unit went down or came back. */
     void (*on_unit)(ms_mb_session *s, uint8_t unit, bool up, void *arg);
