@@ -75,6 +75,11 @@ typedef struct {
     double connect_timeout;    /* seconds for one connect attempt, more
                                 * than 0 and at most MS_CLIENT_SECONDS_MAX;
                                 * default 5 */
+    double answer_timeout;     /* seconds connected with IDs unanswered
+                                * before the client says the bus is not
+                                * reading it (ms_client_stalled), more than
+                                * 0 and at most MS_CLIENT_SECONDS_MAX;
+                                * default 10 */
     /* Optional tag descriptions (tags.yaml): min/max/deadband for the
      * program's own sets; must stay valid while the client exists. */
     const ms_tagdescs *tagdescs;
@@ -124,8 +129,16 @@ MS_EXTERN uint64_t ms_client_connects(const ms_client *c);
 MS_EXTERN int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
                    ms_client_list_cb cb, void *arg);
 /* Sends a line to the bus log (which also sets `__bus__`): at most 300
- * bytes of UTF-8. Returns 0, MS_ECLOSED, MS_ETOOBIG, MS_EINVAL. */
+ * bytes of UTF-8. Only to a bus that takes LOG (a pymscada 2024 bus stops
+ * reading a connection that sends one): the first line on a connection
+ * waits for the bus's ID reply of `__bus__`, and goes only if that tag has
+ * been set, i.e. the bus has taken LOG. Returns 0 (sent, or held until
+ * that answer), MS_EPROTO (this bus has shown no LOG), MS_ECLOSED,
+ * MS_ETOOBIG, MS_EINVAL. */
 MS_EXTERN int ms_client_log(ms_client *c, const char *text);
+/* True while connected with ID requests unanswered past answer_timeout:
+ * the bus is not reading this connection (also logged, once). */
+MS_EXTERN bool ms_client_stalled(const ms_client *c);
 
 /* ---- in a background thread --------------------------------------------- */
 

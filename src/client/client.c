@@ -34,10 +34,18 @@ static void maybe_free(ms_client *c)
         return;
     ms_tags_free(c);
     ms_reqs_free(c);
+    ms_loggate_reset(&c->lg);
     ms_client_decoder_free(&c->dec);
     ms_buf_free(&c->in);
     ms_client_writer_free(&c->w);
     free(c);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    ms_client *c = h->data;
+    c->handles--;
+    maybe_free(c);
 }
 
 static void on_writer_closed(void *arg)
@@ -92,6 +100,9 @@ static void lost(ms_client *c, const char *why)
     c->fail_logged = true;
     ms_reqs_fail(c, MS_ECLOSED);
     ms_tags_reset(c);
+    ms_loggate_reset(&c->lg);
+    uv_timer_stop(&c->answer_timer);
+    c->stalled = false;
     set_state(c, MS_CLIENT_CONNECTING);
 }
 
@@ -99,9 +110,20 @@ static void lost(ms_client *c, const char *why)
 
 void ms_client_dispatch(ms_client *c, const ms_client_event *ev)
 {
+    if (!c->heard) {
+        c->heard = true;
+        uv_timer_stop(&c->answer_timer);
+        if (c->stalled) {
+            c->stalled = false;
+            ms_log_info("bus %s:%d: answers now", c->cfg.host, c->cfg.port);
+        }
+    }
+    char where[300];
     switch (ev->kind) {
     case MS_CEV_ID:
-        ms_tags_on_id(c, ev);
+        snprintf(where, sizeof where, "bus %s:%d", c->cfg.host, c->cfg.port);
+        if (!ms_loggate_on_id(&c->lg, &c->w, ev, where))
+            ms_tags_on_id(c, ev);
         break;
     case MS_CEV_SET:
         ms_tags_on_set(c, ev);
@@ -171,6 +193,21 @@ static const ms_dial_io client_io = {
 
 /* ---- connecting ----------------------------------------------------------- */
 
+/* Connected, and the IDs went out, but nothing came back: the bus is not
+ * reading this connection. */
+static void on_answer_timeout(uv_timer_t *t)
+{
+    ms_client *c = t->data;
+    if (c->heard || !ms_client_online(c))
+        return;
+    c->stalled = true;
+    ms_log_warn("bus %s:%d: connected, but no answer to ID requests in %gs: "
+                "the bus is not reading this connection (a pymscada 2024 "
+                "bus stops reading a connection after a command it does not "
+                "know); waiting for an answer", c->cfg.host, c->cfg.port,
+                c->cfg.answer_timeout);
+}
+
 static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
 {
     ms_client *c = arg;
@@ -192,14 +229,17 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     /* Register everything before telling anyone, so that the callback can
      * use the connection straight away. */
     ms_tags_reset(c);
+    c->heard = c->stalled = false;
+    ms_loggate_reset(&c->lg);
     if (c->cfg.name[0]) {
         char line[100];
-        int n = snprintf(line, sizeof line, "%s connected", c->cfg.name);
-        ms_client_writer_send(&c->w, MS_CMD_LOG, 0,
-                              ms_client_writer_stamp(&c->w),
-                              (const uint8_t *)line, (size_t)n);
+        snprintf(line, sizeof line, "%s connected", c->cfg.name);
+        ms_loggate_log(&c->lg, &c->w, line); /* once the bus shows it can */
     }
     ms_tags_send_ids(c);
+    if (ms_client_writer_queued(&c->w)) /* IDs are out: answers are due */
+        uv_timer_start(&c->answer_timer, on_answer_timeout,
+                       (uint64_t)(c->cfg.answer_timeout * 1000), 0);
     notify_state(c);
 }
 
@@ -244,7 +284,11 @@ int ms_client_new(uv_loop_t *loop, const ms_client_config *cfg,
     }
     ms_client_decoder_init(&c->dec, c->cfg.max_payload);
     ms_client_writer_init(&c->w, loop);
-    c->handles = 2; /* the writer's idle handle and the dialer */
+    uv_timer_init(loop, &c->answer_timer);
+    c->answer_timer.data = c;
+    c->lg.ok = -1;
+    c->handles = 3; /* the writer's idle handle, the answer timer, the
+                       dialer */
     ms_dialer_start(c->dialer);
     *out = c;
     return 0;
@@ -264,6 +308,7 @@ void ms_client_close(ms_client *c)
     ms_reqs_fail(c, MS_ECLOSED);
     ms_dialer_close(c->dialer, on_dialer_closed, c);
     ms_client_writer_close(&c->w, on_writer_closed, c);
+    uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
 }
 
 ms_client_state ms_client_get_state(const ms_client *c)
@@ -279,4 +324,9 @@ uv_loop_t *ms_client_loop(const ms_client *c)
 uint64_t ms_client_connects(const ms_client *c)
 {
     return c->connects;
+}
+
+bool ms_client_stalled(const ms_client *c)
+{
+    return c->stalled;
 }

@@ -19,6 +19,7 @@ void ms_client_config_init(ms_client_config *cfg)
     cfg->backoff_min = 0.1;
     cfg->backoff_max = 5.0;
     cfg->connect_timeout = 5.0;
+    cfg->answer_timeout = 10.0;
 }
 
 #define BAD(...) (snprintf(why, cap, __VA_ARGS__), MS_EINVAL)
@@ -66,6 +67,10 @@ int ms_client_config_check(const ms_client_config *cfg, char *why,
         return BAD("connect_timeout must be more than 0 and at most %g "
                    "seconds (is %g)", MS_CLIENT_SECONDS_MAX,
                    cfg->connect_timeout);
+    if (!seconds_ok(cfg->answer_timeout))
+        return BAD("answer_timeout must be more than 0 and at most %g "
+                   "seconds (is %g)", MS_CLIENT_SECONDS_MAX,
+                   cfg->answer_timeout);
     return 0;
 }
 

@@ -8,6 +8,7 @@
  *   tag_sync.c        values from the bus, change callbacks, RTA
  *   client_req.c      requests with answers: LIST, and matching ERR replies
  *                     to the RTA they refuse (client_req.h)
+ *   client_log.c      LOG, only to a bus that takes it (client_log.h)
  *   client_writer.c   the outgoing queue, stamps, flushing (client_writer.h)
  *   client_proto.c    the pure codec (client_proto.h)
  *   client_config.c   ms_client_config defaults, check and parsing
@@ -22,6 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "client/client_log.h"
 #include "client/client_proto.h"
 #include "client/client_req.h"
 #include "client/client_writer.h"
@@ -61,6 +63,12 @@ struct ms_client {
 
     ms_client_writer w;    /* output */
     ms_client_reqs reqs;   /* requests awaiting an answer */
+    ms_client_loggate lg;  /* LOG only to a bus that takes it */
+
+    /* a bus that answers nothing (it stopped reading this connection) */
+    uv_timer_t answer_timer;
+    bool heard;            /* something came on this connection */
+    bool stalled;          /* said so in the log */
 
     int handles;           /* open handles + requests; freed at 0 */
     bool closing;

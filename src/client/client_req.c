@@ -1,5 +1,5 @@
 /* Requests the bus answers or refuses: LIST (answered in order, with the
- * request's time_us), LOG, and the ERR replies, which carry the refused
+ * request's time_us) and the ERR replies, which carry the refused
  * request's tag_id and time_us. Every request gets a unique time_us stamp
  * (ms_client_writer_stamp), so an ERR for an RTA finds who sent it. An
  * RTA that works gets no answer at all, so only the last MS_REQ_RTA_RING
@@ -13,7 +13,6 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-#define LOG_MAX 300
 #define LIST_NAMES_MAX 65536
 
 int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
@@ -44,20 +43,6 @@ int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
         return rc;
     q->lists[q->nlists++] = (ms_req_list){t, cb, arg};
     return 0;
-}
-
-int ms_client_log(ms_client *c, const char *text)
-{
-    if (!c || !text)
-        return MS_EINVAL;
-    size_t len = strlen(text);
-    if (len > LOG_MAX)
-        return MS_ETOOBIG;
-    if (!ms_utf8_valid((const uint8_t *)text, len))
-        return MS_EINVAL;
-    return ms_client_writer_send(&c->w, MS_CMD_LOG, 0,
-                                 ms_client_writer_stamp(&c->w),
-                                 (const uint8_t *)text, len);
 }
 
 void ms_reqs_on_list(ms_client *c, const ms_client_event *ev)
