@@ -258,8 +258,12 @@ def test_unanswered_ids_are_reported():
         hist.proc = h.spawn([h.MSCADA, 'history', '--config',
                              hist.config_path, '--tags', hist.tags_path],
                             hist.log_path, cwd=hist.dir)
-        h.wait_until(lambda: 'the bus is not reading this connection' in
-                     hist.log(), 'the stall reported', 60)
+        try:
+            h.wait_until(lambda: 'the bus is not reading this connection'
+                         in hist.log(), 'the stall reported', 60)
+        except AssertionError:
+            print('---- history log:\n' + hist.log())
+            raise
         check_eq(hist.stop(), 0, 'history exit status')
     finally:
         ls.close()
