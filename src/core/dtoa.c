@@ -92,7 +92,9 @@ size_t ms_dtoa(double d, ms_dtoa_style style, char out[MS_DTOA_MAX])
     size_t plen = exp < 0 ? (size_t)(1 - exp + ndig)
                           : (ndig <= exp + 1 ? (size_t)exp + 1
                                              : (size_t)ndig + 1);
-    if (plen <= m)
+    /* Plain where people read numbers plain (1000, 0.001: the exponents
+     * Python's repr writes plain), elsewhere when it is as short. */
+    if ((exp >= -4 && exp < 16) || plen <= m)
         return n + plain(out + n, dig, ndig, exp, 0);
     memcpy(out + n, sci, m + 1);
     return n + m;

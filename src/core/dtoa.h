@@ -10,8 +10,9 @@
 #define MS_DTOA_MAX 32
 
 typedef enum {
-    /* Plain notation unless scientific is shorter (10.0 -> "10", 0.1 ->
-     * "0.1", 1e20 -> "1e20", 1.5e-7 -> "1.5e-7"); "nan", "inf", "-inf". */
+    /* Plain notation for exponents -4..15 (10.0 -> "10", 1000.0 ->
+     * "1000", 0.001 -> "0.001"), elsewhere unless scientific is shorter
+     * (1e20 -> "1e20", 1.5e-7 -> "1.5e-7"); "nan", "inf", "-inf". */
     MS_DTOA_SHORT,
     /* As Python's repr (and json) writes it: plain for exponents -4..15,
      * always with a point (3 -> "3.0"), else "1e+16", "1.5e-05"; "NaN",

@@ -387,7 +387,7 @@ def test_export_csv():
     want = 'time,Flow\n' + ''.join(
         '%s,%s\n' % (iso(t), txt) for (t, _), txt in
         zip(fl, ['0', '1.5', '-2.25', '0.1', '1e-7', '123456789.125', '3',
-                 '10', '1e20', '1e3']))
+                 '10', '1e20', '1000']))
     check_eq(out, want, 'CSV of Flow')
     st, out, err = hist.export('Count', '--from', '2023-11-15',
                                '--to', str(t0 + 3 * 86400 * 10**6))

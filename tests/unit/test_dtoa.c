@@ -31,12 +31,16 @@ static void test_short(void **state)
     expect(-0.0, MS_DTOA_SHORT, "-0");
     expect(0.1, MS_DTOA_SHORT, "0.1");
     expect(-2.25, MS_DTOA_SHORT, "-2.25");
-    expect(100.0, MS_DTOA_SHORT, "100"); /* as short as 1e2: plain */
-    expect(1000.0, MS_DTOA_SHORT, "1e3");
+    expect(100.0, MS_DTOA_SHORT, "100");
+    expect(1000.0, MS_DTOA_SHORT, "1000"); /* plain up to 1e16 */
+    expect(1e15, MS_DTOA_SHORT, "1000000000000000");
+    expect(1e16, MS_DTOA_SHORT, "1e16");
     expect(1500.0, MS_DTOA_SHORT, "1500");
     expect(123456789.125, MS_DTOA_SHORT, "123456789.125");
-    expect(0.001, MS_DTOA_SHORT, "1e-3");
-    expect(0.01, MS_DTOA_SHORT, "0.01"); /* as short as 1e-2 */
+    expect(0.001, MS_DTOA_SHORT, "0.001"); /* plain down to 1e-4 */
+    expect(0.0001, MS_DTOA_SHORT, "0.0001");
+    expect(0.00001, MS_DTOA_SHORT, "1e-5");
+    expect(0.01, MS_DTOA_SHORT, "0.01");
     expect(1e-7, MS_DTOA_SHORT, "1e-7");
     expect(1.5e-7, MS_DTOA_SHORT, "1.5e-7");
     expect(1e20, MS_DTOA_SHORT, "1e20");
