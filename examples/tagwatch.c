@@ -8,8 +8,10 @@
  * Values: INT as an integer, FLOAT as the shortest text that reads back the
  * same, STR as text (\n, \t, \\ and other control bytes escaped, so one
  * change is one line), BYTES as `bytes[N] HEX...` (the first 32 bytes),
- * JSON compact. Connection changes go to stderr. Naming a tag creates it on
- * the bus if it is new (that is what asking a tag's id does). */
+ * JSON compact. Connection changes go to stderr. Watching never creates a
+ * tag (ms_tag_look asks LIST before the id): a name the bus doesn't have
+ * (a typo, or a writer not started yet) is said on stderr, and watched for
+ * until it appears. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
@@ -31,7 +33,8 @@ static void usage(FILE *out)
             "Usage: tagwatch [--bus HOST:PORT] [-v] TAG...\n\n"
             "Prints one line `TAG VALUE` each time one of the named tags\n"
             "changes on the bus, reconnecting by itself when the bus goes.\n"
-            "Naming a tag creates it on the bus if it does not exist.\n\n"
+            "Watching never creates a tag: a name the bus does not have is\n"
+            "said on stderr, and watched for until a writer creates it.\n\n"
             "Options:\n"
             "  --bus HOST:PORT  the bus (default 127.0.0.1:1324)\n"
             "  -v, --verbose    log debug detail to stderr\n"
@@ -117,6 +120,15 @@ static void on_change(ms_tag *t, void *arg)
     fflush(stdout); /* one line as it happens, also into a pipe */
 }
 
+/* A typo, or a tag whose writer hasn't started: say so, keep looking. */
+static void on_absent(ms_tag *t, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "tagwatch: %s: no such tag on the bus; waiting for it "
+            "to appear (`mscada console -c list` shows the names there)\n",
+            ms_tag_name(t));
+}
+
 typedef struct {
     ms_client *c;
     uv_signal_t sigint, sigterm;
@@ -184,7 +196,7 @@ int main(int argc, char **argv)
     }
     for (int i = first; i < argc; i++) {
         ms_tag *t;
-        rc = ms_tag_new(c, argv[i], MS_TYPE_NONE, &t);
+        rc = ms_tag_look(c, argv[i], &t);
         if (rc < 0) {
             fprintf(stderr, "tagwatch: '%s' is not a tag name: %s\n",
                     argv[i], ms_strerror(rc));
@@ -193,6 +205,7 @@ int main(int argc, char **argv)
             return 2;
         }
         ms_tag_watch(t, on_change, NULL);
+        ms_tag_on_absent(t, on_absent, NULL);
     }
     app a = {.c = c};
     uv_signal_init(loop, &a.sigint);

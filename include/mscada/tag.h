@@ -1,8 +1,9 @@
 /* Typed tags of a bus client (docs/client.md). A tag is a name on the bus
  * with a local copy of its value. Creating one asks the bus for its id (ID,
- * which creates the tag on the bus if it is new) and subscribes (SUB); the
- * library keeps the copy up to date, publishes the program's own sets and
- * re-registers everything after a reconnect.
+ * which creates the tag on the bus if it is new; a reader's ms_tag_look
+ * never creates) and subscribes (SUB); the library keeps the copy up to
+ * date, publishes the program's own sets and re-registers everything after
+ * a reconnect.
  *
  * Every function here runs on the client's loop thread (in background-thread
  * mode: inside a callback or ms_client_thread_call). Values handed out are
@@ -41,6 +42,19 @@ typedef void (*ms_tag_err_cb)(ms_tag *tag, const char *text, void *arg);
  * the tag exists with another type, MS_ENOMEM. Tags live as long as the
  * client. */
 MS_EXTERN int ms_tag_new(ms_client *c, const char *name, ms_type type, ms_tag **out);
+/* Finds or makes the tag `name` for reading (untyped), without ever
+ * creating it on the bus: it asks LIST for the exact name before asking
+ * its id, on every (re)connect. While the bus doesn't have it, the tag's
+ * absent callback (or a log line) says so, once, and LIST is asked again
+ * (after backoff_min, doubling up to backoff_max) until a writer creates
+ * it; then it is subscribed like any tag and its watchers see its values.
+ * ms_tag_new on the same name later makes it an ordinary tag (the bus may
+ * then create it); a set of a look-only tag goes out once it exists. A name
+ * the program already has gives that tag as it is. Returns as ms_tag_new. */
+MS_EXTERN int ms_tag_look(ms_client *c, const char *name, ms_tag **out);
+/* Called when the bus says a look-only tag does not exist: once each time
+ * it is found missing (not on every retry). NULL: a log line instead. */
+MS_EXTERN void ms_tag_on_absent(ms_tag *t, ms_tag_cb cb, void *arg);
 /* The tag called name, or NULL. */
 MS_EXTERN ms_tag *ms_tag_find(ms_client *c, const char *name);
 

@@ -66,6 +66,12 @@ static inline ms_value ms_value_buf(ms_type t, const void *p, size_t len)
 /* "int", "float", "str", "bytes", "json" or "none"; NULL for unknown. */
 MS_EXTERN const char *ms_type_name(ms_type t);
 
+/* True when a value of type v may be the value of a tag of type tag, the
+ * one rule the client library and the bus (with tags.yaml) both apply: the
+ * same type, or an INT for a FLOAT tag (read as that number). A tag of
+ * type NONE takes anything, and NONE (no value) fits every tag. */
+MS_EXTERN bool ms_type_fits(ms_type tag, ms_type v);
+
 /* Bytes of the wire form of v (0 for NONE). */
 MS_EXTERN size_t ms_value_wire_size(const ms_value *v);
 

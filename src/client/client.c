@@ -41,18 +41,20 @@ static void maybe_free(ms_client *c)
     free(c);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+void ms_client_handle_closed(ms_client *c)
 {
-    ms_client *c = h->data;
     c->handles--;
     maybe_free(c);
 }
 
+static void on_timer_closed(uv_handle_t *h)
+{
+    ms_client_handle_closed(h->data);
+}
+
 static void on_writer_closed(void *arg)
 {
-    ms_client *c = arg;
-    c->handles--;
-    maybe_free(c);
+    ms_client_handle_closed(arg);
 }
 
 static void notify_state(ms_client *c)
@@ -237,6 +239,7 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
         ms_loggate_log(&c->lg, &c->w, line); /* once the bus shows it can */
     }
     ms_tags_send_ids(c);
+    ms_tags_look_all(c);
     if (ms_client_writer_queued(&c->w)) /* IDs are out: answers are due */
         uv_timer_start(&c->answer_timer, on_answer_timeout,
                        (uint64_t)(c->cfg.answer_timeout * 1000), 0);
@@ -245,9 +248,7 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
 
 static void on_dialer_closed(void *arg)
 {
-    ms_client *c = arg;
-    c->handles--;
-    maybe_free(c);
+    ms_client_handle_closed(arg);
 }
 
 /* ---- public --------------------------------------------------------------- */
@@ -306,6 +307,7 @@ void ms_client_close(ms_client *c)
         ms_log_info("bus %s:%d: closing", c->cfg.host, c->cfg.port);
     ms_client_writer_down(&c->w);
     ms_reqs_fail(c, MS_ECLOSED);
+    ms_tags_look_close(c);
     ms_dialer_close(c->dialer, on_dialer_closed, c);
     ms_client_writer_close(&c->w, on_writer_closed, c);
     uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);

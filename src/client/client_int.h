@@ -6,6 +6,8 @@
  *   tag_table.c       the tag table, lookup, ms_tag_new (tag_int.h)
  *   tag_value.c       values: typed set/get, clamp/deadband, publishing
  *   tag_sync.c        values from the bus, change callbacks, RTA
+ *   tag_look.c        look-only tags: LIST before ID, asked again while
+ *                     absent
  *   client_req.c      requests with answers: LIST, and matching ERR replies
  *                     to the RTA they refuse (client_req.h)
  *   client_log.c      LOG, only to a bus that takes it (client_log.h)
@@ -28,6 +30,7 @@
 #include "client/client_req.h"
 #include "client/client_writer.h"
 #include "core/buf.h"
+#include "net/backoff.h"
 #include "net/dial.h"
 #include "mscada/client.h"
 #include "mscada/tag.h"
@@ -53,6 +56,8 @@ struct ms_client {
     size_t nby_id;
     ms_tag *backlog;       /* own values held back while the queue drains */
     ms_tag *backlog_tail;  /* (first held back, first sent) */
+    uv_timer_t *look_timer; /* asks again for absent look-only tags */
+    ms_backoff look_backoff;
 
     /* connection (client.c) */
     ms_dialer *dialer;     /* connects, and reconnects with backoff */
@@ -93,5 +98,7 @@ static inline void ms_client_unlock(ms_client *c)
 /* client.c: hands one event from the bus to the tags or the requests (the
  * top of the client; tests feed events through it). */
 void ms_client_dispatch(ms_client *c, const ms_client_event *ev);
+/* client.c: one of c->handles has closed; frees the client after the last. */
+void ms_client_handle_closed(ms_client *c);
 
 #endif

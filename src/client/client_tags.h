@@ -14,6 +14,10 @@ void ms_tags_send_ids(ms_client *c);
 void ms_tags_on_id(ms_client *c, const ms_client_event *ev);
 void ms_tags_on_set(ms_client *c, const ms_client_event *ev);
 void ms_tags_on_rta(ms_client *c, const ms_client_event *ev);
+/* Asks LIST for every look-only tag without an id (on a new connection),
+ * and stops looking (at close): tag_look.c. */
+void ms_tags_look_all(ms_client *c);
+void ms_tags_look_close(ms_client *c);
 /* Sends held-back values while the output queue is below its mark. */
 void ms_tags_drain(ms_client *c);
 void ms_tags_free(ms_client *c);

@@ -1,7 +1,7 @@
 /* A tag's insides, shared by the tag files alone (none else sees struct
  * ms_tag): tag_table.c (the table) is below tag_value.c (values, sets,
  * publishing), which is below tag_sync.c (the bus's side: ids, values from
- * it, callbacks, RTA). */
+ * it, callbacks, RTA); tag_look.c (look-only tags) asks LIST before ID. */
 #ifndef MS_CLIENT_TAG_INT_H
 #define MS_CLIENT_TAG_INT_H
 
@@ -38,6 +38,13 @@ struct ms_tag {
     bool dirty;            /* our latest value is not yet sent */
     bool in_backlog;       /* on c->backlog */
     bool bad_logged;       /* a mismatched value from the bus was logged */
+    /* Look-only (ms_tag_look): its id is asked only once LIST shows the
+     * name, so that looking never creates it (tag_look.c). */
+    bool look;
+    bool look_asked;       /* that LIST is on its way */
+    bool absent;           /* the last LIST did not have it */
+    ms_tag_cb absent_cb;
+    void *absent_arg;
     int in_cb;             /* change callbacks running (no set then) */
     /* The value in wire form (type byte + body) with a NUL after it, and
      * the decoded view pointing into it. */
@@ -64,6 +71,10 @@ struct ms_tag {
 
 /* ---- tag_table.c ---------------------------------------------------------- */
 ms_tag *ms_tags_find(const ms_client *c, const char *name, size_t len);
+/* Finds or makes the tag (as ms_tag_new) without asking the bus anything:
+ * *made says whether it is new. */
+int ms_tags_get(ms_client *c, const char *name, ms_type type, ms_tag **out,
+                bool *made);
 ms_tag *ms_tags_by_id(const ms_client *c, uint16_t id);
 int ms_tags_by_id_put(ms_client *c, uint16_t id, ms_tag *t);
 

@@ -87,8 +87,10 @@ bool ms_tag_has_value(const ms_tag *t)
     return t->value.type != MS_TYPE_NONE;
 }
 
-int ms_tag_new(ms_client *c, const char *name, ms_type type, ms_tag **out)
+int ms_tags_get(ms_client *c, const char *name, ms_type type, ms_tag **out,
+                bool *made)
 {
+    *made = false;
     if (!c || !name || !out || (unsigned)type > MS_TYPE_JSON)
         return MS_EINVAL;
     if (c->closing)
@@ -140,11 +142,32 @@ int ms_tag_new(ms_client *c, const char *name, ms_type type, ms_tag **out)
         free(t);
         return rc;
     }
-    if (ms_client_online(c))
-        ms_client_writer_send(&c->w, MS_CMD_ID, 0,
-                              ms_client_writer_stamp(&c->w),
-                              (const uint8_t *)t->name, t->name_len);
+    *made = true;
     *out = t;
+    return 0;
+}
+
+static void send_id(ms_tag *t)
+{
+    ms_client_writer_send(&t->c->w, MS_CMD_ID, 0,
+                          ms_client_writer_stamp(&t->c->w),
+                          (const uint8_t *)t->name, t->name_len);
+}
+
+int ms_tag_new(ms_client *c, const char *name, ms_type type, ms_tag **out)
+{
+    bool made;
+    int rc = ms_tags_get(c, name, type, out, &made);
+    if (rc < 0)
+        return rc;
+    ms_tag *t = *out;
+    if (t->look) {
+        /* A look-only tag asked for in earnest: the bus may create it. */
+        t->look = false;
+        made = !t->id;
+    }
+    if (made && ms_client_online(c))
+        send_id(t);
     return 0;
 }
 
@@ -179,12 +202,9 @@ void ms_tags_reset(ms_client *c)
 
 void ms_tags_send_ids(ms_client *c)
 {
-    for (size_t i = 0; i < c->ntags; i++) {
-        ms_tag *t = c->tags[i];
-        ms_client_writer_send(&c->w, MS_CMD_ID, 0,
-                              ms_client_writer_stamp(&c->w),
-                              (const uint8_t *)t->name, t->name_len);
-    }
+    for (size_t i = 0; i < c->ntags; i++)
+        if (!c->tags[i]->look) /* those ask LIST first (tag_look.c) */
+            send_id(c->tags[i]);
 }
 
 void ms_tags_free(ms_client *c)

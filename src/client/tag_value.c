@@ -73,13 +73,11 @@ bool ms_tag_json_ok(const uint8_t *p, size_t len)
 /* Fits v to the tag's type: an INT becomes a FLOAT for a FLOAT tag. */
 bool ms_tag_type_fit(const ms_tag *t, ms_value *v)
 {
-    if (t->type == MS_TYPE_NONE || v->type == t->type)
-        return true;
-    if (t->type == MS_TYPE_FLOAT && v->type == MS_TYPE_INT) {
+    if (!ms_type_fits(t->type, v->type))
+        return false;
+    if (t->type == MS_TYPE_FLOAT && v->type == MS_TYPE_INT)
         *v = ms_value_float((double)v->u.i);
-        return true;
-    }
-    return false;
+    return true;
 }
 
 static int64_t clamp_i(double lim, bool up)

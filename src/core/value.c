@@ -17,6 +17,12 @@ const char *ms_type_name(ms_type t)
     return NULL;
 }
 
+bool ms_type_fits(ms_type tag, ms_type v)
+{
+    return tag == MS_TYPE_NONE || v == MS_TYPE_NONE || v == tag ||
+           (tag == MS_TYPE_FLOAT && v == MS_TYPE_INT);
+}
+
 size_t ms_value_wire_size(const ms_value *v)
 {
     switch (v->type) {

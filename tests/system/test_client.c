@@ -2,7 +2,8 @@
  * loopback port): two clients on one loop exchange every value type; own
  * sets are not echoed to callbacks; a callback can't set its own tag; RTA
  * both ways with a 5 MB BYTES reply, and ERR for a tag with no author;
- * LIST, LOG, init values, clamping and deadband; the tagwatch example; and
+ * LIST, LOG, init values, clamping and deadband; the tagwatch example;
+ * look-only tags (a reader never creates a tag, and finds it later); and
  * the bus killed (-9) and restarted on the same port without a snapshot:
  * the clients reconnect, register again (ids may differ), values flow
  * again, the latest value set while down arrives, and an RTA reaches the
@@ -680,7 +681,7 @@ static void test_tagwatch(void **state)
     snprintf(W.tw_out, sizeof W.tw_out, "%s/tagwatch.out", ms_test_dir());
     char *argv[] = {tagwatch_bin, (char *)"--bus", bus, (char *)"tw_i",
                     (char *)"tw_f", (char *)"tw_s", (char *)"tw_b",
-                    (char *)"tw_j", NULL};
+                    (char *)"tw_j", (char *)"tw_typo", NULL};
     W.tagwatch = ms_test_spawn(argv, W.tw_out);
     ms_tag *ti = tag(W.a, "tw_i", MS_TYPE_INT);
     ms_tag *tf = tag(W.a, "tw_f", MS_TYPE_FLOAT);
@@ -697,6 +698,80 @@ static void test_tagwatch(void **state)
     WAIT_LINE("tw_s two words\\nand a line\n");
     WAIT_LINE("tw_b bytes[3] 0102ff\n");
     WAIT_LINE("tw_j {\"k\":[1,2]}\n");
+    /* A name nobody writes: said, and not created by watching it. */
+    WAIT_LINE("tagwatch: tw_typo: no such tag on the bus; waiting for it to "
+              "appear (`mscada console -c list` shows the names there)\n");
+    list_rec l = {0};
+    assert_int_equal(ms_client_list(W.a, "^tw_", 0, on_list, &l), 0);
+    WAIT_FOR(list_done, &l, "a LIST answer");
+    assert_int_equal(l.status, 0);
+    assert_null(strstr(l.names, "tw_typo"));
+    assert_non_null(strstr(l.names, "tw_j"));
+}
+
+/* ---- look-only tags ---------------------------------------------------------- */
+
+static void count_cb(ms_tag *t, void *arg)
+{
+    (void)t;
+    (*(int *)arg)++;
+}
+static bool positive(void *arg)
+{
+    return *(int *)arg > 0;
+}
+static bool id_known(void *arg)
+{
+    return ms_tag_id(arg) != 0;
+}
+
+/* ms_tag_look: a reader of a name the bus doesn't have is told once and
+ * never creates it; once a writer creates and sets it, the reader finds
+ * it (LIST asked again) and sees its values. */
+static void test_look_only(void **state)
+{
+    (void)state;
+    rec r = {0};
+    int absent = 0;
+    ms_tag *t, *again;
+    assert_int_equal(ms_tag_look(W.b, "lk_later", &t), 0);
+    ms_tag_on_absent(t, count_cb, &absent);
+    assert_int_equal(ms_tag_watch(t, rec_cb, &r), 0);
+    WAIT_FOR(positive, &absent, "the look-only tag said absent");
+    list_rec l = {0};
+    assert_int_equal(ms_client_list(W.a, "^lk_", 0, on_list, &l), 0);
+    WAIT_FOR(list_done, &l, "a LIST answer");
+    assert_int_equal(l.status, 0);
+    assert_string_equal(l.names, "");
+    assert_int_equal(ms_tag_id(t), 0);
+    assert_int_equal(r.count, 0);
+
+    ms_tag *w = tag(W.a, "lk_later", MS_TYPE_INT);
+    assert_int_equal(ms_tag_set_int(w, 7), 0);
+    WAIT_FOR(rec_count, &r, "the value once the tag appeared");
+    assert_int_equal(r.v.type, MS_TYPE_INT);
+    assert_true(r.v.u.i == 7);
+    assert_int_equal(absent, 1); /* once, not per retry */
+    assert_int_equal(ms_tag_look(W.b, "lk_later", &again), 0);
+    assert_ptr_equal(again, t);
+
+    /* ms_tag_new makes a look-only tag an ordinary one: the bus creates
+     * it. */
+    ms_tag *m, *m2;
+    int m_absent = 0;
+    assert_int_equal(ms_tag_look(W.b, "lk_made", &m), 0);
+    ms_tag_on_absent(m, count_cb, &m_absent);
+    WAIT_FOR(positive, &m_absent, "lk_made said absent");
+    assert_int_equal(ms_tag_new(W.b, "lk_made", MS_TYPE_NONE, &m2), 0);
+    assert_ptr_equal(m2, m);
+    WAIT_FOR(id_known, m, "an id for lk_made");
+    memset(&l, 0, sizeof l);
+    assert_int_equal(ms_client_list(W.a, "^lk_", 0, on_list, &l), 0);
+    WAIT_FOR(list_done, &l, "a LIST answer");
+    assert_string_equal(l.names, "lk_later,lk_made,");
+
+    assert_int_equal(ms_tag_look(W.b, "bad name", &m), MS_EINVAL);
+    rec_free(&r, 1);
 }
 
 /* ---- a full output queue, a host name --------------------------------------- */
@@ -934,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_rta),
         cmocka_unit_test(test_list_log_init_deadband),
         cmocka_unit_test(test_tagwatch),
+        cmocka_unit_test(test_look_only),
         cmocka_unit_test(test_held_back_and_host_name),
         cmocka_unit_test(test_bus_restart),
     };
