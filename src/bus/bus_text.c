@@ -11,6 +11,7 @@
 #include "bus/bus_text.h"
 #include "core/dtoa.h"
 #include "mscada/error.h"
+#include "mscada/log.h"
 #include "mscada/mstime.h"
 #include "mscada/value.h"
 
@@ -391,15 +392,20 @@ int ms_bus_text_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
         free(line);
         off += n + 1;
     }
+    if (len - off > MS_BUS_TEXT_LINE_MAX && !conn->quit && !conn->closing) {
+        /* Tell the client why, then close once that line is written, as
+         * after quit. */
+        ms_log_warn("%s: text line over %d bytes; closing the connection",
+                    conn->peer, MS_BUS_TEXT_LINE_MAX);
+        char err[80];
+        snprintf(err, sizeof err, "ERR line over %d bytes; closing the "
+                 "connection\n", MS_BUS_TEXT_LINE_MAX);
+        queue_str(conn, err);
+        conn->quit = true;
+        conn->core->n.dropped++;
+    }
     conn->core->n.bytes_in += off;
     *used = off;
-    if (len - off > MS_BUS_TEXT_LINE_MAX && !conn->quit) {
-        char why[64];
-        snprintf(why, sizeof why, "text line over %d bytes",
-                 MS_BUS_TEXT_LINE_MAX);
-        ms_bus_core_fail(conn, why);
-        return MS_ETOOBIG;
-    }
     return 0;
 }
 

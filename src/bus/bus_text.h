@@ -21,8 +21,9 @@
 extern const ms_bus_proto ms_bus_proto_text;
 
 /* Handles every whole line in buf; *used = bytes consumed. Returns 0, or
- * MS_ETOOBIG for a line over MS_BUS_TEXT_LINE_MAX (conn->why says so; drop
- * the connection). */
+ * MS_ENOMEM (drop the connection). A line over MS_BUS_TEXT_LINE_MAX gets an
+ * ERR line and the connection quits (closes once that is written); input
+ * after a quit is consumed unread. */
 int ms_bus_text_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
                       size_t *used);
 /* The first line a text client sees. */

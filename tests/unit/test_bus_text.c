@@ -934,29 +934,38 @@ static void test_overlong_line_drops(void **state)
     assert_int_equal(used, max + 1);
     assert_false(t->closing);
     ms_buf_consume(&t->out, ms_buf_size(&t->out));
-    /* One more byte without a newline: dropped. */
+    /* One more byte without a newline: an ERR line, then the connection
+     * quits (closes once that is written); nothing more is read. */
     memset(big, 'a', max + 10);
-    assert_int_equal(feed(t, big, max + 1, &used), MS_ETOOBIG);
-    assert_true(t->closing);
-    assert_true(t->why[0] != '\0');
+    assert_int_equal(feed(t, big, max + 1, &used), 0);
+    assert_true(t->quit);
+    assert_false(t->closing);
+    expect_text(t, "ERR line over 65536 bytes; closing the connection\n");
     assert_int_equal(c->n.dropped, 1);
+    assert_int_equal(feed(t, "help\n", 5, &used), 0);
+    assert_int_equal(used, 0);
+    expect_text(t, "");
     ms_bus_core_conn_free(t);
 
     /* Whole lines before it are still handled. */
     t = text_conn(c, "t2");
     memcpy(big, "help\n", 5);
-    assert_int_equal(feed(t, big, max + 10, &used), MS_ETOOBIG);
+    assert_int_equal(feed(t, big, max + 10, &used), 0);
     assert_int_equal(used, 5);
-    assert_true(t->closing);
-    assert_true(t->why[0] != '\0');
+    assert_true(t->quit);
+    char *got = take_text(t);
+    assert_true(strncmp(got, "HELP", 4) == 0);
+    assert_non_null(strstr(got, "\nERR line over 65536 bytes"));
+    free(got);
     ms_bus_core_conn_free(t);
 
     /* An over-long line that does end in a newline is too long too. */
     t = text_conn(c, "t3");
     memset(big, 'a', max + 10);
     big[max + 1] = '\n';
-    assert_int_equal(feed(t, big, max + 2, &used), MS_ETOOBIG);
-    assert_true(t->closing);
+    assert_int_equal(feed(t, big, max + 2, &used), 0);
+    assert_true(t->quit);
+    expect_line_prefix(t, "ERR line over");
     ms_bus_core_conn_free(t);
     free(big);
     core_del(c);
@@ -971,10 +980,9 @@ static bool popped(ms_bus_core *c, const ms_bus_conn *want)
     return found;
 }
 
-/* The I/O layer closes only connections it pops off the pending list
- * (bus_flush in bus_server.c), as every conn_fail in the core arranges:
- * a text connection dropped for an over-long line must be on it too, even
- * when it had nothing queued. */
+/* The I/O layer writes out and closes only connections it pops off the
+ * pending list (bus_flush in bus_server.c): a text connection quitting for
+ * an over-long line must be on it too, even when it had nothing queued. */
 static void test_overlong_line_is_pending(void **state)
 {
     (void)state;
@@ -987,13 +995,13 @@ static void test_overlong_line_is_pending(void **state)
     char *big = malloc(max + 1);
     assert_non_null(big);
     memset(big, 'a', max + 1);
-    assert_int_equal(feed(t, big, max + 1, &used), MS_ETOOBIG);
+    assert_int_equal(feed(t, big, max + 1, &used), 0);
     free(big);
-    assert_true(t->closing);
+    assert_true(t->quit);
     bool found = popped(c, t);
     core_del(c); /* (before failing: no leak report to hide the point) */
     if (!found)
-        fail_msg("a text connection closing for an over-long line is not "
+        fail_msg("a text connection quitting for an over-long line is not "
                  "on the pending list: the server never drops it");
 }
 
