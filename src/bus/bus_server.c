@@ -260,8 +260,8 @@ static void snap_write_now(ms_bus *bus)
                                   ms_buf_size(&b));
     snap_log_result(bus, rc, errno);
     if (rc == 0)
-        ms_log_info("snapshot %s written (%zu tags)", bus->cfg.snapshot,
-                    bus->core.tags.count);
+        ms_log_info("snapshot %s written (%zu tags with a value)",
+                    bus->cfg.snapshot, ms_bus_snapshot_count(&bus->core.tags));
     ms_buf_free(&b);
 }
 

@@ -1,4 +1,6 @@
-/* Bus snapshot codec. Pure; bus_server.c does the file I/O. */
+/* Bus snapshot codec. Pure; bus_server.c does the file I/O. Only tags
+ * with a value are kept: a name that was only asked for (a reader's ID, a
+ * typo) is forgotten at the next restart. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,18 +12,26 @@
 static const char magic[] = "MSCADA-SNAPSHOT 1\n";
 #define MAGIC_LEN (sizeof magic - 1)
 
+size_t ms_bus_snapshot_count(const ms_bus_tags *t)
+{
+    size_t count = 0;
+    for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++)
+        count += t->by_id[id] && t->by_id[id]->len;
+    return count;
+}
+
 int ms_bus_snapshot_encode(const ms_bus_tags *t, ms_buf *out)
 {
     uint8_t hdr[16];
     if (ms_buf_append(out, magic, MAGIC_LEN) < 0)
         return MS_ENOMEM;
-    ms_put_u32(hdr, (uint32_t)t->count);
+    ms_put_u32(hdr, (uint32_t)ms_bus_snapshot_count(t));
     if (ms_buf_append(out, hdr, 4) < 0)
         return MS_ENOMEM;
     for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++) {
         const ms_bus_tag *tag = t->by_id[id];
-        if (!tag)
-            continue;
+        if (!tag || !tag->len)
+            continue; /* named but never set: nothing to keep */
         ms_put_u16(hdr, tag->id);
         ms_put_u16(hdr + 2, (uint16_t)tag->name_len);
         if (ms_buf_append(out, hdr, 4) < 0 ||
@@ -73,6 +83,13 @@ int ms_bus_snapshot_decode(const uint8_t *p, size_t len, ms_bus_tags *t,
             FAIL("record %u has a bad id or name", i);
         if (ms_bus_tags_find(t, name, nl) || t->by_id[id])
             FAIL("record %u repeats a name or id", i);
+        if (vl == 0) {
+            /* Never set (an older bus kept those): dropped, its id not
+             * reused. */
+            if (id >= t->next_id)
+                t->next_id = (uint32_t)id + 1;
+            continue;
+        }
         int err = 0;
         ms_bus_tag *tag = ms_bus_tags_add(t, name, nl, id, &err);
         if (!tag || ms_bus_tag_store(tag, p + off, vl, time_us) < 0)

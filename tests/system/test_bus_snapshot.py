@@ -1,5 +1,6 @@
-"""The bus snapshot: last values survive a kill -9 and a SIGTERM, and a
-corrupt snapshot file does not stop the bus from starting.
+"""The bus snapshot: last values survive a kill -9 and a SIGTERM, only
+tags with a value are kept, and a corrupt snapshot file does not stop the
+bus from starting.
 
 The snapshot's format is the server's own business; the tests only assume
 that a tag's name and an ASCII STR value appear in it as plain bytes (true
@@ -131,6 +132,35 @@ def test_sigterm_writes_final_snapshot():
     r = bus.client().get(ids['snap_int'])
     check_eq((r.time_us, r.value()), (t, (h.INT, 77)),
              'value set just before SIGINT')
+
+
+def test_snapshot_keeps_only_tags_with_a_value():
+    # A reader's ID (a typo, a tag nobody writes) names a tag without
+    # setting it: the restarted bus has forgotten it.
+    d = h.tmpdir()
+    snap = os.path.join(d, 'bus.snapshot')
+    bus = Bus(snapshot=snap, snapshot_interval=3600)
+    a = bus.client()
+    ids, sent = _set_all(a, 1700000000004000)
+    a.id('snap_TankLevl')
+    emptied = a.id('snap_emptied')
+    a.set_value(emptied, 5)
+    a.set_data(emptied, b'')  # set to "never set" again
+    a.sync()
+    check_eq(sorted(a.list('snap_')), sorted(list(ids) + ['snap_TankLevl',
+                                                         'snap_emptied']),
+             'names before the restart')
+    a.close()
+    check_eq(bus.stop(signal.SIGTERM, 60), 0, 'exit status after SIGTERM')
+    check(b'snap_TankLevl' not in _read(snap),
+          'the snapshot holds a tag that was never set')
+    bus.start()
+    c = bus.client()
+    check_eq(sorted(c.list('snap_')), sorted(ids),
+             'names after the restart: only tags with a value')
+    check('__bus__' in c.list('^__bus__'), '__bus__ after the restart')
+    c.close()
+    _check_restored(bus, ids, sent, 'after SIGTERM')
 
 
 ERROR_WORDS = ('error', 'corrupt', 'invalid', 'bad', 'fail', 'ignor',

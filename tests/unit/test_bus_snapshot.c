@@ -1,5 +1,5 @@
 /* The bus snapshot codec (src/bus/bus_snapshot.c): round trips of every
- * kind of tag, and the rejection of damaged or hand-made bad files, each
+ * kind of tag (only those with a value are kept), and the rejection of damaged or hand-made bad files, each
  * with MS_EPROTO and a reason. Also the file helpers it is saved with
  * (src/core/file.c): atomic writes, whole-file reads and CRC-32. */
 #include <setjmp.h>
@@ -47,16 +47,18 @@ static void add_value(ms_bus_tags *t, const char *name, uint16_t id,
     add(t, name, id, time_us, buf, (size_t)n);
 }
 
-/* Both tables hold the same tags: ids, names, times, values. */
+/* b holds a's tags that have a value (those a snapshot keeps): ids, names,
+ * times, values; and no others. */
 static void same_tables(const ms_bus_tags *a, const ms_bus_tags *b)
 {
-    assert_int_equal(a->count, b->count);
+    size_t set = 0;
     for (uint32_t id = 0; id <= MS_BUS_MAX_ID; id++) {
         const ms_bus_tag *x = a->by_id[id], *y = b->by_id[id];
-        if (!x) {
+        if (!x || !x->len) {
             assert_null(y);
             continue;
         }
+        set++;
         assert_non_null(y);
         assert_int_equal(y->id, id);
         assert_int_equal(x->name_len, y->name_len);
@@ -72,6 +74,7 @@ static void same_tables(const ms_bus_tags *a, const ms_bus_tags *b)
                                           y->name_len),
                          y);
     }
+    assert_int_equal(b->count, set);
 }
 
 /* A hand-made snapshot: records appended to a buffer, then the CRC. */
@@ -167,7 +170,8 @@ static void test_round_trip(void **state)
     const uint8_t *p = ms_buf_head(&out);
     size_t len = ms_buf_size(&out);
     assert_memory_equal(p, magic, MAGIC_LEN);
-    assert_int_equal(ms_get_u32(p + MAGIC_LEN), t.count);
+    /* never_set and empty_but_timed have no value: not kept. */
+    assert_int_equal(ms_get_u32(p + MAGIC_LEN), t.count - 2);
     assert_int_equal(ms_get_u32(p + len - 4), ms_crc32(0, p, len - 4));
 
     ms_bus_tags u;
@@ -176,6 +180,7 @@ static void test_round_trip(void **state)
     if (rc != 0)
         fail_msg("decode: %d %s", rc, why);
     same_tables(&t, &u);
+    assert_null(ms_bus_tags_find(&u, (const uint8_t *)"never_set", 9));
     /* New ids continue after the highest restored one. */
     assert_int_equal(u.next_id, MS_BUS_MAX_ID + 1);
     int err = 0;
@@ -210,23 +215,27 @@ static void test_round_trip_empty_and_next_id(void **state)
     ms_bus_tags_free(&u);
 
     /* Records in any id order restore; the next new id follows the
-     * highest one. */
-    start(&out, 3);
+     * highest one. A record without a value (older buses wrote them) is
+     * dropped, and its id is not given out again. */
+    start(&out, 4);
     rec(&out, 7, "seven", 5, 70, "\x03s", 2);
     rec(&out, 2, "two", 3, 20, "", 0);
     rec(&out, 40, "forty", 5, 400, "\x04\xff", 2);
+    rec(&out, 50, "typo", 4, 0, "", 0);
     finish(&out);
     assert_int_equal(decode(ms_buf_head(&out), ms_buf_size(&out), &u, why,
                             sizeof why),
                      0);
-    assert_int_equal(u.count, 3);
+    assert_int_equal(u.count, 2);
     assert_string_equal(ms_bus_tags_get(&u, 7)->name, "seven");
     assert_true(ms_bus_tags_get(&u, 40)->time_us == 400);
-    assert_int_equal(ms_bus_tags_get(&u, 2)->len, 0);
+    assert_null(ms_bus_tags_get(&u, 2));
+    assert_null(ms_bus_tags_get(&u, 50));
+    assert_null(ms_bus_tags_find(&u, (const uint8_t *)"typo", 4));
     int err = 0;
     ms_bus_tag *n = ms_bus_tags_add(&u, (const uint8_t *)"new", 3, 0, &err);
     assert_non_null(n);
-    assert_int_equal(n->id, 41);
+    assert_int_equal(n->id, 51);
     ms_bus_tags_free(&u);
     ms_bus_tags_free(&t);
     ms_buf_free(&out);
