@@ -35,14 +35,24 @@ typedef struct {
     size_t max_payload;        /* default 64 MiB */
     size_t queue_high_water;   /* default 1 MiB */
     size_t queue_hard_cap;     /* default 128 MiB */
+    char *tags;                /* tags.yaml: SETs must fit each tag's type
+                                * there; NULL (default): any value */
 } ms_bus_config;
 
 MS_EXTERN void ms_bus_config_init(ms_bus_config *cfg);
 /* Reads bus.yaml into cfg (start from ms_bus_config_init). A missing file
- * is an error (MS_ENOENT). Unknown keys warn. */
+ * is an error (MS_ENOENT). Unknown keys warn. `tags:` is taken relative to
+ * bus.yaml's folder and the file is checked (ms_bus_config_set_tags). */
 MS_EXTERN int ms_bus_config_load(const char *path, ms_bus_config *cfg,
                        ms_conf_error *err);
-/* The same from a parsed document. */
+/* Has the bus refuse a SET whose value does not fit the type tags.yaml at
+ * path gives that tag (ms_type_fits: an INT for a FLOAT tag is fine; a
+ * multi is an INT). Loads the file to check it (ms_bus_start loads it
+ * again). Returns 0, MS_ECONFIG with err ("tags.yaml:12:7: ..."), or
+ * MS_ENOMEM. */
+MS_EXTERN int ms_bus_config_set_tags(ms_bus_config *cfg, const char *path,
+                                     ms_conf_error *err);
+/* The same from a parsed document; `tags:` is kept as written, unchecked. */
 MS_EXTERN int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
                             ms_conf_error *err);
 MS_EXTERN void ms_bus_config_free(ms_bus_config *cfg);
@@ -57,8 +67,10 @@ MS_EXTERN bool ms_bus_allow_match(const ms_bus_allow *a, const struct sockaddr *
 
 typedef struct ms_bus ms_bus;
 
-/* Restores the snapshot (if configured), binds and listens on loop. cfg is
- * copied. Returns 0 or a negative libuv error (ms_strerror names it). */
+/* Restores the snapshot (if configured), loads cfg->tags (if set), binds
+ * and listens on loop. cfg is copied. Returns 0, MS_ECONFIG when cfg->tags
+ * can't be loaded (logged with file:line:column), or a negative libuv
+ * error (ms_strerror names it). */
 MS_EXTERN int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out);
 /* The port actually bound (useful with port 0). */
 MS_EXTERN int ms_bus_port(const ms_bus *bus);

@@ -1,11 +1,14 @@
 /* bus.yaml: the bus server's settings. */
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mscada/bus.h"
 #include "mscada/error.h"
 #include "mscada/frame.h"
+#include "mscada/tagdesc.h"
 
 void ms_bus_config_init(ms_bus_config *cfg)
 {
@@ -24,8 +27,10 @@ void ms_bus_config_free(ms_bus_config *cfg)
 {
     free(cfg->snapshot);
     free(cfg->allow);
+    free(cfg->tags);
     cfg->snapshot = NULL;
     cfg->allow = NULL;
+    cfg->tags = NULL;
     cfg->nallow = 0;
 }
 
@@ -74,7 +79,8 @@ int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
 {
     static const char *const known[] = {
         "ip", "port", "text_port", "snapshot", "snapshot_interval", "stats_interval",
-        "allow", "max_payload", "queue_high_water", "queue_hard_cap", NULL};
+        "allow", "max_payload", "queue_high_water", "queue_hard_cap", "tags",
+        NULL};
     const ms_conf_node *n;
     if (ms_conf_want(root, MS_CONF_MAP, "bus.yaml", err) < 0)
         return MS_ECONFIG;
@@ -111,6 +117,18 @@ int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
         free(cfg->snapshot);
         cfg->snapshot = strdup(path);
         if (!cfg->snapshot)
+            return ms_conf_fail(err, n, "out of memory");
+    }
+    if ((n = ms_conf_get(root, "tags")) && !n->null) {
+        /* As written: ms_bus_config_load resolves it and checks the file. */
+        const char *path;
+        if (ms_conf_str(n, "tags", &path, err) < 0)
+            return MS_ECONFIG;
+        if (!*path)
+            return ms_conf_fail(err, n, "tags must be a file path (tags.yaml)");
+        free(cfg->tags);
+        cfg->tags = strdup(path);
+        if (!cfg->tags)
             return ms_conf_fail(err, n, "out of memory");
     }
     if ((n = ms_conf_get(root, "snapshot_interval")) &&
@@ -167,6 +185,53 @@ int ms_bus_config_from_conf(const ms_conf_node *root, ms_bus_config *cfg,
     return 0;
 }
 
+int ms_bus_config_set_tags(ms_bus_config *cfg, const char *path,
+                           ms_conf_error *err)
+{
+    ms_tagdescs descs;
+    int rc = ms_tagdesc_load(path, false, &descs, err);
+    if (rc < 0)
+        return rc == MS_ENOMEM ? rc : MS_ECONFIG;
+    ms_tagdescs_free(&descs);
+    char *copy = strdup(path);
+    if (!copy) {
+        snprintf(err->text, sizeof err->text, "%s: out of memory", path);
+        return MS_ENOMEM;
+    }
+    free(cfg->tags);
+    cfg->tags = copy;
+    return 0;
+}
+
+/* bus.yaml's `tags:`, relative to bus.yaml's folder, made a path the bus
+ * can open from anywhere, and checked. */
+static int load_tags(const char *conf_path, const ms_conf_node *n,
+                     ms_bus_config *cfg, ms_conf_error *err)
+{
+    char *dir_copy = strdup(conf_path);
+    char *path = NULL;
+    if (dir_copy) {
+        const char *dir = dirname(dir_copy);
+        size_t need = strlen(dir) + strlen(cfg->tags) + 2;
+        if (cfg->tags[0] != '/' && (path = malloc(need)))
+            snprintf(path, need, "%s/%s", dir, cfg->tags);
+        else if (cfg->tags[0] == '/')
+            path = strdup(cfg->tags);
+    }
+    free(dir_copy);
+    if (!path)
+        return ms_conf_fail(err, n, "out of memory");
+    ms_conf_error inner;
+    int rc = ms_bus_config_set_tags(cfg, path, &inner);
+    if (rc < 0 && access(path, R_OK) != 0)
+        ms_conf_fail(err, n, "tags: %s (the path is relative to bus.yaml's "
+                     "folder, or absolute)", inner.text);
+    else if (rc < 0)
+        *err = inner; /* tags.yaml:line:column: what is wrong */
+    free(path);
+    return rc;
+}
+
 int ms_bus_config_load(const char *path, ms_bus_config *cfg,
                        ms_conf_error *err)
 {
@@ -174,7 +239,11 @@ int ms_bus_config_load(const char *path, ms_bus_config *cfg,
     int rc = ms_conf_load(path, &doc, err);
     if (rc < 0)
         return rc;
-    rc = ms_bus_config_from_conf(ms_conf_root(doc), cfg, err);
+    const ms_conf_node *root = ms_conf_root(doc);
+    rc = ms_bus_config_from_conf(root, cfg, err);
+    const ms_conf_node *n = ms_conf_get(root, "tags");
+    if (rc == 0 && n && !n->null)
+        rc = load_tags(path, n, cfg, err);
     ms_conf_free(doc);
     return rc;
 }

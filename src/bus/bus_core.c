@@ -402,14 +402,14 @@ static void reply_value(ms_bus_conn *conn, const ms_bus_tag *tag)
         deliver_set(conn, tag, msg, n);
 }
 
-static void do_id(ms_bus_conn *conn, const ms_msg *m)
+static bool do_id(ms_bus_conn *conn, const ms_msg *m)
 {
     ms_bus_core *c = conn->core;
     if (!ms_tag_name_valid(m->data, m->len)) {
         conn_err(conn, m->tag_id, m->time_us,
                  "ID invalid tag name (1-255 bytes of UTF-8, no spaces or "
                  "control characters)");
-        return;
+        return false;
     }
     ms_bus_tag *tag = ms_bus_tags_find(&c->tags, m->data, m->len);
     if (!tag) {
@@ -423,12 +423,13 @@ static void do_id(ms_bus_conn *conn, const ms_msg *m)
             conn_err(conn, m->tag_id, m->time_us, "ID %.*s: %s",
                      (int)m->len, (const char *)m->data,
                      err == MS_EFULL ? "tag table full" : ms_strerror(err));
-            return;
+            return false;
         }
-        c->changed = true;
+        /* Not `changed`: the snapshot keeps only tags with a value. */
     }
     conn_send(conn, MS_CMD_ID, tag->id, tag->time_us,
               (const uint8_t *)tag->name, tag->name_len);
+    return true;
 }
 
 static void do_sub(ms_bus_conn *conn, ms_bus_tag *tag)
@@ -491,14 +492,14 @@ static void do_list(ms_bus_conn *conn, const ms_msg *m)
     ms_buf_free(&names);
 }
 
-static void do_log(ms_bus_conn *conn, const ms_msg *m)
+static bool do_log(ms_bus_conn *conn, const ms_msg *m)
 {
     if (m->len > MS_BUS_LOG_MAX || !ms_utf8_valid(m->data, m->len)) {
         ms_log_warn("%s: LOG refused: %s", conn->peer,
                     m->len > MS_BUS_LOG_MAX ? "over 300 bytes" : "not UTF-8");
         conn_err(conn, 0, m->time_us, "LOG message %s",
                  m->len > MS_BUS_LOG_MAX ? "over 300 bytes" : "not UTF-8");
-        return;
+        return false;
     }
     ms_log_info("%s: LOG %.*s", conn->peer, (int)m->len,
                 (const char *)m->data);
@@ -509,48 +510,63 @@ static void do_log(ms_bus_conn *conn, const ms_msg *m)
     if (ms_bus_core_set_own(conn->core, MS_BUS_TAG_NAME, value, 1 + m->len,
                             ms_time_now_us()) < 0)
         ms_bus_core_fail(conn, "out of memory setting __bus__");
+    return true;
 }
 
-void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m)
+/* A SET's value: refused (ERR, and false) when its shape would break every
+ * subscriber's decoder (type byte, INT/FLOAT length), or when tags.yaml
+ * gives the tag a type the value does not fit (the modules would ignore
+ * it). The bus never interprets a value beyond this. */
+static bool set_ok(ms_bus_conn *conn, const ms_bus_tag *tag, const ms_msg *m)
+{
+    if (!m->len)
+        return true;
+    uint8_t t = m->data[0];
+    if (t < MS_TYPE_INT || t > MS_TYPE_JSON ||
+        ((t == MS_TYPE_INT || t == MS_TYPE_FLOAT) && m->len != 9)) {
+        conn_err(conn, m->tag_id, m->time_us,
+                 "SET %s: bad value (type byte %u, %zu bytes)", tag->name, t,
+                 m->len);
+        return false;
+    }
+    if (!ms_type_fits(tag->type, (ms_type)t)) {
+        conn_err(conn, m->tag_id, m->time_us,
+                 "SET %s: %s value, but tags.yaml gives the tag type %s; "
+                 "not stored", tag->name, ms_type_name((ms_type)t),
+                 ms_type_name(tag->type));
+        return false;
+    }
+    return true;
+}
+
+bool ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m)
 {
     ms_bus_core *c = conn->core;
     const char *cmd = ms_cmd_name(m->cmd);
-    if (m->cmd == MS_CMD_ID) {
-        do_id(conn, m);
-        return;
-    }
+    if (m->cmd == MS_CMD_ID)
+        return do_id(conn, m);
     if (m->cmd == MS_CMD_LIST) {
         do_list(conn, m);
-        return;
+        return true;
     }
-    if (m->cmd == MS_CMD_LOG) {
-        do_log(conn, m);
-        return;
-    }
+    if (m->cmd == MS_CMD_LOG)
+        return do_log(conn, m);
     if (!cmd || m->cmd == MS_CMD_ERR) {
         ms_log_debug("%s: unsupported command %u", conn->peer, m->cmd);
         conn_err(conn, m->tag_id, m->time_us, "unsupported command %u",
                  m->cmd);
-        return;
+        return false;
     }
     ms_bus_tag *tag = ms_bus_tags_get(&c->tags, m->tag_id);
     if (!tag) {
         conn_err(conn, m->tag_id, m->time_us, "%s unknown tag id %u", cmd,
                  m->tag_id);
-        return;
+        return false;
     }
     switch (m->cmd) {
     case MS_CMD_SET:
-        /* Shape only (type byte, INT/FLOAT length): a value that would break
-         * every subscriber's decoder is refused here, once. */
-        if (m->len && (m->data[0] < MS_TYPE_INT || m->data[0] > MS_TYPE_JSON ||
-                       ((m->data[0] == MS_TYPE_INT ||
-                         m->data[0] == MS_TYPE_FLOAT) && m->len != 9))) {
-            conn_err(conn, m->tag_id, m->time_us,
-                     "SET %s: bad value (type byte %u, %zu bytes)", tag->name,
-                     m->data[0], m->len);
-            break;
-        }
+        if (!set_ok(conn, tag, m))
+            return false;
         if (tag_publish(c, tag, conn, m->data, m->len, m->time_us) < 0)
             ms_bus_core_fail(conn, "out of memory storing a value");
         break;
@@ -580,6 +596,7 @@ void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m)
     default:
         break;
     }
+    return true;
 }
 
 int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,

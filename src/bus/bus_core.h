@@ -113,8 +113,9 @@ int ms_bus_core_input(ms_bus_conn *conn, const uint8_t *buf, size_t len,
                       size_t *used);
 
 /* Handles one whole message as if conn had sent it (the text port turns
- * its lines into these). Replies go out through conn->proto. */
-void ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m);
+ * its lines into these). Replies go out through conn->proto. Returns false
+ * when the message was refused with an ERR. */
+bool ms_bus_core_handle(ms_bus_conn *conn, const ms_msg *m);
 
 /* Gives up on a connection: marks it closing with why (for the I/O layer's
  * log line), counts it as dropped, and puts it on the pending list so the

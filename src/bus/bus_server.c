@@ -18,6 +18,7 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
+#include "mscada/tagdesc.h"
 
 #define SNAPSHOT_MAX (4ull << 30)
 
@@ -31,6 +32,7 @@ struct ms_bus {
     uv_loop_t *loop;
     ms_bus_config cfg;
     ms_bus_core core;
+    ms_tagdescs descs;   /* cfg.tags loaded: the tags' types */
     ms_listener *listener, *text_listener;
     uv_timer_t stats_timer, snap_timer;
     int port, text_port;
@@ -51,6 +53,7 @@ static void bus_maybe_free(ms_bus *bus)
     if (bus->handles > 0 || bus->snap_busy)
         return;
     ms_bus_core_free(&bus->core);
+    ms_tagdescs_free(&bus->descs);
     ms_buf_free(&bus->snap_buf);
     ms_bus_config_free(&bus->cfg);
     free(bus);
@@ -344,6 +347,25 @@ static int snap_restore(ms_bus *bus)
     return ms_bus_tags_init(&bus->core.tags);
 }
 
+/* ---- tag types ------------------------------------------------------------ */
+
+/* tags.yaml's types for every tag, restored or to come: a SET that doesn't
+ * fit gets ERR. */
+static int load_types(ms_bus *bus)
+{
+    ms_conf_error err;
+    int rc = ms_tagdesc_load(bus->cfg.tags, false, &bus->descs, &err);
+    if (rc < 0) {
+        ms_log_error("%s", err.text);
+        return rc == MS_ENOMEM ? UV_ENOMEM : MS_ECONFIG;
+    }
+    if (ms_bus_tags_set_types(&bus->core.tags, &bus->descs) < 0)
+        return UV_ENOMEM;
+    ms_log_info("%s: the types of %zu tags; a SET of a value that does not "
+                "fit gets ERR", bus->cfg.tags, bus->descs.n);
+    return 0;
+}
+
 /* ---- start and stop ------------------------------------------------------- */
 
 static int copy_config(ms_bus_config *dst, const ms_bus_config *src)
@@ -351,7 +373,10 @@ static int copy_config(ms_bus_config *dst, const ms_bus_config *src)
     *dst = *src;
     dst->snapshot = NULL;
     dst->allow = NULL;
+    dst->tags = NULL;
     if (src->snapshot && !(dst->snapshot = strdup(src->snapshot)))
+        return UV_ENOMEM;
+    if (src->tags && !(dst->tags = strdup(src->tags)))
         return UV_ENOMEM;
     if (src->allow) {
         dst->allow = malloc((src->nallow ? src->nallow : 1) *
@@ -379,6 +404,8 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
     }
     if (bus->cfg.snapshot && snap_restore(bus) < 0)
         rc = UV_ENOMEM;
+    if (rc == 0 && bus->cfg.tags)
+        rc = load_types(bus);
     if (rc == 0 && ms_bus_core_start(&bus->core) < 0)
         rc = UV_ENOMEM;
     ms_listener_config lc = {
@@ -397,7 +424,8 @@ int ms_bus_start(uv_loop_t *loop, const ms_bus_config *cfg, ms_bus **out)
     if (ready)
         rc = ms_listener_start(loop, &lc, &bus->listener);
     if (!ready || rc == UV_EINVAL) {
-        /* Out of memory, or ip is no address: the caller says so. */
+        /* Out of memory, a bad tags.yaml (logged), or ip is no address:
+         * the caller says so. */
         bus_maybe_free(bus);
         return rc;
     }

@@ -1,5 +1,6 @@
 /* Bus tag table: FNV-1a hashed names with linear probing, plus an array
- * indexed by id. Tags are never removed while the server runs. */
+ * indexed by id, and tags.yaml's types by name. Tags are never removed
+ * while the server runs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ void ms_bus_tags_free(ms_bus_tags *t)
     }
     free(t->by_id);
     free(t->slots);
+    ms_htab_free(&t->types);
     memset(t, 0, sizeof *t);
 }
 
@@ -112,12 +114,28 @@ ms_bus_tag *ms_bus_tags_add(ms_bus_tags *t, const uint8_t *name, size_t len,
     tag->name = copy;
     tag->name_len = len;
     tag->id = id;
+    const ms_tagdesc *d = ms_htab_get(&t->types, copy, len);
+    tag->type = d ? d->type : MS_TYPE_NONE;
     slots_insert(t->slots, t->nslots, tag);
     t->by_id[id] = tag;
     t->count++;
     if (id >= t->next_id)
         t->next_id = (uint32_t)id + 1;
     return tag;
+}
+
+int ms_bus_tags_set_types(ms_bus_tags *t, const ms_tagdescs *descs)
+{
+    for (size_t i = 0; i < descs->n; i++) {
+        const ms_tagdesc *d = &descs->tags[i];
+        size_t len = strlen(d->name);
+        if (ms_htab_put(&t->types, d->name, len, (void *)d) < 0)
+            return MS_ENOMEM;
+        ms_bus_tag *tag = ms_bus_tags_find(t, (const uint8_t *)d->name, len);
+        if (tag)
+            tag->type = d->type;
+    }
+    return 0;
 }
 
 int ms_bus_tag_store(ms_bus_tag *tag, const uint8_t *value, size_t len,

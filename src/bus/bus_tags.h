@@ -1,5 +1,6 @@
-/* The bus server's tag table: names -> tags (hash) and ids -> tags (array).
- * Ids run from 1 to 65535 and are never reused while the table lives. */
+/* The bus server's tag table: names -> tags (hash) and ids -> tags (array),
+ * and each tag's type when the bus knows tags.yaml. Ids run from 1 to 65535
+ * and are never reused while the table lives. */
 #ifndef MS_BUS_TAGS_H
 #define MS_BUS_TAGS_H
 
@@ -7,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/htab.h"
+#include "mscada/tagdesc.h"
 #include "mscada/value.h"
 
 #define MS_BUS_MAX_ID 65535
@@ -20,6 +23,7 @@ typedef struct {
     uint64_t time_us;
     uint8_t *value; /* wire form: type byte + value; len 0 = never set */
     size_t len, alloc;
+    ms_type type;   /* from tags.yaml: SETs must fit it; NONE: any */
     ms_bus_conn *author; /* connection that last set it; NULL: the bus */
     ms_bus_conn **subs;  /* subscribers, in no particular order */
     uint32_t nsubs, asubs;
@@ -30,6 +34,7 @@ typedef struct {
     ms_bus_tag **slots; /* open addressing by name hash */
     size_t nslots, count;
     uint32_t next_id;
+    ms_htab types; /* name -> its ms_tagdesc, when the bus has tags.yaml */
 } ms_bus_tags;
 
 int ms_bus_tags_init(ms_bus_tags *t);
@@ -45,6 +50,10 @@ static inline ms_bus_tag *ms_bus_tags_get(const ms_bus_tags *t, uint16_t id)
  * taken) or MS_ENOMEM. The name must not exist yet. */
 ms_bus_tag *ms_bus_tags_add(ms_bus_tags *t, const uint8_t *name, size_t len,
                             uint16_t id, int *err);
+/* Gives every tag that descs describes, now and when added later, the
+ * type tags.yaml gives it (a multi is an int). descs must outlive the
+ * table. Returns 0 or MS_ENOMEM. */
+int ms_bus_tags_set_types(ms_bus_tags *t, const ms_tagdescs *descs);
 /* Replaces a tag's value (copied). */
 int ms_bus_tag_store(ms_bus_tag *tag, const uint8_t *value, size_t len,
                      uint64_t time_us);

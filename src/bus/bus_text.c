@@ -230,13 +230,14 @@ static ms_bus_tag *find_tag(ms_bus_conn *conn, const char *name)
                             strlen(name));
 }
 
-static void send_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t id,
+/* False when the core refused it (its ERR line is queued). */
+static bool send_msg(ms_bus_conn *conn, uint8_t cmd, uint16_t id,
                      const uint8_t *data, size_t len)
 {
     ms_msg m = {cmd, id, 0, data, len};
     if (cmd == MS_CMD_SET)
         m.time_us = ms_time_now_us();
-    ms_bus_core_handle(conn, &m);
+    return ms_bus_core_handle(conn, &m);
 }
 
 /* VALUE as JSON -> wire value in out; a bare word is a string. */
@@ -307,11 +308,11 @@ static void do_set(ms_bus_conn *conn, char *args)
             ms_buf_free(&value);
             return;
         }
-        conn->core->changed = true;
     }
-    send_msg(conn, MS_CMD_SET, tag->id, ms_buf_head(&value),
-             ms_buf_size(&value));
-    queue_str(conn, "OK\n");
+    /* A refused SET (a value tags.yaml's type doesn't take) has its ERR. */
+    if (send_msg(conn, MS_CMD_SET, tag->id, ms_buf_head(&value),
+                 ms_buf_size(&value)))
+        queue_str(conn, "OK\n");
     ms_buf_free(&value);
 }
 

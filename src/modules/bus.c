@@ -28,6 +28,11 @@ static int bus_run(const ms_module *m, int argc, char **argv)
     ms_conf_error err;
     ms_bus_config_init(&cfg);
     rc = ms_bus_config_load(cli.config, &cfg, &err);
+    /* --tags FILE (relative to here) wins over bus.yaml's `tags:`; a
+     * tags.yaml that is merely present is not read (pymscada's bus types
+     * nothing). */
+    if (rc == 0 && cli.tags_given)
+        rc = ms_bus_config_set_tags(&cfg, cli.tags, &err);
     if (rc < 0) {
         ms_cli_config_failed(m, &cli, rc, &err);
         ms_bus_config_free(&cfg);
@@ -44,7 +49,8 @@ static int bus_run(const ms_module *m, int argc, char **argv)
     ms_bus *bus;
     rc = ms_bus_start(&loop, &cfg, &bus);
     if (rc < 0) {
-        if (rc != UV_EADDRINUSE && rc != UV_EACCES && rc != UV_EADDRNOTAVAIL)
+        if (rc != UV_EADDRINUSE && rc != UV_EACCES &&
+            rc != UV_EADDRNOTAVAIL && rc != MS_ECONFIG)
             ms_log_error("cannot start: %s", ms_strerror(rc));
         ms_bus_config_free(&cfg);
         uv_run(&loop, UV_RUN_DEFAULT);
@@ -77,6 +83,10 @@ const ms_module ms_module_bus = {
         "  stats_interval: 5        seconds between __bus_stats__ updates\n"
         "  max_payload: 64M         largest value accepted\n"
         "  queue_high_water: 1M     per client: past it, SETs conflate\n"
-        "  queue_hard_cap: 128M     per client: past it, it is dropped\n",
+        "  queue_hard_cap: 128M     per client: past it, it is dropped\n"
+        "  tags: tags.yaml          refuse (ERR) a SET whose value does not\n"
+        "                           fit the tag's type there; relative to\n"
+        "                           bus.yaml's folder. --tags FILE overrides\n"
+        "                           it; without either, any value is taken\n",
     .run = bus_run,
 };
