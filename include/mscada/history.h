@@ -157,9 +157,13 @@ MS_EXTERN int ms_hist_file_parse(const char *fname, size_t *tag_len, uint64_t *t
 /* Parses a time for history-export's --from/--to: integer microseconds
  * since 1970, an ISO 8601 date (2024-03-01, midnight UTC) or date and time
  * (2024-03-01T12:30, 2024-03-01 12:30:15.25, optional Z or +00:00; other
- * offsets are applied). Returns 0, or MS_EINVAL with why. */
+ * offsets are applied), `now`, or a time before now: -90s, -30m, -1.5h,
+ * -2d, -1w. Returns 0, or MS_EINVAL with why. */
 MS_EXTERN int ms_hist_time_parse(const char *s, uint64_t *out_us, char *why,
                        size_t cap);
+/* The same with "now" given (pure: for tests and repeatable runs). */
+MS_EXTERN int ms_hist_time_parse_at(const char *s, uint64_t now_us,
+                                    uint64_t *out_us, char *why, size_t cap);
 
 /* Record codec: 16 bytes big-endian. */
 MS_EXTERN void ms_hist_rec_encode(const ms_hist_rec *r, uint8_t out[MS_HIST_REC_SIZE]);

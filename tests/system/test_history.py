@@ -401,8 +401,32 @@ def test_export_csv():
     check('--from' in err and '2023-13-01' in err, 'error: %r', err)
     st, out, err = hist.export('Note')
     check_eq(st, 2, 'exit status for a str tag')
+    check('Note: not an int or float tag' in err, 'says why: %r', err)
+    st, out, err = hist.export('Nope')
+    check_eq(st, 2, 'exit status for a tag tags.yaml lacks')
+    check('Nope: not in tags.yaml' in err, 'says why: %r', err)
     st, out, err = hist.export()
     check_eq(st, 2, 'exit status without TAG')
+    # Several tags: a row per time any has a record, empty cells elsewhere.
+    st, out, err = hist.export('Count', 'Flow', '--to',
+                               str(t0 + 86400 * 10**6 + 1))
+    check_eq(st, 0, 'exit status for two tags (%s)' % err)
+    want = 'time,Count,Flow\n%s,5,0\n' % iso(t0) + ''.join(
+        '%s,,%s\n' % (iso(t), txt) for (t, _), txt in
+        zip(fl[1:], ['1.5', '-2.25', '0.1', '1e-7', '123456789.125', '3',
+                     '10', '1e20', '1000'])) + '%s,-7,\n' % iso(ct[1][0])
+    check_eq(out, want, 'CSV of Count and Flow')
+    # Relative times: the records are from 2023, so the last hour is empty.
+    st, out, err = hist.export('Flow', 'Count', '--from', '-1h')
+    check_eq((st, out), (0, 'time,Flow,Count\n'), 'the last hour')
+    st, out, err = hist.export('Flow', '--from', '-1y')
+    check_eq(st, 2, 'a unit that is not s, m, h, d or w')
+    check('before now' in err, 'says what a relative time is: %r', err)
+    # Without a tags.yaml the files can't be read: say so.
+    st, out, err = h.run_cmd([h.MSCADA, 'history-export', '--config',
+                              hist.config_path, 'Flow'], cwd=h.tmpdir())
+    check_eq(st, 2, 'exit status without tags.yaml')
+    check('Flow: no tags.yaml here: give --tags FILE' in err, err)
 
 
 def test_bad_configs_exit_2():

@@ -45,7 +45,7 @@ static void test_time_parse(void **state)
     assert_true(tp("2000-03-01") == 951868800000000u);
     const char *bad[] = {"", "2024", "2023-13-01", "2023-02-29", "2023-1-1",
                          "2023-11-14T25:00", "2023-11-14T10", "yesterday",
-                         "-5", "2023-11-14T10:00:00.", "1969-12-31",
+                         "2023-11-14T10:00:00.", "1969-12-31",
                          "2023-11-14T10:00:00Zjunk",
                          "99999999999999999999999", NULL};
     for (int i = 0; bad[i]; i++) {
@@ -54,6 +54,38 @@ static void test_time_parse(void **state)
         assert_int_equal(ms_hist_time_parse(bad[i], &v, why, sizeof why),
                          MS_EINVAL);
         assert_non_null(strstr(why, bad[i]));
+    }
+}
+
+static uint64_t tp_at(const char *s, uint64_t now)
+{
+    uint64_t v = 0;
+    char why[256];
+    if (ms_hist_time_parse_at(s, now, &v, why, sizeof why) < 0)
+        fail_msg("%s: %s", s, why);
+    return v;
+}
+
+static void test_time_relative(void **state)
+{
+    (void)state;
+    const uint64_t now = 1700000000000000u;
+    assert_true(tp_at("now", now) == now);
+    assert_true(tp_at("-90s", now) == now - 90000000u);
+    assert_true(tp_at("-30m", now) == now - 1800000000u);
+    assert_true(tp_at("-1h", now) == now - 3600000000u);
+    assert_true(tp_at("-1.5h", now) == now - 5400000000u);
+    assert_true(tp_at("-2d", now) == now - 172800000000u);
+    assert_true(tp_at("-1w", now) == now - 604800000000u);
+    assert_true(tp_at("-100000w", now) == 0); /* before 1970: the start */
+    const char *bad[] = {"-", "-h", "-1", "-1x", "-1hh", "-1.2.3h", "- 1h",
+                         "Now", "-1e3s", NULL};
+    for (int i = 0; bad[i]; i++) {
+        uint64_t v;
+        char why[256] = "";
+        assert_int_equal(ms_hist_time_parse_at(bad[i], now, &v, why,
+                                               sizeof why), MS_EINVAL);
+        assert_non_null(strstr(why, "before now"));
     }
 }
 
@@ -229,6 +261,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_relative),
         cmocka_unit_test(test_request_parse),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_last_and_span),

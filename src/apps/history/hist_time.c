@@ -1,17 +1,21 @@
 /* Times as people write them, for history-export's --from and --to:
- * integer microseconds, or ISO 8601 dates and date-times in UTC. Pure. */
+ * integer microseconds, ISO 8601 dates and date-times in UTC, or a time
+ * before now (-1h). Pure but for ms_hist_time_parse's clock. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mscada/error.h"
 #include "mscada/history.h"
+#include "mscada/mstime.h"
 
 static int fail(char *why, size_t cap, const char *s, const char *what)
 {
     if (why && cap)
         snprintf(why, cap, "'%s': %s (give microseconds since 1970, "
-                           "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z])",
+                           "YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z], "
+                           "now, or a time before now such as -1h, -30m, "
+                           "-2d)",
                  s, what);
     return MS_EINVAL;
 }
@@ -48,12 +52,60 @@ static int month_days(int y, int m)
     return m == 2 && leap ? 29 : md[m - 1];
 }
 
+/* "now" or "-N<unit>" (N may have a fraction; s m h d w). */
+static int relative(const char *s, uint64_t now_us, uint64_t *out_us,
+                    char *why, size_t cap)
+{
+    if (!strcmp(s, "now")) {
+        *out_us = now_us;
+        return 0;
+    }
+    const char *p = s + 1;
+    double n = 0, scale = 1;
+    bool any = false, point = false;
+    for (; isdigit((unsigned char)*p) || (*p == '.' && !point); p++) {
+        if (*p == '.') {
+            point = true;
+            continue;
+        }
+        any = true;
+        if (point)
+            n += (*p - '0') * (scale /= 10);
+        else
+            n = n * 10 + (*p - '0');
+        if (n > 1e9)
+            return fail(why, cap, s, "too far back");
+    }
+    static const struct {
+        char unit;
+        double us;
+    } units[] = {{'s', 1e6}, {'m', 60e6}, {'h', 3600e6}, {'d', 86400e6},
+                 {'w', 604800e6}};
+    for (size_t i = 0; any && p[1] == '\0' && i < 5; i++) {
+        if (*p != units[i].unit)
+            continue;
+        double back = n * units[i].us;
+        *out_us = back >= (double)now_us ? 0 : now_us - (uint64_t)back;
+        return 0;
+    }
+    return fail(why, cap, s, "a time before now is -N with a unit s, m, h, "
+                             "d or w");
+}
+
 int ms_hist_time_parse(const char *s, uint64_t *out_us, char *why,
                        size_t cap)
+{
+    return ms_hist_time_parse_at(s, ms_time_now_us(), out_us, why, cap);
+}
+
+int ms_hist_time_parse_at(const char *s, uint64_t now_us, uint64_t *out_us,
+                          char *why, size_t cap)
 {
     const char *p = s;
     if (!*p)
         return fail(why, cap, s, "empty time");
+    if (*p == '-' || !strcmp(p, "now"))
+        return relative(s, now_us, out_us, why, cap);
     size_t n = strspn(p, "0123456789");
     if (n == strlen(p)) {
         if (n > 20)
