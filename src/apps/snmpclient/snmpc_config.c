@@ -1,0 +1,398 @@
+/* snmpclient.yaml (docs/snmp.md): bus_ip, bus_port, mibs, rtus with their
+ * agent's address, version, community or SNMPv3 user, poll OIDs and
+ * walks, and tags with read/write 'rtu:OID'. Every error names
+ * file:line:column. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/snmpclient/snmpc_config.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+
+#define TRY(x)                                                               \
+    do {                                                                     \
+        int rc_ = (x);                                                       \
+        if (rc_ < 0)                                                         \
+            return rc_;                                                      \
+    } while (0)
+
+static int get_str(const ms_conf_node *m, const char *key, char *out,
+                   size_t cap, ms_conf_error *err)
+{
+    const ms_conf_node *n = ms_conf_get(m, key);
+    const char *s;
+    if (!n)
+        return 0;
+    TRY(ms_conf_str(n, key, &s, err));
+    if (strlen(s) >= cap)
+        return ms_conf_fail(err, n, "%s is too long (%zu bytes at most)",
+                            key, cap - 1);
+    snprintf(out, cap, "%s", s);
+    return 0;
+}
+
+static int get_oid(const ms_conf_node *n, const char *what, const char *s,
+                   ms_snmp_oid *o, ms_conf_error *err)
+{
+    if (ms_snmp_oid_resolve(s, o) < 0)
+        return ms_conf_fail(err, n, "%s: '%s' is not an OID (numeric, like "
+                            "1.3.6.1.2.1.1.3.0, or a name from the MIBs "
+                            "that mibs: loads)", what, s);
+    return 0;
+}
+
+static int parse_kind(const ms_conf_node *n, ms_snmpc_kind *k,
+                      ms_conf_error *err)
+{
+    static const char *const names[] = {"int", "float", "str", "bytes",
+                                        "int_roc", "rate"};
+    const char *s;
+    TRY(ms_conf_str(n, "type", &s, err));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i])) {
+            *k = (ms_snmpc_kind)i;
+            return 0;
+        }
+    return ms_conf_fail(err, n, "type must be int, float, str, bytes, "
+                        "int_roc or rate (got '%s')", s);
+}
+
+static int parse_poll(const ms_conf_node *seq, ms_snmpc_rtu *r,
+                      ms_conf_error *err)
+{
+    static const char *const known[] = {"walk", "tag", "type", NULL};
+    TRY(ms_conf_want(seq, MS_CONF_SEQ, "poll", err));
+    r->get = calloc(seq->n + 1, sizeof *r->get);
+    r->walks = calloc(seq->n + 1, sizeof *r->walks);
+    if (!r->get || !r->walks)
+        return MS_ENOMEM;
+    for (size_t i = 0; i < seq->n; i++) {
+        const ms_conf_node *e = seq->items[i];
+        const char *s;
+        if (e->kind != MS_CONF_MAP) {
+            TRY(ms_conf_str(e, "a poll OID", &s, err));
+            TRY(get_oid(e, "poll", s, &r->get[r->nget], err));
+            r->nget++;
+            continue;
+        }
+        ms_conf_warn_unknown(e, known, "a poll entry");
+        const ms_conf_node *w = ms_conf_get(e, "walk");
+        if (!w)
+            return ms_conf_fail(err, e, "a poll entry is an OID or "
+                                "{walk: OID, tag: NAME, type: TYPE}");
+        ms_snmpc_walk *k = &r->walks[r->nwalks++];
+        k->kind = MS_SNMPC_INT;
+        TRY(ms_conf_str(w, "walk", &s, err));
+        TRY(get_oid(w, "walk", s, &k->root, err));
+        const ms_conf_node *n;
+        if ((n = ms_conf_get(e, "tag"))) {
+            TRY(ms_conf_str(n, "tag", &s, err));
+            if (!*s || strlen(s) > 200)
+                return ms_conf_fail(err, n, "tag must be 1-200 bytes");
+            if (!(k->tag = strdup(s)))
+                return MS_ENOMEM;
+        }
+        if ((n = ms_conf_get(e, "type")))
+            TRY(parse_kind(n, &k->kind, err));
+    }
+    return 0;
+}
+
+static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
+                     ms_conf_error *err)
+{
+    static const char *const known[] = {
+        "name", "ip", "port", "community", "write_community", "rate",
+        "poll", "version", "timeout", "retries", "max_oids_per_pdu",
+        "max_repetitions", "user", "auth_protocol", "auth_password",
+        "priv_protocol", "priv_password", "context", NULL};
+    const ms_conf_node *n;
+    const char *s;
+    int64_t v;
+    TRY(ms_conf_want(m, MS_CONF_MAP, "an rtu", err));
+    ms_conf_warn_unknown(m, known, "an rtu");
+    ms_snmp_session_config_init(&r->net);
+    r->rate = 1.0;
+    r->max_oids = 32;
+    r->max_rep = 20;
+    if (!(n = ms_conf_get(m, "name")))
+        return ms_conf_fail(err, m, "an rtu needs a name");
+    TRY(ms_conf_str(n, "name", &s, err));
+    if (!*s || strlen(s) > MS_SNMP_NAME_MAX || strchr(s, ':') ||
+        strchr(s, ' '))
+        return ms_conf_fail(err, n, "name must be 1-%d characters, no ':' "
+                            "or spaces", MS_SNMP_NAME_MAX);
+    snprintf(r->name, sizeof r->name, "%s", s);
+    snprintf(r->net.name, sizeof r->net.name, "%s", s);
+    if (!(n = ms_conf_get(m, "ip")))
+        return ms_conf_fail(err, m, "rtu %s needs an ip", r->name);
+    TRY(get_str(m, "ip", r->net.host, sizeof r->net.host, err));
+    if (!r->net.host[0])
+        return ms_conf_fail(err, n, "ip must be an address or host name");
+    if ((n = ms_conf_get(m, "port"))) {
+        TRY(ms_conf_int(n, "port", 1, 65535, &v, err));
+        r->net.port = (int)v;
+    }
+    if ((n = ms_conf_get(m, "version"))) {
+        /* 1, 2c or 3: YAML reads 1 and 3 as numbers, 2c as text. */
+        TRY(ms_conf_str(n, "version", &s, err));
+        if (!strcmp(s, "1"))
+            r->net.version = MS_SNMP_V1;
+        else if (!strcmp(s, "2c") || !strcmp(s, "2"))
+            r->net.version = MS_SNMP_V2C;
+        else if (!strcmp(s, "3"))
+            r->net.version = MS_SNMP_V3;
+        else
+            return ms_conf_fail(err, n, "version must be 1, 2c or 3");
+    }
+    TRY(get_str(m, "community", r->net.community, sizeof r->net.community,
+                err));
+    TRY(get_str(m, "write_community", r->net.write_community,
+                sizeof r->net.write_community, err));
+    if ((n = ms_conf_get(m, "rate"))) {
+        TRY(ms_conf_double(n, "rate", &r->rate, err));
+        if (!(r->rate >= 0.01 && r->rate <= 86400))
+            return ms_conf_fail(err, n, "rate must be from 0.01 to 86400 "
+                                "seconds");
+    }
+    if ((n = ms_conf_get(m, "timeout"))) {
+        TRY(ms_conf_double(n, "timeout", &r->net.timeout, err));
+        if (!(r->net.timeout >= 0.001 && r->net.timeout <= 3600))
+            return ms_conf_fail(err, n, "timeout must be from 0.001 to "
+                                "3600 seconds");
+    }
+    if ((n = ms_conf_get(m, "retries"))) {
+        TRY(ms_conf_int(n, "retries", 0, 100, &v, err));
+        r->net.retries = (unsigned)v;
+    }
+    if ((n = ms_conf_get(m, "max_oids_per_pdu"))) {
+        TRY(ms_conf_int(n, "max_oids_per_pdu", 1, 1000, &v, err));
+        r->max_oids = (unsigned)v;
+    }
+    if ((n = ms_conf_get(m, "max_repetitions"))) {
+        TRY(ms_conf_int(n, "max_repetitions", 1, 1000, &v, err));
+        r->max_rep = (unsigned)v;
+    }
+    TRY(get_str(m, "user", r->net.user, sizeof r->net.user, err));
+    TRY(get_str(m, "auth_password", r->net.auth_password,
+                sizeof r->net.auth_password, err));
+    TRY(get_str(m, "priv_password", r->net.priv_password,
+                sizeof r->net.priv_password, err));
+    TRY(get_str(m, "context", r->net.context, sizeof r->net.context, err));
+    if ((n = ms_conf_get(m, "auth_protocol"))) {
+        TRY(ms_conf_str(n, "auth_protocol", &s, err));
+        if (ms_snmp_auth_parse(s, &r->net.auth) < 0)
+            return ms_conf_fail(err, n, "auth_protocol must be MD5, SHA, "
+                                "SHA-224, SHA-256, SHA-384 or SHA-512");
+        if (strlen(r->net.auth_password) < 8)
+            return ms_conf_fail(err, n, "auth_protocol needs an "
+                                "auth_password of 8 characters or more");
+    }
+    if ((n = ms_conf_get(m, "priv_protocol"))) {
+        TRY(ms_conf_str(n, "priv_protocol", &s, err));
+        if (ms_snmp_priv_parse(s, &r->net.priv) < 0)
+            return ms_conf_fail(err, n, "priv_protocol must be AES or DES");
+        if (r->net.auth == MS_SNMP_AUTH_NONE)
+            return ms_conf_fail(err, n, "priv_protocol needs an "
+                                "auth_protocol");
+        if (strlen(r->net.priv_password) < 8)
+            return ms_conf_fail(err, n, "priv_protocol needs a "
+                                "priv_password of 8 characters or more");
+    }
+    if (r->net.version == MS_SNMP_V3 && !r->net.user[0])
+        return ms_conf_fail(err, m, "version 3 needs a user");
+    if ((n = ms_conf_get(m, "poll")))
+        TRY(parse_poll(n, r, err));
+    return 0;
+}
+
+static int find_rtu(const ms_snmpc_config *cfg, const char *name, size_t len)
+{
+    for (size_t i = 0; i < cfg->nrtus; i++)
+        if (strlen(cfg->rtus[i].name) == len &&
+            !memcmp(cfg->rtus[i].name, name, len))
+            return (int)i;
+    return -1;
+}
+
+static int parse_addr(const ms_snmpc_config *cfg, const ms_conf_node *n,
+                      const char *what, ms_snmp_oid *o, size_t *rtu,
+                      ms_conf_error *err)
+{
+    const char *s;
+    TRY(ms_conf_str(n, what, &s, err));
+    const char *colon = strchr(s, ':');
+    if (!colon)
+        return ms_conf_fail(err, n, "%s must be 'rtu:OID'", what);
+    int k = find_rtu(cfg, s, (size_t)(colon - s));
+    if (k < 0)
+        return ms_conf_fail(err, n, "%s: no rtu is called '%.*s'", what,
+                            (int)(colon - s), s);
+    *rtu = (size_t)k;
+    return get_oid(n, what, colon + 1, o, err);
+}
+
+static bool polled(const ms_snmpc_rtu *r, const ms_snmp_oid *o)
+{
+    for (size_t i = 0; i < r->nget; i++)
+        if (!ms_snmp_oid_cmp(&r->get[i], o))
+            return true;
+    for (size_t i = 0; i < r->nwalks; i++)
+        if (ms_snmp_oid_under(o, &r->walks[i].root))
+            return true;
+    return false;
+}
+
+static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
+                     const ms_conf_node *m, ms_snmpc_tag *t,
+                     ms_conf_error *err)
+{
+    static const char *const known[] = {"type", "read", "write",
+                                        "snmp_type", "desc", NULL};
+    const ms_conf_node *n;
+    const char *s;
+    TRY(ms_conf_want(m, MS_CONF_MAP, "a tag", err));
+    ms_conf_warn_unknown(m, known, "a tag");
+    if (!(t->name = strdup(key->text)))
+        return MS_ENOMEM;
+    if (!*t->name || strlen(t->name) > 255)
+        return ms_conf_fail(err, key, "a tag name must be 1-255 bytes");
+    t->kind = MS_SNMPC_INT;
+    if ((n = ms_conf_get(m, "type")))
+        TRY(parse_kind(n, &t->kind, err));
+    const ms_conf_node *rd = ms_conf_get(m, "read");
+    const ms_conf_node *wr = ms_conf_get(m, "write");
+    if (!rd && !wr)
+        return ms_conf_fail(err, m, "tag %s needs read, write or both",
+                            t->name);
+    if (rd) {
+        TRY(parse_addr(cfg, rd, "read", &t->read, &t->rtu_r, err));
+        t->has_read = true;
+        if (!polled(&cfg->rtus[t->rtu_r], &t->read)) {
+            char o[MS_SNMP_OID_TEXT];
+            ms_snmp_oid_format(&t->read, o, sizeof o);
+            ms_log_warn("%s:%d:%d: tag %s: %s is not in the poll list of "
+                        "%s; it is not read", rd->file ? rd->file : "?",
+                        rd->line, rd->col, t->name, o,
+                        cfg->rtus[t->rtu_r].name);
+        }
+    }
+    t->set_type = t->kind == MS_SNMPC_STR || t->kind == MS_SNMPC_BYTES
+                      ? MS_SNMP_OCTETS : MS_SNMP_INTEGER;
+    if ((n = ms_conf_get(m, "snmp_type"))) {
+        TRY(ms_conf_str(n, "snmp_type", &s, err));
+        if (!(t->set_type = ms_snmp_type_parse(s)))
+            return ms_conf_fail(err, n, "snmp_type must be Integer32, "
+                                "Unsigned32, Gauge32, TimeTicks, Counter32, "
+                                "Counter64, OctetString, IpAddress or OID");
+    }
+    if (wr) {
+        if (t->kind == MS_SNMPC_INT_ROC || t->kind == MS_SNMPC_RATE)
+            return ms_conf_fail(err, wr, "write: a %s tag can't be written",
+                                t->kind == MS_SNMPC_RATE ? "rate"
+                                                         : "int_roc");
+        TRY(parse_addr(cfg, wr, "write", &t->write, &t->rtu_w, err));
+        t->has_write = true;
+    }
+    return 0;
+}
+
+int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
+                              ms_conf_error *err)
+{
+    static const char *const known[] = {"bus_ip", "bus_port", "rtus",
+                                        "tags", "mibs", NULL};
+    memset(cfg, 0, sizeof *cfg);
+    ms_client_config_init(&cfg->bus);
+    snprintf(cfg->bus.name, sizeof cfg->bus.name, "snmpclient");
+    TRY(ms_conf_want(root, MS_CONF_MAP, "the config", err));
+    ms_conf_warn_unknown(root, known, "the config");
+    TRY(ms_client_config_from_conf(&cfg->bus, root, err));
+    const ms_conf_node *n;
+    if ((n = ms_conf_get(root, "mibs"))) {
+        const char *s;
+        TRY(ms_conf_str(n, "mibs", &s, err));
+        if (!(cfg->mibs = strdup(s)))
+            return MS_ENOMEM;
+    }
+    /* Names in OIDs resolve through these MIBs: loaded before the OIDs
+     * are read. */
+    ms_snmp_lib_init(cfg->mibs);
+    const ms_conf_node *rtus = ms_conf_get(root, "rtus");
+    if (!rtus)
+        return ms_conf_fail(err, root, "no rtus");
+    TRY(ms_conf_want(rtus, MS_CONF_SEQ, "rtus", err));
+    cfg->rtus = calloc(rtus->n + 1, sizeof *cfg->rtus);
+    if (!cfg->rtus)
+        return MS_ENOMEM;
+    for (size_t i = 0; i < rtus->n; i++) {
+        cfg->nrtus++; /* counted first: a half-read rtu is freed too */
+        TRY(parse_rtu(rtus->items[i], &cfg->rtus[i], err));
+        const char *name = cfg->rtus[i].name;
+        if (find_rtu(cfg, name, strlen(name)) != (int)i)
+            return ms_conf_fail(err, rtus->items[i], "a second rtu called "
+                                "'%s'", name);
+    }
+    const ms_conf_node *tags = ms_conf_get(root, "tags");
+    if (tags) {
+        TRY(ms_conf_want(tags, MS_CONF_MAP, "tags", err));
+        cfg->tags = calloc(tags->n + 1, sizeof *cfg->tags);
+        if (!cfg->tags)
+            return MS_ENOMEM;
+        for (size_t i = 0; i < tags->n; i++) {
+            cfg->ntags++;
+            TRY(parse_tag(cfg, tags->keys[i], tags->items[i], &cfg->tags[i],
+                          err));
+        }
+    }
+    return 0;
+}
+
+void ms_snmpc_config_free(ms_snmpc_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nrtus; i++) {
+        ms_snmpc_rtu *r = &cfg->rtus[i];
+        for (size_t k = 0; k < r->nwalks; k++)
+            free(r->walks[k].tag);
+        free(r->walks);
+        free(r->get);
+    }
+    free(cfg->rtus);
+    for (size_t i = 0; i < cfg->ntags; i++)
+        free(cfg->tags[i].name);
+    free(cfg->tags);
+    free(cfg->mibs);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+ms_type ms_snmpc_kind_type(ms_snmpc_kind k)
+{
+    switch (k) {
+    case MS_SNMPC_FLOAT:
+    case MS_SNMPC_RATE: return MS_TYPE_FLOAT;
+    case MS_SNMPC_STR: return MS_TYPE_STR;
+    case MS_SNMPC_BYTES: return MS_TYPE_BYTES;
+    default: return MS_TYPE_INT;
+    }
+}
+
+int ms_snmpc_walk_tag_name(const ms_snmpc_walk *w, const ms_snmp_oid *oid,
+                           char *out, size_t cap)
+{
+    if (!w->tag || !ms_snmp_oid_under(oid, &w->root))
+        return MS_EINVAL;
+    ms_snmp_oid idx;
+    idx.n = oid->n - w->root.n;
+    memcpy(idx.sub, oid->sub + w->root.n, idx.n * sizeof idx.sub[0]);
+    char index[MS_SNMP_OID_TEXT];
+    if (idx.n == 1)
+        snprintf(index, sizeof index, "%u", (unsigned)idx.sub[0]);
+    else
+        ms_snmp_oid_format(&idx, index, sizeof index);
+    const char *at = strstr(w->tag, "{index}");
+    int k = at ? snprintf(out, cap, "%.*s%s%s", (int)(at - w->tag), w->tag,
+                          index, at + 7)
+               : snprintf(out, cap, "%s_%s", w->tag, index);
+    return k > 0 && (size_t)k < cap && (size_t)k <= 255 ? 0 : MS_ETOOBIG;
+}

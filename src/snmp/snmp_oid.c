@@ -1,0 +1,71 @@
+/* Numeric OID text, ordering and subtrees (snmp_oid.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "mscada/error.h"
+#include "snmp/snmp_oid.h"
+
+int ms_snmp_oid_parse(const char *s, size_t len, ms_snmp_oid *out)
+{
+    size_t i = 0;
+    out->n = 0;
+    if (len > 0 && s[0] == '.')
+        i = 1;
+    if (i == len)
+        return MS_EINVAL;
+    while (i < len) {
+        uint64_t v = 0;
+        size_t start = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            v = v * 10 + (uint64_t)(s[i] - '0');
+            if (v > UINT32_MAX)
+                return MS_EINVAL;
+            i++;
+        }
+        if (i == start || out->n == MS_SNMP_OID_MAX)
+            return MS_EINVAL;
+        out->sub[out->n++] = (uint32_t)v;
+        if (i < len) {
+            if (s[i] != '.' || i + 1 == len)
+                return MS_EINVAL;
+            i++;
+        }
+    }
+    return out->n >= 2 ? 0 : MS_EINVAL;
+}
+
+size_t ms_snmp_oid_format(const ms_snmp_oid *o, char *out, size_t cap)
+{
+    size_t pos = 0;
+    if (cap)
+        out[0] = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        char part[16];
+        int k = snprintf(part, sizeof part, i ? ".%u" : "%u",
+                         (unsigned)o->sub[i]);
+        if (cap && pos + 1 < cap) {
+            size_t room = cap - 1 - pos;
+            size_t c = (size_t)k < room ? (size_t)k : room;
+            memcpy(out + pos, part, c);
+            out[pos + c] = 0;
+        }
+        pos += (size_t)k;
+    }
+    return pos;
+}
+
+int ms_snmp_oid_cmp(const ms_snmp_oid *a, const ms_snmp_oid *b)
+{
+    size_t n = a->n < b->n ? a->n : b->n;
+    for (size_t i = 0; i < n; i++)
+        if (a->sub[i] != b->sub[i])
+            return a->sub[i] < b->sub[i] ? -1 : 1;
+    return a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
+}
+
+bool ms_snmp_oid_under(const ms_snmp_oid *o, const ms_snmp_oid *root)
+{
+    if (o->n <= root->n)
+        return false;
+    return memcmp(o->sub, root->sub, root->n * sizeof o->sub[0]) == 0;
+}
