@@ -24,6 +24,14 @@
 #include "mscada/log.h"
 #include "snmp/snmp_session.h"
 
+
+typedef struct {
+    struct ms_snmp_session *s;
+    ms_snmp_cb cb;
+    void *arg;
+    bool probe;
+} snmp_req;
+
 struct ms_snmp_session {
     uv_loop_t *loop;
     void *sessp;
@@ -36,15 +44,12 @@ struct ms_snmp_session {
     bool probing;      /* v3 discovery in flight */
     char state[160];   /* v3 not ready: why */
     char sec_error[120]; /* a security error since the last answer */
+    char send_error[120]; /* why the last send failed */
     ms_snmp_session_config cfg;
+    snmp_req probe_req;  /* the discovery request's context: net-snmp may
+                          * call back more than once for it (it resends
+                          * the probe itself once it has the engine id) */
 };
-
-typedef struct {
-    ms_snmp_session *s;
-    ms_snmp_cb cb;
-    void *arg;
-    bool probe;
-} snmp_req;
 
 /* ---- the library ------------------------------------------------------------ */
 
@@ -274,8 +279,7 @@ static void probe_done(snmp_req *q, int op, netsnmp_session *ns,
 {
     ms_snmp_session *s = q->s;
     s->probing = false;
-    free(q);
-    if (s->closing)
+    if (s->closing || s->ready)
         return;
     if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu) {
         snprintf(s->state, sizeof s->state, "engine-id discovery: %s",
@@ -374,6 +378,12 @@ static int on_session(int op, netsnmp_session *ns, int reqid,
 static int send_pdu(ms_snmp_session *s, netsnmp_pdu *pdu, snmp_req *q)
 {
     if (snmp_sess_async_send(s->sessp, pdu, on_answer, q) == 0) {
+        if (q->probe)
+            q = NULL; /* part of the session */
+        int e = snmp_sess_session(s->sessp)->s_snmp_errno;
+        snprintf(s->send_error, sizeof s->send_error, "%s",
+                 snmp_api_errstring(e));
+        ms_log_debug("%s: cannot send: %s", s->cfg.name, s->send_error);
         snmp_free_pdu(pdu); /* not taken: still ours */
         free(q);
         return MS_EIO;
@@ -402,13 +412,9 @@ static void probe(ms_snmp_session *s)
         usm_add_user(u);
     }
     netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
-    snmp_req *q = calloc(1, sizeof *q);
-    if (!pdu || !q) {
-        free(q);
-        if (pdu)
-            snmp_free_pdu(pdu);
+    snmp_req *q = &s->probe_req;
+    if (!pdu)
         return;
-    }
     pdu->version = SNMP_VERSION_3;
     pdu->securityName = strdup("");
     pdu->securityNameLen = 0;
@@ -421,7 +427,7 @@ static void probe(ms_snmp_session *s)
     if (send_pdu(s, pdu, q) < 0) {
         s->probing = false;
         snprintf(s->state, sizeof s->state, "engine-id discovery: cannot "
-                 "send");
+                 "send: %s", s->send_error);
     }
 }
 
