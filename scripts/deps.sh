@@ -11,6 +11,7 @@ libsystemd-dev systemd
 python3 python3-pexpect python3-yaml
 libmodbus-dev mbpoll python3-pymodbus
 socat python3-serial python3-serial-asyncio netcat-openbsd
+libsnmp-dev snmpd snmp
 "
 
 missing=""

@@ -316,6 +316,14 @@ static int on_answer(int op, netsnmp_session *ns, int reqid,
     (void)reqid;
     if (op == NETSNMP_CALLBACK_OP_RESEND)
         return 1; /* a retransmit: the request is still on */
+    if (op == NETSNMP_CALLBACK_OP_SEC_ERROR) {
+        /* An answer that failed its security checks (a wrong password):
+         * not the end of the request, which times out later. Kept for
+         * that timeout to name. */
+        snprintf(q->s->sec_error, sizeof q->s->sec_error, "SNMPv3 security "
+                 "error: %s", snmp_api_errstring(ns->s_snmp_errno));
+        return 1;
+    }
     if (q->probe) {
         probe_done(q, op, ns, pdu);
         return 1;

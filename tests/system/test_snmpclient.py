@@ -36,6 +36,8 @@ rwcommunity mscadarw 127.0.0.1
 sysLocation mscada-test
 createUser mscadav3 SHA "authpass123" AES "privpass123"
 rouser mscadav3 authpriv
+createUser mscadav3b SHA "authpass456" AES "privpass456"
+rouser mscadav3b authpriv
 pass .1.3.6.1.4.1.99999 /bin/sh {dir}/pass.sh
 '''
 
@@ -314,7 +316,7 @@ def test_v3_authpriv_and_wrong_password():
     good = rtu(ag, version=3, user='mscadav3', auth_protocol='SHA',
                auth_password='authpass123', priv_protocol='AES',
                priv_password='privpass123', poll=['1.3.6.1.2.1.1.6.0'])
-    bad = dict(good, name='B', auth_password='wrongpass1')
+    bad = dict(good, name='B', user='mscadav3b', auth_password='wrongpass1')
     cl = Client(bus, ag, [good, bad],
                 {'LOC3': {'type': 'str', 'read': 'A:1.3.6.1.2.1.1.6.0'},
                  'LOCB': {'type': 'str', 'read': 'B:1.3.6.1.2.1.1.6.0'}})
