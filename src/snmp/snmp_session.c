@@ -269,7 +269,12 @@ static void vb_from(const netsnmp_variable_list *v, ms_snmp_vb *o)
 
 static void finish(snmp_req *q, ms_snmp_result *r)
 {
-    if (!q->s->closing && q->cb)
+    if (q->s->closing) { /* ended by close: the owner only frees */
+        memset(r, 0, sizeof *r);
+        r->status = MS_ECLOSED;
+        r->why = "session closed";
+    }
+    if (q->cb)
         q->cb(r, q->arg);
     free(q);
 }
@@ -563,8 +568,8 @@ void ms_snmp_session_close(ms_snmp_session *s)
     if (s->poll.data)
         uv_poll_stop(&s->poll);
     uv_timer_stop(&s->timer);
-    /* Requests still out end here, their callbacks run inside close with
-     * s->closing set: they free their own context and call no one. */
+    /* Requests still out end here: their callbacks run inside close, with
+     * MS_ECLOSED, so that their owners free what they hold. */
     snmp_sess_close(s->sessp);
     s->sessp = NULL;
     if (s->poll.data)

@@ -60,7 +60,8 @@ typedef enum {
  * status < 0: MS_ETIMEDOUT (no answer after the retries: agent down,
  * unreachable, or a wrong community, which agents don't answer),
  * MS_EPROTO (SNMPv3 security: why says which, e.g. wrong password), or
- * MS_EIO (could not send: why says). */
+ * MS_EIO (could not send: why says), MS_ECLOSED (the session was closed
+ * with the request out: only clean up). */
 typedef struct {
     int status;
     const char *why;
@@ -89,8 +90,9 @@ int ms_snmp_oid_resolve(const char *text, ms_snmp_oid *out);
  * session starts its engine-id discovery at once. */
 int ms_snmp_session_new(uv_loop_t *loop, const ms_snmp_session_config *cfg,
                         ms_snmp_session **out, char *why, size_t cap);
-/* Closes the socket; requests in flight end without their callback. The
- * memory goes once the loop has run the close callbacks. NULL-safe. */
+/* Closes the socket; requests in flight end at once, their callbacks
+ * called with MS_ECLOSED. The memory goes once the loop has run the close
+ * callbacks. NULL-safe. */
 void ms_snmp_session_close(ms_snmp_session *s);
 /* v1/v2c: always; v3: once discovery has found the agent's engine id. */
 bool ms_snmp_session_ready(const ms_snmp_session *s);

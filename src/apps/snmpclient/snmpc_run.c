@@ -497,6 +497,10 @@ static void on_answer(const ms_snmp_result *res, void *arg)
 {
     snmpc_req *q = arg;
     snmpc_rtu *r = q->r;
+    if (res->status == MS_ECLOSED || r->m->stopping) {
+        req_free(q); /* stopping: the session ended it */
+        return;
+    }
     if (q->op != MS_SNMP_SET)
         r->in_flight--;
     if (q->op == MS_SNMP_SET) {
