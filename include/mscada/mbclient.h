@@ -49,6 +49,11 @@ typedef void (*ms_mb_state_cb)(ms_mb_client *c, bool up, void *arg);
 /* A unit stopped answering (up false) or answers again. */
 typedef void (*ms_mb_unit_cb)(ms_mb_client *c, uint8_t unit, bool up,
                               void *arg);
+/* The connection could not be made (or the line opened), or was lost: why
+ * says what the log says ("cannot connect: connection refused", "connection
+ * lost: the peer closed it"). Called at every failed attempt, before the
+ * state callback of a loss. Must not close the client. */
+typedef void (*ms_mb_fail_cb)(ms_mb_client *c, const char *why, void *arg);
 
 /* How requests travel: a TCP stream (MBAP, or RTU for rtu-over-tcp), UDP
  * datagrams (one MBAP ADU each) or a serial line (RTU, one request in
@@ -80,7 +85,8 @@ typedef struct {
                               * default 5 s */
     ms_mb_state_cb on_state;
     ms_mb_unit_cb on_unit;
-    void *arg;               /* for on_state and on_unit */
+    ms_mb_fail_cb on_fail;
+    void *arg;               /* for on_state, on_unit and on_fail */
 } ms_mb_client_config;
 
 /* Counters since the client was made. */

@@ -160,6 +160,12 @@ void ms_mb_client_link_up(ms_mb_client *c)
     pump(c);
 }
 
+void ms_mb_client_link_failed(ms_mb_client *c, const char *why)
+{
+    if (c->cfg.on_fail && !c->closing)
+        c->cfg.on_fail(c, why, c->cfg.arg);
+}
+
 void ms_mb_client_link_down(ms_mb_client *c)
 {
     if (!c->up)

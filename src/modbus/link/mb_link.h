@@ -50,6 +50,10 @@ extern const ms_mb_link_ops ms_mb_link_udp;
 
 /* The link is up: requests may go. */
 void ms_mb_client_link_up(ms_mb_client *c);
+/* Connecting (opening) failed, or the up link is lost: why, as logged
+ * without the client's name ("cannot connect: connection refused"). For
+ * the config's on_fail; a loss then calls ms_mb_client_link_down. */
+void ms_mb_client_link_failed(ms_mb_client *c, const char *why);
 /* The link went down: everything queued and in flight fails (MS_ECLOSED).
  * Callbacks run from here may close the client. */
 void ms_mb_client_link_down(ms_mb_client *c);

@@ -1,5 +1,7 @@
 /* What the message links share (mb_link_msg.h): opening again with
  * backoff, and feeding whole ADUs. */
+#include <stdio.h>
+
 #include "modbus/link/mb_link_msg.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -19,6 +21,10 @@ static void try_open(ms_mb_reopen *r)
         r->fail_logged = true;
         uv_timer_start(&r->timer, on_timer, ms_backoff_next_ms(&r->backoff),
                        0);
+        char text[320];
+        snprintf(text, sizeof text, "cannot open %s: %s", r->what,
+                 uv_strerror(rc));
+        ms_mb_client_link_failed(r->c, text);
         return;
     }
     ms_backoff_reset(&r->backoff);
@@ -59,6 +65,9 @@ void ms_mb_reopen_failed(ms_mb_reopen *r, int err)
     r->fail_logged = true;
     /* Armed before the client hears: its callbacks may close it all. */
     uv_timer_start(&r->timer, on_timer, ms_backoff_next_ms(&r->backoff), 0);
+    char text[320];
+    snprintf(text, sizeof text, "%s: %s", r->what, uv_strerror(err));
+    ms_mb_client_link_failed(r->c, text);
     ms_mb_client_link_down(r->c);
 }
 

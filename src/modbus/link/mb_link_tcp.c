@@ -64,6 +64,9 @@ static void lost(ms_mb_link *l, const char *why)
     ms_dialer_drop(l->dialer);
     ms_log_warn("%s: connection lost: %s; reconnecting", l->cfg->name, why);
     l->fail_logged = true;
+    char text[256];
+    snprintf(text, sizeof text, "connection lost: %s", why);
+    ms_mb_client_link_failed(l->c, text);
     ms_mb_client_link_down(l->c);
 }
 
@@ -127,6 +130,9 @@ static void on_dial_fail(ms_dialer *d, const char *why, void *arg)
     } else {
         ms_log_debug("%s: cannot connect: %s", l->cfg->name, why);
     }
+    char text[256];
+    snprintf(text, sizeof text, "cannot connect: %s", why);
+    ms_mb_client_link_failed(l->c, text);
 }
 
 static int link_start(ms_mb_client *c, uv_loop_t *loop,
