@@ -698,9 +698,11 @@ def _test_dead_unit(rig, slave):
     st = r.status('GW')
     check(st.get('errors', 0) >= 1 and st.get('connected') is True,
           'status %r', st)
-    check('timed out' in (st.get('last_error') or '').lower() or
-          'time' in (st.get('last_error') or '').lower(),
-          'last_error names the timeout: %r', st)
+    # Connected, but not everything answers: the status says which unit.
+    check(st.get('answering') is False and st.get('units_down') == [2],
+          'status names unit 2 as not answering: %r', st)
+    check((st.get('last_error') or {}).get('text') ==
+          'unit 2 does not answer', 'last_error as the log says: %r', st)
     check('DEAD' not in r.w.vals, 'unit 2 published %r', r.w.vals)
     hist = r.w.hist['GOOD']
     check(hist == sorted(hist) and len(set(hist)) == len(hist),

@@ -1,7 +1,9 @@
 /* modbusclient's runtime (docs/modbus.md): one ms_mb_client per RTU and a
  * poll timer -> tags on a bus client; bus changes written back (FC22 mask
  * writes, or read-then-write one at a time where a device refuses FC22);
- * an <RTU>_status tag per RTU.
+ * an <RTU>_status tag per RTU that says what the log says: connected,
+ * answering (and which units don't), the fault now with its time (moved
+ * to last_recovered when it ends), failed writes with the last one's tag.
  *
  * Rules that keep a plant safe: only values set on the bus after this
  * process (re)connected to the bus are written (not the stale value the
@@ -10,6 +12,7 @@
  * connection are replayed only with write_on_reconnect. */
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,12 @@
 #include "mscada/mbclient.h"
 #include "mscada/mstime.h"
 
+/* Something the status tag reports: what, and when (UTC us). */
+typedef struct {
+    char text[256];      /* "" when none */
+    uint64_t time_us;
+} mbc_event;
+
 typedef struct {
     ms_mbc *m;
     size_t i;            /* index in cfg.rtus */
@@ -35,7 +44,13 @@ typedef struct {
     bool no_fc22;        /* the device rejected mask write */
     void *rmw;           /* the mbc_tag whose read-then-write is under way */
     uint64_t write_errors;
+    mbc_event write_err; /* the last failed write: reason */
+    const char *write_err_tag; /* and its tag (a cfg name) */
     uint64_t set_errors; /* polled values the bus client refused */
+    mbc_event fault;     /* the latest error while the RTU is not well */
+    mbc_event fault_was; /* the last fault that ended, */
+    uint64_t recovered_us; /* and when */
+    uint64_t req_at_up, resp_at_up; /* session counters at the last up */
     ms_tag *status;
     char *status_text;
     ms_fault status_fault;
@@ -69,21 +84,67 @@ static void do_write(mbc_tag *mt);
 
 /* ---- status tags ------------------------------------------------------------ */
 
-static void publish_status(mbc_rtu *r)
+static json_t *event_json(const mbc_event *e)
+{
+    char iso[40];
+    if (!e->text[0])
+        return json_null();
+    return json_pack("{s:s, s:s}", "text", e->text, "time",
+                     ms_time_iso(e->time_us, iso, sizeof iso));
+}
+
+/* Connected, no unit down, and something answered since the link came up
+ * (or nothing was asked). */
+static bool rtu_answering(const mbc_rtu *r, json_t *down)
+{
+    ms_mb_client_stats st;
+    bool ok = ms_mb_client_connected(r->mb);
+    for (unsigned u = 0; u < 256; u++)
+        if (!ms_mb_client_unit_up(r->mb, (uint8_t)u)) {
+            ok = false;
+            if (down)
+                json_array_append_new(down, json_integer(u));
+        }
+    ms_mb_client_get_stats(r->mb, &st);
+    return ok && (st.responses > r->resp_at_up || st.requests == r->req_at_up);
+}
+
+static json_t *status_json(mbc_rtu *r)
 {
     ms_mb_client_stats st;
     ms_mb_client_get_stats(r->mb, &st);
-    char err[160];
-    json_t *j = json_pack(
-        "{s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "connected",
-        ms_mb_client_connected(r->mb), "last_error",
-        st.last_error ? ms_mb_strerror(st.last_error, err, sizeof err) : NULL,
-        "requests", (json_int_t)st.requests, "errors",
-        (json_int_t)(st.errors + r->write_errors), "timeouts",
+    json_t *down = json_array();
+    bool answering = rtu_answering(r, down);
+    json_t *was = NULL, *werr = NULL;
+    char iso[40], iso2[40];
+    if (r->fault_was.text[0])
+        was = json_pack("{s:s, s:s, s:s}", "text", r->fault_was.text,
+                        "error_time",
+                        ms_time_iso(r->fault_was.time_us, iso, sizeof iso),
+                        "time", ms_time_iso(r->recovered_us, iso2,
+                                            sizeof iso2));
+    if (r->write_err.text[0])
+        werr = json_pack("{s:s, s:s, s:s}", "tag", r->write_err_tag,
+                         "reason", r->write_err.text, "time",
+                         ms_time_iso(r->write_err.time_us, iso, sizeof iso));
+    return json_pack(
+        "{s:b, s:b, s:o, s:o, s:o?, s:I, s:I, s:I, s:I, s:o?, s:I, s:I, "
+        "s:f}",
+        "connected", ms_mb_client_connected(r->mb), "answering", answering,
+        "units_down", down, "last_error", event_json(&r->fault),
+        "last_recovered", was, "requests", (json_int_t)st.requests,
+        "errors", (json_int_t)(st.errors + r->write_errors), "timeouts",
         (json_int_t)st.timeouts, "write_errors", (json_int_t)r->write_errors,
-        "set_errors", (json_int_t)r->set_errors, "connects",
-        (json_int_t)st.connects, "rtt_ms",
+        "last_write_error", werr, "set_errors", (json_int_t)r->set_errors,
+        "connects", (json_int_t)st.connects, "rtt_ms",
         round(st.rtt_ms * 1000) / 1000);
+}
+
+static void publish_status(mbc_rtu *r)
+{
+    if (!r->status || !r->mb)
+        return;
+    json_t *j = status_json(r);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text)
@@ -108,6 +169,38 @@ static void on_status_timer(uv_timer_t *t)
     ms_mbc *m = t->data;
     for (size_t i = 0; i < m->cfg->nrtus; i++)
         publish_status(&m->rtus[i]);
+}
+
+/* An error the log just told: it is the RTU's fault now (its time that of
+ * its first report; a repeat keeps it), shown at once. */
+static void fault_set(mbc_rtu *r, const char *fmt, ...)
+{
+    char text[sizeof r->fault.text];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (!strcmp(text, r->fault.text))
+        return;
+    memcpy(r->fault.text, text, sizeof text);
+    r->fault.time_us = ms_time_now_us();
+    publish_status(r);
+}
+
+/* The RTU is well again (answering, every poll block read): its fault
+ * moves to last_recovered. */
+static void fault_check_over(mbc_rtu *r)
+{
+    if (!r->fault.text[0] || !rtu_answering(r, NULL))
+        return;
+    const ms_mbc_rtu *cr = &r->m->cfg->rtus[r->i];
+    for (size_t k = 0; k < cr->nreq; k++)
+        if (r->read_fault[k].rc)
+            return;
+    r->fault_was = r->fault;
+    r->recovered_us = ms_time_now_us();
+    r->fault.text[0] = 0;
+    publish_status(r);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -159,12 +252,18 @@ static void on_poll_done(int status, uint8_t unit, const ms_mb_request *req,
              ms_mb_file_name(q->file), q->addr + 1u,
              q->addr + (unsigned)q->count);
     if (status < 0) {
+        char e[160];
         if (status != MS_ETIMEDOUT && status != MS_ECLOSED &&
-            status != MS_EDOWN)
-            ms_fault_note(&r->read_fault[k], status, who, "reading");
+            status != MS_EDOWN &&
+            ms_fault_note(&r->read_fault[k], status, who, "reading"))
+            fault_set(r, "unit %u %s %u-%u: reading failed: %s", q->unit,
+                      ms_mb_file_name(q->file), q->addr + 1u,
+                      q->addr + (unsigned)q->count,
+                      ms_mb_strerror(status, e, sizeof e));
         return;
     }
     ms_fault_note(&r->read_fault[k], 0, who, "reading");
+    fault_check_over(r);
     if (ms_mb_file_is_bits(q->file))
         for (unsigned i = 0; i < q->count; i++)
             q->vals[i] = ms_mb_bit_get(rsp->data, i);
@@ -200,20 +299,36 @@ static void on_poll_timer(uv_timer_t *t)
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/* A write of mt that did not happen, for the log and the status. */
+static void write_error(mbc_tag *mt, const char *reason)
+{
+    const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
+    mbc_rtu *r = &mt->m->rtus[t->rtu_w];
+    /* A new kind is shown at once; repeats at the next status tick. */
+    bool news = r->write_err_tag != t->name ||
+                strncmp(r->write_err.text, reason, sizeof r->write_err.text);
+    r->write_errors++;
+    r->write_err_tag = t->name;
+    snprintf(r->write_err.text, sizeof r->write_err.text, "%s", reason);
+    r->write_err.time_us = ms_time_now_us();
+    ms_log_warn("%s: write of %s failed: %s", ms_mb_client_name(r->mb),
+                t->name, reason);
+    if (news)
+        publish_status(r);
+}
+
 static void write_failed(mbc_tag *mt, int status)
 {
     const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
     mbc_rtu *r = &mt->m->rtus[t->rtu_w];
     char e[160];
-    r->write_errors++;
     if (status == MS_ECLOSED && mt->m->cfg->rtus[t->rtu_w].write_on_reconnect) {
-        mt->replay = true;
+        mt->replay = true; /* deferred, not failed */
         ms_log_warn("%s: write of %s: not connected; written on reconnect",
                     r->mb ? ms_mb_client_name(r->mb) : "?", t->name);
         return;
     }
-    ms_log_warn("%s: write of %s failed: %s", ms_mb_client_name(r->mb),
-                t->name, ms_mb_strerror(status, e, sizeof e));
+    write_error(mt, ms_mb_strerror(status, e, sizeof e));
 }
 
 static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
@@ -314,6 +429,7 @@ static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
     ms_log_debug("%s: wrote %s", ms_mb_client_name(r->mb), t->name);
     if (rmw)
         rmw_next(r);
+    fault_check_over(r);
 }
 
 static void do_write(mbc_tag *mt)
@@ -324,9 +440,11 @@ static void do_write(mbc_tag *mt)
     mt->replay = false;
     if (ms_tag_get(mt->tag, &v) < 0)
         return;
+    char why[160];
     if (v.type != MS_TYPE_INT && v.type != MS_TYPE_FLOAT) {
-        ms_log_warn("%s: %s is a %s on the bus; not written",
-                    ms_mb_client_name(r->mb), t->name, ms_type_name(v.type));
+        snprintf(why, sizeof why, "it is a %s on the bus, not a number",
+                 ms_type_name(v.type));
+        write_error(mt, why);
         return;
     }
     ms_mb_conv c = t->conv;
@@ -335,10 +453,9 @@ static void do_write(mbc_tag *mt)
     bool clamped = false;
     int rc = ms_mb_encode(&c, &v, regs, &clamped);
     if (rc < 0) {
-        ms_log_warn("%s: %s: value can't be written as %s",
-                    ms_mb_client_name(r->mb), t->name,
-                    ms_mb_type_name(c.type));
-        r->write_errors++;
+        snprintf(why, sizeof why, "the value can't be written as %s",
+                 ms_mb_type_name(c.type));
+        write_error(mt, why);
         return;
     }
     if (clamped)
@@ -401,6 +518,10 @@ static void on_rtu_state(ms_mb_client *c, bool up, void *arg)
     (void)c;
     const ms_mbc_rtu *cr = &r->m->cfg->rtus[r->i];
     if (up) {
+        ms_mb_client_stats st;
+        ms_mb_client_get_stats(r->mb, &st);
+        r->req_at_up = st.requests;
+        r->resp_at_up = st.responses;
         for (size_t k = 0; k < cr->nreq; k++)
             r->pending[k] = false;
         if (cr->write_on_reconnect)
@@ -410,9 +531,25 @@ static void on_rtu_state(ms_mb_client *c, bool up, void *arg)
                     do_write(mt);
             }
         on_poll_timer(&r->poll);
+        fault_check_over(r);
     }
-    if (r->status)
-        publish_status(r);
+    publish_status(r);
+}
+
+static void on_rtu_unit(ms_mb_client *c, uint8_t unit, bool up, void *arg)
+{
+    mbc_rtu *r = arg;
+    (void)c;
+    if (up)
+        fault_check_over(r);
+    else
+        fault_set(r, "unit %u does not answer", unit); /* as logged */
+}
+
+static void on_rtu_fail(ms_mb_client *c, const char *why, void *arg)
+{
+    (void)c;
+    fault_set(arg, "%s", why);
 }
 
 static void on_bus_state(ms_client *c, ms_client_state s, void *arg)
@@ -530,6 +667,8 @@ static int start(ms_mbc *m)
             return rc;
         }
         cr->net.on_state = on_rtu_state;
+        cr->net.on_unit = on_rtu_unit;
+        cr->net.on_fail = on_rtu_fail;
         cr->net.arg = r;
         if (ms_mb_client_config_check(&cr->net, why, sizeof why) < 0) {
             ms_log_error("%s: %s", cr->name, why);
