@@ -74,10 +74,17 @@ const ms_module ms_module_modbusclient = {
     .usage =
         "Polls the read blocks of every RTU at its rate, publishes tags\n"
         "whose value changed, and writes bus changes of tags that have a\n"
-        "write address (docs/modbus.md). Runs until SIGTERM or SIGINT.\n\n"
+        "write address (docs/modbus.md). Runs until SIGTERM or SIGINT.\n"
+        "Polled values are published as the device has them; tags.yaml's\n"
+        "min/max clamp them only where clamp: true asks (the module's key,\n"
+        "or a tag's own, which wins). <RTU>_status (JSON) says connected,\n"
+        "answering, units_down, last_error {text, time}, last_recovered,\n"
+        "write_errors, last_write_error {tag, reason, time} and counters.\n\n"
         "modbusclient.yaml:\n"
         "  bus_ip: 127.0.0.1\n"
         "  bus_port: 1324\n"
+        "  clamp: false              # true: polled values kept in tags.yaml's\n"
+        "                            # min/max (default: as the device has them)\n"
         "  rtus:\n"
         "  - name: PLC1\n"
         "    ip: 10.0.0.5\n"
@@ -97,6 +104,7 @@ const ms_module ms_module_modbusclient = {
         "  tags:\n"
         "    Flow: {type: float32, read: 'PLC1:1:4x:3', write: 'PLC1:1:4x:3'}\n"
         "    Run: {type: bool, read: 'PLC1:1:4x:7.3'}\n"
-        "    Level: {type: int16, read: 'PLC1:1:4x:9', scale: 0.1, offset: 0}\n",
+        "    Level: {type: int16, read: 'PLC1:1:4x:9', scale: 0.1, offset: 0,\n"
+        "            clamp: true}   # this tag only\n",
     .run = mbc_run,
 };

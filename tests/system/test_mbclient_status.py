@@ -8,7 +8,11 @@ real peer (pymodbus 3.0 in its own process group, stopped by pid):
   SIGCONT: answering again, last_error cleared into last_recovered;
 - killed (its port closed): not connected, 'cannot connect: connection
   refused' as the log says; started again: recovered;
-- an RTU whose port was never open says so from the start."""
+- an RTU whose port was never open says so from the start.
+
+And clamping: a device value outside tags.yaml's min/max is published as
+the device has it (pymscada's modbusclient), clamped only where `clamp:
+true` asks (per module or per tag, a tag's own key first)."""
 
 import os
 import signal
@@ -156,6 +160,76 @@ def test_status_frozen_refused_and_writes():
             os.kill(slave.proc.pid, signal.SIGCONT)
         h.stop_pid(mbc)
         slave.stop()
+
+
+def test_clamp_is_opt_in():
+    bus = Bus()
+    d1, d2 = h.tmpdir('mscada-mbclamp-'), h.tmpdir('mscada-mbclamp-')
+    port = h.free_port()
+    slave = Slave(d1, port)
+    slave.start(i16=321)  # outside tags.yaml's 0..100
+    tags_yaml = ''.join('%s: {type: int, min: 0, max: 100}\n' % n
+                        for n in ('A', 'B', 'C', 'D'))
+    head = ['bus_ip: 127.0.0.1', 'bus_port: %d' % bus.port]
+
+    def rtu(name):
+        return ['rtus:',
+                '- {name: %s, ip: 127.0.0.1, port: %d, rate: 0.1,' % (
+                    name, port),
+                '   reads: [{unit: 1, file: 4x, start: 1, end: 2}]}']
+    # The default: as the device has it; B asks for the clamp.
+    m1, log1 = run_mbc(d1, head + rtu('R1') + [
+        'tags:', "  A: {type: int16, read: 'R1:1:4x:1'}",
+        "  B: {type: int16, read: 'R1:1:4x:1', clamp: true}"], tags_yaml)
+    # clamp for the whole module; C opts out.
+    m2, log2 = run_mbc(d2, head + ['clamp: true'] + rtu('R2') + [
+        'tags:', "  C: {type: int16, read: 'R2:1:4x:1', clamp: false}",
+        "  D: {type: int16, read: 'R2:1:4x:1'}"], tags_yaml)
+    try:
+        w = Watcher(bus, ['A', 'B', 'C', 'D'])
+        for name, want in (('A', 321), ('B', 100), ('C', 321), ('D', 100)):
+            w.wait(name, lambda v, want=want: v == want,
+                   '%s == %d' % (name, want))
+        check_eq(h.stop_pid(m1), 0, 'modbusclient 1 exit status')
+        check_eq(h.stop_pid(m2), 0, 'modbusclient 2 exit status')
+    except Exception:
+        for log in (log1, log2):
+            sys.stdout.write('---- %s:\n%s' % (log, read_log(log)[-3000:]))
+        raise
+    finally:
+        h.stop_pid(m1)
+        h.stop_pid(m2)
+        slave.stop()
+
+
+def test_clamp_config():
+    d = h.tmpdir('mscada-mbclamp-')
+    conf = os.path.join(d, 'modbusclient.yaml')
+    # Asked for on a tag tags.yaml gives no limits: said at start.
+    mbc, log = run_mbc(d, [
+        'bus_port: %d' % h.free_port(), 'rtus:',
+        '- {name: R, port: %d, reads: [{unit: 1, file: 4x, start: 1,'
+        ' end: 1}]}' % h.free_port(), 'tags:',
+        "  E: {type: int16, read: 'R:1:4x:1', clamp: true}"],
+        'E: {type: int}\n')
+    try:
+        h.wait_until(lambda: 'E: clamp is on but tags.yaml gives it no min '
+                     'or max' in read_log(log), 'the warning', 30)
+    finally:
+        check_eq(h.stop_pid(mbc), 0, 'modbusclient exit status')
+    rc, out, err = h.run_cmd([h.MSCADA, 'validate', '--config', conf])
+    check_eq(rc, 0, 'validate (%s%s)' % (out, err))
+    # Only a bool, module or tag.
+    for text, where in (
+            ('clamp: 2\nrtus:\n- {name: R}\n', ':1:8:'),
+            ("rtus:\n- {name: R}\ntags:\n  T: {read: 'R:1:4x:1', "
+             "clamp: 3}\n", ':4:')):
+        with open(conf, 'w') as f:
+            f.write(text)
+        rc, out, err = h.run_cmd([h.MSCADA, 'validate', '--config', conf])
+        check(rc == 2 and where in err and 'clamp' in err,
+              'a clamp that is no bool refused at %s: %s%s', where, out,
+              err)
 
 
 if __name__ == '__main__':

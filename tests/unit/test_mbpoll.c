@@ -109,6 +109,44 @@ static void test_config_and_plan(void **state)
     ms_mbc_config_free(&cfg);
 }
 
+static bool tag_clamp(const char *yaml, size_t i)
+{
+    ms_conf_doc *doc;
+    ms_conf_error err;
+    ms_mbc_config cfg;
+    assert_int_equal(ms_conf_parse("m.yaml", yaml, strlen(yaml), &doc, &err),
+                     0);
+    int rc = ms_mbc_config_from_conf(ms_conf_root(doc), &cfg, &err);
+    if (rc)
+        fail_msg("%s", err.text);
+    ms_conf_free(doc);
+    bool c = cfg.tags[i].clamp;
+    ms_mbc_config_free(&cfg);
+    return c;
+}
+
+/* Polled values are published as read unless clamp asks: the tag's own
+ * key, else the module's. */
+static void test_config_clamp(void **state)
+{
+    (void)state;
+#define CL_RTU "rtus:\n- {name: A, poll: [{file: 4x, start: 1, end: 9}]}\n"
+#define CL_TAGS                                                               \
+    "tags:\n  D: {read: 'A:1:4x:1'}\n"                                        \
+    "  Y: {read: 'A:1:4x:2', clamp: true}\n"                                   \
+    "  N: {read: 'A:1:4x:3', clamp: false}\n"
+    static const char off[] = CL_RTU CL_TAGS;
+    static const char on[] = "clamp: true\n" CL_RTU CL_TAGS;
+    assert_false(tag_clamp(off, 0));
+    assert_true(tag_clamp(off, 1));
+    assert_false(tag_clamp(off, 2));
+    assert_true(tag_clamp(on, 0));
+    assert_true(tag_clamp(on, 1));
+    assert_false(tag_clamp(on, 2));
+#undef CL_RTU
+#undef CL_TAGS
+}
+
 static void expect_error(const char *text, const char *where,
                          const char *what)
 {
@@ -160,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_config_and_plan),
+        cmocka_unit_test(test_config_clamp),
         cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,6 +138,9 @@ static const bad_case client_cases[] = {
      "3:12: tcp_udp must be tcp, udp, rtu-over-tcp or serial (got 'rtu')"},
     {CRTU "  retries: 101\n",
      "3:12: retries must be an integer from 0 to 100"},
+    {"clamp: 1\n" CRTU, "1:8: clamp must be true or false"},
+    {CRTU "tags:\n  T: {read: 'P:1:4x:1', clamp: maybe}\n",
+     "4:32: clamp must be true or false"},
 };
 
 static char dir[64];

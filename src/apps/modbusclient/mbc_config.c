@@ -1,7 +1,7 @@
 /* modbusclient.yaml (docs/modbus.md, "modbusclient"): bus_ip, bus_port,
- * rtus with their connection, poll (or reads) and writes blocks, and tags
- * with read/write addresses, type, word order, scale and offset. Every
- * error names file:line:column. */
+ * clamp, rtus with their connection, poll (or reads) and writes blocks, and
+ * tags with read/write addresses, type, word order, scale, offset and
+ * clamp. Every error names file:line:column. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,7 +205,7 @@ static int parse_tag(ms_mbc_config *cfg, const ms_conf_node *key,
 {
     static const char *const known[] = {"type", "read", "write",
                                         "word_order", "scale", "offset",
-                                        "desc", NULL};
+                                        "desc", "clamp", NULL};
     const ms_conf_node *n;
     const char *s;
     char msg[200];
@@ -254,6 +254,9 @@ static int parse_tag(ms_mbc_config *cfg, const ms_conf_node *key,
         if (of)
             TRY(ms_conf_double(of, "offset", &t->conv.offset, err));
     }
+    t->clamp = cfg->clamp;
+    if ((n = ms_conf_get(m, "clamp")))
+        TRY(ms_conf_bool(n, "clamp", &t->clamp, err));
     if (rd) {
         t->conv.bit = t->read.bit;
         if (ms_mb_conv_check(&t->conv, &t->read, msg, sizeof msg) < 0)
@@ -280,13 +283,16 @@ int ms_mbc_config_from_conf(const ms_conf_node *root, ms_mbc_config *cfg,
                             ms_conf_error *err)
 {
     static const char *const known[] = {"bus_ip", "bus_port", "rtus",
-                                        "tags", NULL};
+                                        "tags", "clamp", NULL};
+    const ms_conf_node *n;
     memset(cfg, 0, sizeof *cfg);
     ms_client_config_init(&cfg->bus);
     snprintf(cfg->bus.name, sizeof cfg->bus.name, "modbusclient");
     TRY(ms_conf_want(root, MS_CONF_MAP, "the config", err));
     ms_conf_warn_unknown(root, known, "the config");
     TRY(ms_client_config_from_conf(&cfg->bus, root, err));
+    if ((n = ms_conf_get(root, "clamp")))
+        TRY(ms_conf_bool(n, "clamp", &cfg->clamp, err));
     const ms_conf_node *rtus = ms_conf_get(root, "rtus");
     if (!rtus)
         return ms_conf_fail(err, root, "no rtus");

@@ -51,6 +51,9 @@ typedef struct {
     bool has_read, has_write;
     ms_mb_addr read, write;
     size_t rtu_r, rtu_w;          /* indexes into rtus */
+    /* Polled values kept inside tags.yaml's min/max: the tag's own clamp
+     * key, else the module's. */
+    bool clamp;
     /* Where the read registers are: in req[r0] from its addr, the rest (a
      * value across two requests) in req[r1]; -1 when not polled. */
     long r0, r1;
@@ -62,6 +65,7 @@ typedef struct {
     size_t nrtus;
     ms_mbc_tag *tags;
     size_t ntags;
+    bool clamp;                   /* the module's clamp key (default off) */
 } ms_mbc_config;
 
 /* Reads modbusclient.yaml's tree. Returns 0 or MS_ECONFIG (err says

@@ -4,6 +4,8 @@
  * an <RTU>_status tag per RTU that says what the log says: connected,
  * answering (and which units don't), the fault now with its time (moved
  * to last_recovered when it ends), failed writes with the last one's tag.
+ * Polled values are published as the device has them unless a tag asks
+ * for tags.yaml's min/max (clamp), as pymscada's modbusclient does.
  *
  * Rules that keep a plant safe: only values set on the bus after this
  * process (re)connected to the bus are written (not the stale value the
@@ -70,6 +72,7 @@ typedef struct {
 struct ms_mbc {
     ms_mbc_config *cfg;        /* borrowed */
     const ms_tagdescs *descs;  /* borrowed */
+    ms_tagdescs limits; /* the min/max of clamped tags (copies of descs') */
     uv_loop_t *loop;
     ms_client *bus;
     uint64_t bus_up_us; /* when the bus connection last came up */
@@ -572,6 +575,7 @@ static void mbc_free(ms_mbc *m)
     }
     free(m->rtus);
     free(m->tags);
+    free(m->limits.tags);
     free(m);
 }
 
@@ -610,14 +614,46 @@ void ms_mbc_stop(ms_mbc *m)
     uv_close((uv_handle_t *)&m->status_timer, on_status_closed);
 }
 
+/* The client library keeps a program's own sets inside a tag's described
+ * min/max: only clamped tags are described to it, with their min/max alone
+ * (pymscada's modbusclient, which reads no tags.yaml, publishes the
+ * device's value as it is). */
+static int limits_make(ms_mbc *m)
+{
+    const ms_mbc_config *cfg = m->cfg;
+    m->limits.tags = calloc(cfg->ntags ? cfg->ntags : 1,
+                            sizeof *m->limits.tags);
+    if (!m->limits.tags)
+        return MS_ENOMEM;
+    for (size_t i = 0; i < cfg->ntags; i++) {
+        const ms_mbc_tag *t = &cfg->tags[i];
+        if (!t->clamp || !t->has_read)
+            continue;
+        const ms_tagdesc *d = ms_tagdesc_find(m->descs, t->name);
+        if (!d || (!d->has_min && !d->has_max)) {
+            ms_log_warn("%s: clamp is on but tags.yaml gives it no min or "
+                        "max; its values are published as read", t->name);
+            continue;
+        }
+        ms_tagdesc *l = &m->limits.tags[m->limits.n++];
+        *l = *d; /* borrows d's strings */
+        l->deadband = 0;
+        l->has_init = false;
+    }
+    return 0;
+}
+
 static int start(ms_mbc *m)
 {
     ms_mbc_config *cfg = m->cfg;
     m->bus_up_us = UINT64_MAX;
     cfg->bus.on_state = on_bus_state;
     cfg->bus.on_state_arg = m;
-    cfg->bus.tagdescs = m->descs;
-    int rc = ms_client_new(m->loop, &cfg->bus, &m->bus);
+    int rc = limits_make(m);
+    if (rc < 0)
+        return rc;
+    cfg->bus.tagdescs = &m->limits;
+    rc = ms_client_new(m->loop, &cfg->bus, &m->bus);
     if (rc < 0) {
         ms_log_error("bus client: %s", ms_strerror(rc));
         return rc;
