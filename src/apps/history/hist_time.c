@@ -81,7 +81,7 @@ static int relative(const char *s, uint64_t now_us, uint64_t *out_us,
         double us;
     } units[] = {{'s', 1e6}, {'m', 60e6}, {'h', 3600e6}, {'d', 86400e6},
                  {'w', 604800e6}};
-    for (size_t i = 0; any && p[1] == '\0' && i < 5; i++) {
+    for (size_t i = 0; any && *p && p[1] == '\0' && i < 5; i++) {
         if (*p != units[i].unit)
             continue;
         double back = n * units[i].us;
