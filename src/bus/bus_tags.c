@@ -35,7 +35,9 @@ int ms_bus_tags_init(ms_bus_tags *t)
 void ms_bus_tags_free(ms_bus_tags *t)
 {
     if (t->by_id) {
-        for (size_t i = 0; i <= MS_BUS_MAX_ID; i++) {
+        /* Every id in use is below next_id: a table of few tags frees in
+         * time of their number, not of the 65536 slots. */
+        for (size_t i = 0; i < t->next_id && i <= MS_BUS_MAX_ID; i++) {
             ms_bus_tag *tag = t->by_id[i];
             if (!tag)
                 continue;
