@@ -95,7 +95,13 @@ static int stream(ms_hist_series *h, uint64_t a, uint64_t b,
                   size_t nparts, uint64_t t0, uint64_t t1)
 {
     ms_hist_store *s = h->store;
-    ms_hist_rec *blk = malloc((size_t)BLOCK_RECS * sizeof *blk);
+    /* A block, or the longest part when that is shorter. */
+    uint64_t most = 1;
+    for (size_t i = 0; i < nparts; i++)
+        if (parts[i].hi - parts[i].lo > most)
+            most = parts[i].hi - parts[i].lo;
+    size_t cap = most < BLOCK_RECS ? (size_t)most : BLOCK_RECS;
+    ms_hist_rec *blk = malloc(cap * sizeof *blk);
     if (!blk)
         return MS_ENOMEM;
     ms_hist_ds d;

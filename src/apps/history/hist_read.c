@@ -66,12 +66,14 @@ int ms_hist_file_check(ms_hist_file *f, const char *path)
         empty(f);
         return 0;
     }
-    uint8_t *buf = malloc((size_t)BLOCK_RECS * REC);
+    uint64_t whole = (uint64_t)st.st_size / REC;
+    /* A block, or the whole file when it is smaller. */
+    size_t cap = whole < BLOCK_RECS ? (size_t)whole : BLOCK_RECS;
+    uint8_t *buf = malloc((cap ? cap : 1) * REC);
     if (!buf) {
         close(fd);
         return MS_ENOMEM;
     }
-    uint64_t whole = (uint64_t)st.st_size / REC;
     uint64_t nrec = 0, min = UINT64_MAX, max = 0, prev = 0;
     bool ordered = true, hole = false, any = false;
     int rc = 0;
@@ -187,7 +189,8 @@ int ms_hist_file_span(const ms_hist_file *f, int fd, uint64_t a, uint64_t b,
 static int scan(const ms_hist_file *f, int fd, uint64_t a, uint64_t b,
                 ms_hist_result *r)
 {
-    uint8_t *buf = malloc((size_t)BLOCK_RECS * REC);
+    size_t cap = f->nrec < BLOCK_RECS ? (size_t)f->nrec : BLOCK_RECS;
+    uint8_t *buf = malloc((cap ? cap : 1) * REC);
     if (!buf)
         return MS_ENOMEM;
     int rc = 0;
