@@ -12,7 +12,16 @@
  * valid CRC and a PDU of 1..253 bytes starting right after its unit byte;
  * a frame of a function whose length is known decodes as an ADU of the same
  * length, unless it is a request whose byte count disagrees with it, which
- * a slave answers with exception 3; bytes held waiting never grow past what a transport bounds. */
+ * a slave answers with exception 3; bytes held waiting never grow past what
+ * a transport bounds.
+ *
+ * Speed: each arriving piece rescans what is held, and a scan tries every
+ * offset for a frame of up to 256 bytes, so an input costs about its length
+ * times what is held times 256. Holding at most what mb_serial.c holds (2
+ * ADUs) and inputs of at most 600 bytes (room to overflow that once)
+ * keep it to milliseconds.
+ *
+ * fuzz-options: -max_len=600 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +38,8 @@
         }                                                                    \
     } while (0)
 
-#define BUF_MAX 1024 /* the transport drops input held past 2 ADUs */
+/* As mb_serial.c: input held past 2 ADUs is dropped. */
+#define BUF_MAX (2 * MS_MB_ADU_MAX)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

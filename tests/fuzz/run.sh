@@ -11,6 +11,15 @@
 # input is kept in BUILD_DIR/fuzz-crashes/<name>/ and the script exits 1
 # after the other targets have run. Once the bug is fixed, add the input to
 # the corpus so that `make test` replays it for good.
+#
+# A target may name libFuzzer options of its own (most often -max_len, to
+# keep inputs as small as its format allows) on a line of its source
+# tests/fuzz/fuzz_<name>.c reading
+#
+#   * fuzz-options: -max_len=1024
+#
+# run.sh passes them to the fuzzing run (not to the merges, which must see
+# every input whole).
 set -u
 
 usage() {
@@ -53,8 +62,13 @@ for bin in "$build"/fuzz_*; do
     mkdir -p "$work/corpus" "$work/artifacts"
     log=$work/fuzz.log
     before=$(count "$corpus")
+    opts=""
+    if [ -f "$root/tests/fuzz/$target.c" ]; then
+        opts=$(sed -n 's/^.*fuzz-options:[[:space:]]*\([^*]*\).*$/\1/p' \
+               "$root/tests/fuzz/$target.c" | head -n 1)
+    fi
     echo "== $target: corpus $before inputs ($(bytes "$corpus") KiB)," \
-         "fuzzing ${secs}s"
+         "fuzzing ${secs}s${opts:+ with $opts}"
 
     # Temp copy of the corpus (a merge keeps inputs that add coverage; if
     # it fails, e.g. on an input that crashes, copy everything instead).
@@ -64,7 +78,8 @@ for bin in "$build"/fuzz_*; do
         cp "$corpus"/* "$work/corpus"/ 2>/dev/null
     fi
 
-    "$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
+    # shellcheck disable=SC2086
+    "$bin" $opts -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
         "$work/corpus" >"$log" 2>&1
     rc=$?
