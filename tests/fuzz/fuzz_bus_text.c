@@ -193,7 +193,7 @@ static void check_queue(slot *s, const ms_bus_limits *lim)
 
 static void open_slot(ms_bus_core *core, slot *s, int i)
 {
-    char peer[16];
+    char peer[32]; /* room for any int: gcc -Wformat-truncation */
     snprintf(peer, sizeof peer, "fuzz:%d", i);
     s->conn = ms_bus_core_conn_new(core, peer, NULL,
                                    s->text ? &ms_bus_proto_text
