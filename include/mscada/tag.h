@@ -104,6 +104,11 @@ MS_EXTERN int ms_tag_set_json(ms_tag *t, const char *json);
 MS_EXTERN int ms_tag_watch(ms_tag *t, ms_tag_cb cb, void *arg);
 MS_EXTERN int ms_tag_unwatch(ms_tag *t, ms_tag_cb cb, void *arg);
 
+/* Called each time the tag gets its bus id on a connection (the first
+ * connect and every reconnect; the id may differ each time), before the
+ * SUB reply: read it with ms_tag_id(). One per tag; NULL removes it. */
+MS_EXTERN void ms_tag_on_id(ms_tag *t, ms_tag_cb cb, void *arg);
+
 /* The handler for RTAs to this tag (one per tag; NULL removes it). The bus
  * forwards an RTA to the connection that set the tag last, so the author
  * must have set it (e.g. an initial value) — and does so again on every

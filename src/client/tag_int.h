@@ -62,6 +62,8 @@ struct ms_tag {
     void *rta_arg;
     ms_tag_err_cb err_cb;
     void *err_arg;
+    ms_tag_cb id_cb;       /* ms_tag_on_id */
+    void *id_arg;
     ms_tag_rtaq rtaq[MS_TAG_RTAQ_MAX];
     size_t nrtaq;
     void *data;

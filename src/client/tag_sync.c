@@ -138,6 +138,12 @@ void ms_tag_on_rta_error(ms_tag *t, ms_tag_err_cb cb, void *arg)
     t->err_arg = arg;
 }
 
+void ms_tag_on_id(ms_tag *t, ms_tag_cb cb, void *arg)
+{
+    t->id_cb = cb;
+    t->id_arg = arg;
+}
+
 /* An ERR for one of its RTAs (client_req.c matched it). */
 static void rta_refused(void *arg, const char *why)
 {
@@ -230,6 +236,8 @@ void ms_tags_on_id(ms_client *c, const ms_client_event *ev)
         free(t->rtaq[i].data);
     }
     t->nrtaq = 0;
+    if (t->id_cb)
+        t->id_cb(t, t->id_arg);
 }
 
 /* The first SET after SUB: what the bus holds now. */

@@ -492,6 +492,38 @@ static void on_list(ms_client *c, int status, const char *const *names,
         snprintf(l->first, sizeof l->first, "%s", names[0]);
 }
 
+static void on_id(ms_tag *t, void *arg)
+{
+    uint16_t *seen = arg;
+    *seen = ms_tag_id(t);
+}
+
+/* ms_tag_on_id: called with the new id on each ID answer, not for a repeat
+ * of the same id, not once removed. */
+static void test_on_id(void **state)
+{
+    (void)state;
+    ms_client *c = offline(NULL, false);
+    ms_tag *t = new_tag(c, "t", MS_TYPE_INT);
+    uint16_t seen = 0;
+    ms_tag_on_id(t, on_id, &seen);
+    bus_id(c, "t", 7);
+    assert_int_equal(seen, 7);
+    seen = 0;
+    bus_id(c, "t", 7);
+    assert_int_equal(seen, 0);
+    ms_tags_reset(c); /* a reconnect: the bus may give another id */
+    bus_id(c, "t", 9);
+    assert_int_equal(seen, 9);
+    ms_tag_on_id(t, NULL, NULL);
+    ms_tags_reset(c);
+    seen = 0;
+    bus_id(c, "t", 3);
+    assert_int_equal(seen, 0);
+    assert_int_equal(ms_tag_id(t), 3);
+    offline_free(c);
+}
+
 static void test_list_matching(void **state)
 {
     (void)state;
@@ -533,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_init),
         cmocka_unit_test(test_rta),
         cmocka_unit_test(test_list_matching),
+        cmocka_unit_test(test_on_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
