@@ -13,6 +13,7 @@ extern const ms_module ms_module_modbusserver __attribute__((weak));
 extern const ms_module ms_module_snmpclient __attribute__((weak));
 extern const ms_module ms_module_history __attribute__((weak));
 extern const ms_module ms_module_history_export __attribute__((weak));
+extern const ms_module ms_module_wwwserver __attribute__((weak));
 extern const ms_module ms_module_checkout __attribute__((weak));
 
 static const ms_module *const modules[] = {
@@ -23,6 +24,7 @@ static const ms_module *const modules[] = {
     &ms_module_snmpclient,
     &ms_module_history,
     &ms_module_history_export,
+    &ms_module_wwwserver,
     &ms_module_validate,
     &ms_module_checkout,
 };

@@ -99,6 +99,16 @@ void ms_www_hub_config_init(ms_www_hub_config *cfg)
     cfg->history_max_points = 100000;
 }
 
+void ms_www_hub_set_io(ms_www_hub *h,
+                       void (*want_write)(ms_www_conn *c, void *arg),
+                       void (*overflow)(ms_www_conn *c, void *arg),
+                       void *arg)
+{
+    h->cfg.want_write = want_write;
+    h->cfg.overflow = overflow;
+    h->cfg.arg = arg;
+}
+
 static blob *json_frame(ms_www_hub *h, const char *type, const json_t *p)
 {
     h->scratch.off = h->scratch.len = 0;

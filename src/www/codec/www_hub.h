@@ -39,6 +39,12 @@ typedef struct {
 } ms_www_hub_config;
 
 void ms_www_hub_config_init(ms_www_hub_config *cfg);
+/* Sets the transport's callbacks (want_write, overflow, arg) after the hub
+ * is made; NULLs stop them (when the transport stops). */
+void ms_www_hub_set_io(ms_www_hub *h,
+                       void (*want_write)(ms_www_conn *c, void *arg),
+                       void (*overflow)(ms_www_conn *c, void *arg),
+                       void *arg);
 
 /* config (may be NULL: no `config` message, as pymscada 2024) and pages
  * are sent to each connection first; both are borrowed for the call. */

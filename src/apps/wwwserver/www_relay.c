@@ -1,0 +1,291 @@
+/* The wwwserver's relay between the bus and the browsers (www_app.h). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/wwwserver/www_app.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+#include "mscada/mstime.h"
+#include "mscada/tag.h"
+#include "www/codec/www_hub.h"
+#include "www/codec/www_json.h"
+#include "www/codec/www_taginfo.h"
+#include "www/server/www_server.h"
+
+struct ms_www_app {
+    uv_loop_t *loop;
+    ms_www_hub *hub;
+    ms_www_server *srv;
+    ms_client *client;
+    ms_tag **tags;           /* per hub tag: its bus tag once subscribed */
+    ms_tag *status;
+    uv_timer_t status_timer;
+    bool was_connected;
+    bool stopping;
+    char *get_path, *serve_path, **paths;
+    size_t npaths;
+};
+
+/* The HMI subscribes to these on every page (angmscada SYS_TAGS); they are
+ * browsers' tags even when tags.yaml doesn't list them. */
+static const struct {
+    const char *name, *type;
+} sys_tags[] = {{"__history__", "bytes"},
+                {"__opnotes__", "dict"},
+                {"__alarms__", "dict"},
+                {"__files__", "dict"}};
+
+static int tag_index(ms_tag *t)
+{
+    return (int)(intptr_t)ms_tag_data(t) - 1;
+}
+
+static void on_change(ms_tag *t, void *arg)
+{
+    ms_www_app *app = arg;
+    ms_value v;
+    if (ms_tag_get(t, &v) == 0)
+        ms_www_hub_value(app->hub, tag_index(t), &v, ms_tag_time_us(t));
+}
+
+static void on_id(ms_tag *t, void *arg)
+{
+    ms_www_app *app = arg;
+    ms_www_hub_set_id(app->hub, tag_index(t), ms_tag_id(t));
+}
+
+static ms_tag *bus_tag(ms_www_app *app, int idx)
+{
+    if (app->tags[idx])
+        return app->tags[idx];
+    ms_tag *t;
+    const char *name = ms_www_hub_tag_name(app->hub, idx);
+    int rc = ms_tag_new(app->client, name, ms_www_hub_tag_type(app->hub, idx),
+                        &t);
+    if (rc < 0) {
+        ms_log_warn("www: tag %s: %s; browsers get no values of it", name,
+                    ms_strerror(rc));
+        return NULL;
+    }
+    ms_tag_set_data(t, (void *)(intptr_t)(idx + 1));
+    ms_tag_watch(t, on_change, app);
+    ms_tag_on_id(t, on_id, app);
+    app->tags[idx] = t;
+    if (ms_tag_id(t))
+        on_id(t, app);
+    return t;
+}
+
+static void on_action(ms_www_conn *c, ms_www_action *act, void *arg)
+{
+    ms_www_app *app = arg;
+    ms_tag *t = bus_tag(app, act->tag);
+    if (!t)
+        return;
+    int rc = 0;
+    switch (act->kind) {
+    case MS_WWW_ACT_SUB:
+        if (ms_tag_has_value(t)) /* known from an earlier rta or set */
+            on_change(t, app);
+        break;
+    case MS_WWW_ACT_SET: {
+        uint64_t now = ms_time_now_us(); /* the server's time, as pymscada */
+        rc = ms_tag_set(t, &act->value, now);
+        if (rc == 0) /* own sets don't come back from the bus: show them */
+            ms_www_hub_value(app->hub, act->tag, &act->value, now);
+        break;
+    }
+    case MS_WWW_ACT_RTA:
+        rc = ms_tag_rta_json(t, act->text);
+        break;
+    default:
+        break;
+    }
+    if (rc < 0)
+        ms_log_warn("www: %s: %s of %s failed: %s", ms_www_conn_peer(c),
+                    act->kind == MS_WWW_ACT_SET ? "set" : "rta",
+                    ms_tag_name(t), ms_strerror(rc));
+}
+
+static void on_state(ms_client *c, ms_client_state state, void *arg)
+{
+    (void)c;
+    ms_www_app *app = arg;
+    if (app->stopping)
+        return;
+    if (state == MS_CLIENT_CONNECTED) {
+        ms_www_hub_bus(app->hub, true);
+        app->was_connected = true;
+    } else if (state == MS_CLIENT_CONNECTING && app->was_connected) {
+        app->was_connected = false;
+        ms_www_hub_bus(app->hub, false);
+    }
+}
+
+/* __wwwserver__: what pymscada HEAD's www_tag stands for, filled in. */
+static void status_cb(uv_timer_t *timer)
+{
+    ms_www_app *app = timer->data;
+    if (!app->status)
+        return;
+    ms_www_hub_stats hs;
+    ms_www_hub_get_stats(app->hub, &hs);
+    json_t *peers = json_array();
+    for (ms_www_conn *c = ms_www_hub_conn_first(app->hub); c;
+         c = ms_www_conn_next(c)) {
+        ms_www_conn_stats cs;
+        ms_www_conn_get_stats(c, &cs);
+        json_array_append_new(
+            peers, json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I}", "peer",
+                             ms_www_conn_peer(c), "rta_id",
+                             ms_www_conn_rta_id(c), "subs", (json_int_t)cs.subs,
+                             "msgs_in", (json_int_t)cs.msgs_in, "frames_out",
+                             (json_int_t)cs.frames_out, "conflated",
+                             (json_int_t)cs.conflated, "queued",
+                             (json_int_t)cs.queued));
+    }
+    json_t *st = json_pack(
+        "{s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "connections",
+        (json_int_t)hs.conns, "peers", peers, "msgs_in",
+        (json_int_t)hs.msgs_in, "frames_out", (json_int_t)hs.frames_out,
+        "bytes_out", (json_int_t)hs.bytes_out, "conflated",
+        (json_int_t)hs.conflated, "refused", (json_int_t)hs.refused,
+        "dropped", (json_int_t)hs.overflows);
+    char *text = st ? ms_www_json_text(st, NULL) : NULL;
+    if (text)
+        ms_tag_set_json(app->status, text);
+    free(text);
+    json_decref(st);
+}
+
+static char *dup0(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
+                     const ms_conf_node *tags, ms_www_app **out, char *why,
+                     size_t whylen)
+{
+    ms_www_app *app = calloc(1, sizeof *app);
+    if (!app)
+        return MS_ENOMEM;
+    app->loop = loop;
+    ms_www_hub_config hc;
+    ms_www_hub_config_init(&hc);
+    hc.queue_max = cfg->queue_max;
+    hc.history_max_points = cfg->history_max_points;
+    json_t *config = cfg->config ? ms_www_conf_json(cfg->config)
+                                 : json_object();
+    json_t *pages = cfg->pages ? ms_www_conf_json(cfg->pages) : json_array();
+    int rc = ms_www_hub_new(&hc, config, pages, &app->hub);
+    json_decref(config);
+    json_decref(pages);
+    if (rc < 0) {
+        free(app);
+        return rc;
+    }
+    for (size_t i = 0; tags && tags->kind == MS_CONF_MAP && i < tags->n; i++)
+        ms_www_hub_add_tag(app->hub, tags->keys[i]->text,
+                           ms_www_taginfo(tags->keys[i]->text,
+                                          tags->items[i]));
+    for (size_t i = 0; i < sizeof sys_tags / sizeof sys_tags[0]; i++) {
+        if (ms_www_hub_find(app->hub, sys_tags[i].name) >= 0)
+            continue;
+        ms_conf_doc *d;
+        ms_conf_error err;
+        char y[64];
+        int n = snprintf(y, sizeof y, "type: %s\n", sys_tags[i].type);
+        if (ms_conf_parse("(built in)", y, (size_t)n, &d, &err) == 0) {
+            ms_www_hub_add_tag(app->hub, sys_tags[i].name,
+                               ms_www_taginfo(sys_tags[i].name,
+                                              ms_conf_root(d)));
+            ms_conf_free(d);
+        }
+    }
+    app->tags = calloc(ms_www_hub_ntags(app->hub) + 1, sizeof *app->tags);
+
+    ms_client_config cc = cfg->client;
+    cc.on_state = on_state;
+    cc.on_state_arg = app;
+    rc = app->tags ? ms_client_new(loop, &cc, &app->client) : MS_ENOMEM;
+    if (rc < 0) {
+        ms_www_hub_free(app->hub);
+        free(app->tags);
+        free(app);
+        return rc;
+    }
+    if (cfg->www_tag && cfg->www_tag[0])
+        ms_tag_new(app->client, cfg->www_tag, MS_TYPE_JSON, &app->status);
+
+    app->get_path = dup0(cfg->get_path);
+    app->serve_path = dup0(cfg->serve_path);
+    app->npaths = cfg->npaths;
+    app->paths = calloc(cfg->npaths + 1, sizeof *app->paths);
+    for (size_t i = 0; app->paths && i < cfg->npaths; i++)
+        app->paths[i] = strdup(cfg->paths[i]);
+
+    ms_www_server_config sc;
+    ms_www_server_config_init(&sc);
+    if (cfg->ip)
+        sc.ip = cfg->ip;
+    sc.port = cfg->port;
+    sc.roots.get_path = app->get_path;
+    sc.roots.serve_path = app->serve_path;
+    sc.roots.paths = (const char *const *)app->paths;
+    sc.roots.npaths = app->npaths;
+    sc.max_message = cfg->max_message;
+    sc.hub = app->hub;
+    sc.on_action = on_action;
+    sc.arg = app;
+    uv_timer_init(loop, &app->status_timer);
+    app->status_timer.data = app;
+    rc = ms_www_server_start(loop, &sc, &app->srv, why, whylen);
+    if (rc < 0) {
+        app->srv = NULL;
+        ms_www_app_stop(app);
+        return rc;
+    }
+    uint64_t ms = (uint64_t)(cfg->status_interval * 1000);
+    uv_timer_start(&app->status_timer, status_cb, ms, ms);
+    ms_log_info("www: listening on http://%s:%d/ (bus %s:%d)", sc.ip,
+                ms_www_server_port(app->srv), cc.host, cc.port);
+    *out = app;
+    return 0;
+}
+
+static void app_free(uv_handle_t *h)
+{
+    ms_www_app *app = h->data;
+    ms_www_hub_free(app->hub);
+    free(app->tags);
+    free(app->get_path);
+    free(app->serve_path);
+    for (size_t i = 0; i < app->npaths; i++)
+        free(app->paths[i]);
+    free(app->paths);
+    free(app);
+}
+
+static void server_done(void *arg)
+{
+    ms_www_app *app = arg;
+    app->srv = NULL;
+    ms_client_close(app->client);
+    app->client = NULL;
+    uv_close((uv_handle_t *)&app->status_timer, app_free);
+}
+
+void ms_www_app_stop(ms_www_app *app)
+{
+    if (!app || app->stopping)
+        return;
+    app->stopping = true;
+    uv_timer_stop(&app->status_timer);
+    if (app->srv)
+        ms_www_server_stop(app->srv, server_done, app);
+    else
+        server_done(app);
+}

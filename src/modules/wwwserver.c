@@ -1,0 +1,106 @@
+/* `mscada wwwserver`: serves the HMI over HTTP and relays tags between the
+ * bus and every browser over one websocket per tab (docs/www.md).
+ * wwwserver.yaml + tags.yaml -> ms_www_app_start -> run the loop until
+ * SIGTERM/SIGINT. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "apps/wwwserver/www_app.h"
+#include "modules/module.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+
+static void www_stop(void *app)
+{
+    ms_www_app_stop(app);
+}
+
+static int wwwserver_run(const ms_module *m, int argc, char **argv)
+{
+    ms_cli cli;
+    int rc = ms_cli_parse(m, argc, argv, &cli);
+    if (rc == MS_CLI_HELP)
+        return MS_EXIT_OK;
+    if (rc >= 0)
+        return rc;
+
+    ms_www_app_config cfg;
+    ms_conf_error err;
+    ms_www_app_config_init(&cfg);
+    rc = ms_www_app_config_load(cli.config, &cfg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", err.text);
+        if (rc == MS_ENOENT)
+            fprintf(stderr, "mscada wwwserver: give the config with --config "
+                            "FILE (example: config/wwwserver.yaml)\n");
+        ms_www_app_config_free(&cfg);
+        return MS_EXIT_USAGE;
+    }
+    ms_conf_doc *tags = NULL;
+    rc = ms_conf_load(cli.tags, &tags, &err);
+    if (rc == MS_ENOENT && !cli.tags_given) {
+        tags = NULL; /* no tags.yaml: only the HMI's system tags */
+    } else if (rc < 0 || ms_conf_want(ms_conf_root(tags), MS_CONF_MAP,
+                                      "tags.yaml", &err) < 0) {
+        fprintf(stderr, "%s\n", err.text);
+        ms_conf_free(tags);
+        ms_www_app_config_free(&cfg);
+        return MS_EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    ms_cli_raise_nofile();
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ms_www_app *app = NULL;
+    char why[512] = "";
+    rc = ms_www_app_start(&loop, &cfg, tags ? ms_conf_root(tags) : NULL, &app,
+                          why, sizeof why);
+    ms_conf_free(tags);
+    ms_www_app_config_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", why[0] ? why : ms_strerror(rc));
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return MS_EXIT_FAIL;
+    }
+    ms_cli_stopper stopper;
+    ms_cli_stopper_start(&stopper, &loop, "closing browsers and stopping",
+                         www_stop, app);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int lc = uv_loop_close(&loop);
+    if (lc != 0)
+        ms_log_warn("wwwserver: the loop still had handles at exit (%s)",
+                    uv_strerror(lc));
+    return MS_EXIT_OK;
+}
+
+const ms_module ms_module_wwwserver = {
+    .name = "wwwserver",
+    .summary = "serve the HMI over HTTP; relay tags to browsers (websocket)",
+    .usage =
+        "Serves the browser HMI's files over HTTP and relays tags between the\n"
+        "bus and every browser tab over one websocket each, speaking\n"
+        "pymscada's browser protocol: the same wwwserver.yaml, tags.yaml and\n"
+        "browser app work (docs/www.md). Runs until SIGTERM or SIGINT.\n\n"
+        "wwwserver.yaml keys (all optional):\n"
+        "  bus_ip: 127.0.0.1        the bus\n"
+        "  bus_port: 1324\n"
+        "  ip: 127.0.0.1            listen address (0.0.0.0: every address)\n"
+        "  port: 8324\n"
+        "  get_path: FOLDER         the browser app (index.html ...); empty:\n"
+        "                           a built-in page\n"
+        "  serve_path: FOLDER       files for deeper paths (downloads)\n"
+        "  paths: [a, b]            pymscada 2024: folders allowed instead\n"
+        "  www_tag: __wwwserver__   status tag (dict); empty for none\n"
+        "  config: {...}            sent to each browser first\n"
+        "  pages: [...]             the HMI's pages, sent next\n"
+        "  queue_max: 16M           bytes waiting per browser before it is\n"
+        "                           closed (1008)\n"
+        "  max_message: 1M          largest message from a browser\n"
+        "  history_max_points: 100000  max_points added to trend requests\n"
+        "  status_interval: 10      seconds between status tag updates\n",
+    .run = wwwserver_run,
+};

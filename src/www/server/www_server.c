@@ -1,0 +1,578 @@
+/* libwebsockets transport of the wwwserver (www_server.h). lws 4.1.6 on a
+ * foreign libuv loop needs four workarounds (docs/www.md "Transport"):
+ * - the context is destroyed twice, the second time only once every lws
+ *   handle on the loop has closed (a uv_walk gate);
+ * - a server-side close is started from outside lws's service with
+ *   lws_set_timeout(..., LWS_TO_KILL_SYNC), never by returning -1 from
+ *   WRITEABLE (Debian's debug build then kills the socket before the close
+ *   frame goes out);
+ * - lws picks the ws protocol by subprotocol, not URL: /ws is checked in
+ *   FILTER_PROTOCOL_CONNECTION;
+ * - unhandled HTTP reasons go to lws_callback_http_dummy, ws ones never.
+ * Frames are made whole by the hub and written many at a time as raw bytes
+ * (LWS_WRITE_HTTP on a ws connection is passed through unframed). */
+#include "www/server/www_server.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+#include "net/peer.h"
+
+/* Marks the handles of this file on the loop, to tell them from lws's. */
+static char own_tag;
+
+typedef struct pss pss;
+
+struct ms_www_server {
+    ms_www_server_config cfg;
+    uv_loop_t *loop;
+    struct lws_context *ctx;
+    struct lws_protocols protocols[3];
+    struct lws_protocol_vhost_options pvo_default, pvo;
+    void *foreign[1];
+    uv_timer_t kick_timer, drain_timer, final_timer;
+    pss *sessions;             /* established websockets */
+    pss *kicks;                /* to close with 1008 */
+    int ws_alive;              /* ws wsis not yet destroyed */
+    bool stopping;
+    uint64_t drain_start;
+    void (*done)(void *);
+    void *done_arg;
+    int handles_open;
+    ms_buf out;
+};
+
+/* Per connection: an HTTP transaction or a websocket. */
+struct pss {
+    ms_www_server *srv;
+    struct lws *wsi;
+    /* websocket */
+    ms_www_conn *conn;
+    pss *prev, *next;
+    pss *kick_next;
+    bool kicked, is_ws;
+    ms_buf rx;
+    /* HTTP body */
+    ms_www_reply reply;
+    uint64_t sent;
+    bool head;
+};
+
+static void peer_of(struct lws *wsi, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = lws_get_socket_fd(wsi);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        snprintf(out, cap, "unknown peer");
+    else
+        ms_peer_name((struct sockaddr *)&ss, out, cap);
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+static int hdr(struct lws *wsi, enum lws_token_indexes t, char *buf, int cap)
+{
+    if (lws_hdr_total_length(wsi, t) <= 0 ||
+        lws_hdr_total_length(wsi, t) >= cap)
+        return -1;
+    return lws_hdr_copy(wsi, buf, cap, t);
+}
+
+static int http_error(struct lws *wsi, int status, const char *reason)
+{
+    uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+                                 *end = buf + sizeof buf - 1;
+    char body[256];
+    int n = snprintf(body, sizeof body,
+                     "<!doctype html><title>%d</title><p>%d: %s</p>\n",
+                     status, status, reason);
+    if (lws_add_http_common_headers(wsi, (unsigned)status,
+                                    "text/html; charset=utf-8",
+                                    (lws_filepos_t)n, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
+                                    (const uint8_t *)"no-cache", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    memcpy(start, body, (size_t)n);
+    if (lws_write(wsi, start, (size_t)n, LWS_WRITE_HTTP_FINAL) != n)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_get(pss *s, struct lws *wsi)
+{
+    ms_www_server *srv = s->srv;
+    char uri[4096], inm[256], ae[256];
+    int n = hdr(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri);
+    s->head = false;
+    if (n < 0) {
+        n = hdr(wsi, WSI_TOKEN_HEAD_URI, uri, sizeof uri);
+        s->head = n >= 0;
+    }
+    if (n < 0) /* POST, PUT, ...: nothing here takes them */
+        return http_error(wsi, 405, "only GET and HEAD");
+    char *q = strchr(uri, '?');
+    if (q)
+        *q = 0;
+    bool has_inm = hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, inm, sizeof inm) >= 0;
+    bool has_ae = hdr(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, ae, sizeof ae) >= 0;
+    /* lws has percent-decoded the path; a NUL from %00 ends it early, so
+     * the length it reports is compared (a shorter string: refused). */
+    size_t len = strlen(uri);
+    ms_www_reply *r = &s->reply;
+    if ((int)len != n)
+        r->status = 403, r->reason = "path not allowed";
+    else
+        ms_www_files_get(&srv->cfg.roots, uri, len, has_inm ? inm : NULL,
+                         has_ae ? ae : NULL, r);
+    char peer[MS_PEER_NAME_MAX];
+    if (r->status >= 400) {
+        peer_of(wsi, peer, sizeof peer);
+        ms_log_info("www: %s: GET %.200s: %d %s", peer, uri, r->status,
+                    r->reason);
+        return http_error(wsi, r->status, r->reason);
+    }
+    uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
+                                 *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status,
+                                    r->status == 304 ? NULL : r->mime,
+                                    r->status == 304 ? LWS_ILLEGAL_HTTP_CONTENT_LEN
+                                                     : (lws_filepos_t)r->size,
+                                    &p, end) ||
+        lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
+                                    (const uint8_t *)r->cache,
+                                    (int)strlen(r->cache), &p, end) ||
+        lws_add_http_header_by_name(wsi, (const uint8_t *)"etag:",
+                                    (const uint8_t *)r->etag,
+                                    (int)strlen(r->etag), &p, end) ||
+        lws_add_http_header_by_name(wsi, (const uint8_t *)"vary:",
+                                    (const uint8_t *)"Accept-Encoding", 15,
+                                    &p, end) ||
+        (r->gzip && lws_add_http_header_by_name(
+                        wsi, (const uint8_t *)"content-encoding:",
+                        (const uint8_t *)"gzip", 4, &p, end)) ||
+        (r->status == 200 && lws_add_http_header_by_name(
+                                 wsi, (const uint8_t *)"x-content-type-options:",
+                                 (const uint8_t *)"nosniff", 7, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (r->status == 304 || s->head || r->size == 0) {
+        ms_www_reply_free(r);
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    s->sent = 0;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int http_writeable(pss *s, struct lws *wsi)
+{
+    ms_www_reply *r = &s->reply;
+    if (r->status != 200 || (r->fd < 0 && !r->body))
+        return 0;
+    static uint8_t buf[LWS_PRE + 65536];
+    uint8_t *start = buf + LWS_PRE;
+    size_t want = r->size - s->sent;
+    if (want > 65536)
+        want = 65536;
+    if (r->body) {
+        memcpy(start, r->body + s->sent, want);
+    } else {
+        ssize_t n = pread(r->fd, start, want, (off_t)s->sent);
+        if (n <= 0)
+            return -1; /* the file shrank: the length is a lie now */
+        want = (size_t)n;
+    }
+    s->sent += want;
+    bool last = s->sent >= r->size;
+    if (lws_write(wsi, start, want,
+                  last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)want)
+        return -1;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    ms_www_reply_free(r);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason,
+                   void *user, void *in, size_t len)
+{
+    pss *s = user;
+    ms_www_server *srv = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        memset(s, 0, sizeof *s);
+        s->reply.fd = -1;
+        s->srv = srv;
+        return http_get(s, wsi);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_writeable(s, wsi);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (s && s->srv)
+            ms_www_reply_free(&s->reply);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY: {
+        /* Every wsi ends here (protocols[0] only); count websockets. */
+        const struct lws_protocols *p = lws_get_protocol(wsi);
+        if (srv && p && p->name && !strcmp(p->name, "mscada-ws") && s &&
+            s->is_ws)
+            srv->ws_alive--;
+        return 0;
+    }
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- websocket -------------------------------------------------------------- */
+
+static bool ws_path(struct lws *wsi)
+{
+    char uri[1024];
+    int n = hdr(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri);
+    if (n < 3)
+        return false;
+    char *q = strchr(uri, '?');
+    if (q)
+        *q = 0;
+    n = (int)strlen(uri);
+    return n >= 3 && !strcmp(uri + n - 3, "/ws");
+}
+
+static void session_unlink(ms_www_server *srv, pss *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (srv->sessions == s)
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    for (pss **k = &srv->kicks; *k; k = &(*k)->kick_next) {
+        if (*k == s) {
+            *k = s->kick_next;
+            break;
+        }
+    }
+}
+
+static int ws_writeable(ms_www_server *srv, pss *s, struct lws *wsi)
+{
+    if (!s->conn || s->kicked)
+        return 0;
+    ms_buf *out = &srv->out;
+    out->off = 0;
+    out->len = LWS_PRE;
+    if (!ms_buf_reserve(out, srv->cfg.write_batch))
+        return 0;
+    bool more = ms_www_conn_fill(s->conn, out, srv->cfg.write_batch +
+                                               LWS_PRE);
+    size_t n = out->len - LWS_PRE;
+    if (n && lws_write(wsi, out->data + LWS_PRE, n, LWS_WRITE_HTTP) <
+                 (int)n) {
+        char peer[MS_PEER_NAME_MAX];
+        peer_of(wsi, peer, sizeof peer);
+        ms_log_warn("www: %s: write failed; closing", peer);
+        return -1;
+    }
+    ms_buf_shrink(out, 1 << 20);
+    if (more)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int ws_receive(ms_www_server *srv, pss *s, struct lws *wsi,
+                      const void *in, size_t len)
+{
+    if (!s->conn)
+        return 0;
+    if (ms_buf_size(&s->rx) + len > srv->cfg.max_message) {
+        ms_log_warn("www: %s: message over max_message (%zu bytes); "
+                    "closing (1009)", ms_www_conn_peer(s->conn),
+                    srv->cfg.max_message);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"too big", 7);
+        return -1;
+    }
+    if (ms_buf_append(&s->rx, in, len) < 0)
+        return -1;
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+        return 0;
+    if (lws_frame_is_binary(wsi)) {
+        ms_www_conn_recv_binary(s->conn, ms_buf_size(&s->rx));
+    } else {
+        ms_www_action act;
+        ms_www_conn_recv(s->conn, (const char *)ms_buf_head(&s->rx),
+                         ms_buf_size(&s->rx), &act);
+        if (act.kind != MS_WWW_ACT_NONE && srv->cfg.on_action)
+            srv->cfg.on_action(s->conn, &act, srv->cfg.arg);
+        ms_www_action_done(&act);
+    }
+    s->rx.off = s->rx.len = 0;
+    ms_buf_shrink(&s->rx, 4096);
+    return 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
+                 void *user, void *in, size_t len)
+{
+    pss *s = user;
+    ms_www_server *srv = lws_context_user(lws_get_context(wsi));
+    char peer[MS_PEER_NAME_MAX];
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (srv->stopping || !ws_path(wsi)) {
+            peer_of(wsi, peer, sizeof peer);
+            ms_log_info("www: %s: websocket refused (%s)", peer,
+                        srv->stopping ? "stopping" : "not at /ws");
+            return 1;
+        }
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(s, 0, sizeof *s);
+        s->srv = srv;
+        s->wsi = wsi;
+        s->reply.fd = -1;
+        s->is_ws = true;
+        srv->ws_alive++;
+        peer_of(wsi, peer, sizeof peer);
+        s->conn = ms_www_conn_new(srv->cfg.hub, peer, s);
+        if (!s->conn) {
+            lws_close_reason(wsi, (enum lws_close_status)1013,
+                             (unsigned char *)"full", 4);
+            return -1;
+        }
+        s->next = srv->sessions;
+        if (s->next)
+            s->next->prev = s;
+        srv->sessions = s;
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(srv, s, wsi);
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(srv, s, wsi, in, len);
+    case LWS_CALLBACK_CLOSED:
+        if (s && s->srv && s->is_ws) {
+            session_unlink(srv, s);
+            ms_www_conn_free(s->conn);
+            s->conn = NULL;
+            ms_buf_free(&s->rx);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- hub callbacks: writable and kick ------------------------------------- */
+
+static void want_write(ms_www_conn *c, void *arg)
+{
+    (void)arg;
+    pss *s = ms_www_conn_user(c);
+    if (s && s->wsi)
+        lws_callback_on_writable(s->wsi);
+}
+
+static void kick_cb(uv_timer_t *t)
+{
+    ms_www_server *srv =
+        (ms_www_server *)((char *)t - offsetof(ms_www_server, kick_timer));
+    while (srv->kicks) {
+        pss *s = srv->kicks;
+        srv->kicks = s->kick_next;
+        s->kick_next = NULL;
+        lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                         (unsigned char *)"too slow", 8);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+    }
+}
+
+static void overflow(ms_www_conn *c, void *arg)
+{
+    ms_www_server *srv = arg;
+    pss *s = ms_www_conn_user(c);
+    if (!s || s->kicked)
+        return;
+    s->kicked = true;
+    s->kick_next = srv->kicks;
+    srv->kicks = s;
+    uv_timer_start(&srv->kick_timer, kick_cb, 0, 0);
+}
+
+/* ---- start and stop ----------------------------------------------------------- */
+
+void ms_www_server_config_init(ms_www_server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->ip = "127.0.0.1";
+    cfg->port = 8324;
+    cfg->max_message = 1u << 20;
+    cfg->write_batch = 64u << 10;
+}
+
+static void lws_to_ms_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    ms_log(level == LLL_ERR ? MS_LOG_WARN : MS_LOG_DEBUG, "lws: %.*s",
+           (int)n, line);
+}
+
+static void free_on_close(uv_handle_t *h);
+
+int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
+                        ms_www_server **out, char *why, size_t whylen)
+{
+    ms_www_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return MS_ENOMEM;
+    srv->cfg = *cfg;
+    srv->loop = loop;
+    if (!srv->cfg.write_batch)
+        srv->cfg.write_batch = 64u << 10;
+    if (!srv->cfg.max_message)
+        srv->cfg.max_message = 1u << 20;
+    ms_www_hub_set_io(cfg->hub, want_write, overflow, srv);
+    lws_set_log_level(LLL_ERR | (ms_log_get_level() >= MS_LOG_DEBUG
+                                     ? LLL_WARN : 0), lws_to_ms_log);
+    srv->protocols[0] = (struct lws_protocols){
+        "http", cb_http, sizeof(pss), 0, 0, NULL, 0};
+    srv->protocols[1] = (struct lws_protocols){
+        "mscada-ws", cb_ws, sizeof(pss), 65536, 0, NULL, 0};
+    srv->pvo_default = (struct lws_protocol_vhost_options){
+        NULL, NULL, "default", "1"};
+    srv->pvo = (struct lws_protocol_vhost_options){
+        NULL, &srv->pvo_default, "mscada-ws", ""};
+    srv->foreign[0] = loop;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (!strchr(cfg->ip, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = srv->foreign;
+    info.pcontext = &srv->ctx;
+    info.port = cfg->port;
+    info.iface = cfg->ip;
+    info.protocols = srv->protocols;
+    info.pvo = &srv->pvo;
+    info.user = srv;
+    info.timeout_secs = 30;
+    info.ka_time = 60; /* TCP keepalive finds browsers that vanished */
+    info.ka_probes = 3;
+    info.ka_interval = 10;
+    uv_timer_init(loop, &srv->kick_timer);
+    uv_timer_init(loop, &srv->drain_timer);
+    uv_timer_init(loop, &srv->final_timer);
+    srv->kick_timer.data = srv->drain_timer.data = srv->final_timer.data =
+        &own_tag;
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx || lws_get_vhost_listen_port(
+                         lws_get_vhost_by_name(srv->ctx, "default")) <= 0) {
+        snprintf(why, whylen, "wwwserver: cannot listen on %s:%d (in use, "
+                 "or not an address of this machine; or the package "
+                 "libwebsockets-evlib-uv is missing): change ip/port in "
+                 "wwwserver.yaml", cfg->ip, cfg->port);
+        *out = NULL;
+        if (!srv->ctx) {
+            uv_close((uv_handle_t *)&srv->kick_timer, NULL);
+            uv_close((uv_handle_t *)&srv->drain_timer, NULL);
+            uv_close((uv_handle_t *)&srv->final_timer, free_on_close);
+            srv->final_timer.data = srv;
+        } else {
+            ms_www_server_stop(srv, NULL, NULL); /* frees it, later */
+        }
+        return MS_EIO;
+    }
+    *out = srv;
+    return 0;
+}
+
+int ms_www_server_port(const ms_www_server *s)
+{
+    return lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx,
+                                                           "default"));
+}
+
+static void count_lws(uv_handle_t *h, void *arg)
+{
+    if (h->data != &own_tag && uv_is_closing(h))
+        (*(int *)arg)++;
+}
+
+static void free_on_close(uv_handle_t *h)
+{
+    ms_www_server *srv = h->data;
+    void (*done)(void *) = srv->done;
+    void *arg = srv->done_arg;
+    free(srv);
+    if (done)
+        done(arg);
+}
+
+static void final_cb(uv_timer_t *t)
+{
+    ms_www_server *srv =
+        (ms_www_server *)((char *)t - offsetof(ms_www_server, final_timer));
+    int closing = 0;
+    uv_walk(srv->loop, count_lws, &closing);
+    if (closing)
+        return; /* lws's handles still closing: the plugin must stay */
+    uv_timer_stop(t);
+    lws_context_destroy(srv->ctx); /* the second time frees it */
+    srv->ctx = NULL;
+    ms_buf_free(&srv->out);
+    /* Closed in order: the last close callback frees srv. */
+    uv_close((uv_handle_t *)&srv->kick_timer, NULL);
+    uv_close((uv_handle_t *)&srv->drain_timer, NULL);
+    srv->final_timer.data = srv;
+    uv_close((uv_handle_t *)&srv->final_timer, free_on_close);
+}
+
+static void drain_cb(uv_timer_t *t)
+{
+    ms_www_server *srv =
+        (ms_www_server *)((char *)t - offsetof(ms_www_server, drain_timer));
+    if (srv->ws_alive > 0 && uv_now(srv->loop) - srv->drain_start < 2000)
+        return;
+    uv_timer_stop(t);
+    lws_context_destroy(srv->ctx); /* the first time: closes every wsi */
+    uv_timer_start(&srv->final_timer, final_cb, 5, 5);
+}
+
+void ms_www_server_stop(ms_www_server *srv, void (*done)(void *), void *arg)
+{
+    if (!srv || srv->stopping)
+        return;
+    srv->stopping = true;
+    srv->done = done;
+    srv->done_arg = arg;
+    uv_timer_stop(&srv->kick_timer);
+    srv->kicks = NULL;
+    ms_www_hub_set_io(srv->cfg.hub, NULL, NULL, NULL);
+    while (srv->sessions) {
+        pss *s = srv->sessions;
+        srv->sessions = s->next; /* CLOSED runs inside the calls below */
+        if (srv->sessions)
+            srv->sessions->prev = NULL;
+        s->prev = s->next = NULL;
+        lws_close_reason(s->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+                         (unsigned char *)"shutdown", 8);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+    }
+    srv->drain_start = uv_now(srv->loop);
+    uv_timer_start(&srv->drain_timer, drain_cb, 10, 10);
+}
