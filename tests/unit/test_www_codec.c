@@ -597,7 +597,8 @@ static void test_hub_set_and_rta(void **state)
     assert_string_equal(a.text, want);
     ms_www_action_done(&a);
     a = recv_text(c, "{\"type\":\"rqs\",\"tagname\":\"D\",\"value\":{}}");
-    snprintf(want, sizeof want, "{\"__rqs_id__\": %d}", id);
+    snprintf(want, sizeof want, "{\"__rqs_id__\": %d, \"__rta_id__\": %d}",
+             id, id);
     assert_string_equal(a.text, want);
     ms_www_action_done(&a);
     /* history: max_points sized to the range (1 h -> 3600), kept when

@@ -691,8 +691,11 @@ static bool rta_text(ms_www_conn *c, hub_tag *t, bool rqs, json_t *req,
     json_t *v = json_copy(req);
     if (!v)
         return false;
-    json_object_set_new(v, rqs ? "__rqs_id__" : "__rta_id__",
-                        json_integer(c->rta_id));
+    /* The 2024 form names the id __rqs_id__; mscada history answers
+     * __rta_id__ only, so that form carries both. */
+    if (rqs)
+        json_object_set_new(v, "__rqs_id__", json_integer(c->rta_id));
+    json_object_set_new(v, "__rta_id__", json_integer(c->rta_id));
     if (h->cfg.history_tag && !strcmp(t->name, h->cfg.history_tag) &&
         h->cfg.history_max_points > 0 && !json_object_get(v, "max_points")) {
         double s = json_number_value(json_object_get(v, "start_ms")) * 1e3;
