@@ -292,12 +292,13 @@ int ms_www_files_get(const ms_www_roots *roots, const char *path,
     errno = ENOENT;
     if (roots->get_path)
         fd = open_under(roots->get_path, rel, &st, real);
-    if (fd < 0 && errno == ENOENT && deep) {
-        if (roots->serve_path)
+    /* Not the app's: serve_path (or the 2024 paths:) for downloads. */
+    if (fd < 0 && errno == ENOENT) {
+        if (roots->serve_path) {
             fd = open_under(roots->serve_path, rel, &st, real);
-        else if (roots->npaths && in_paths(roots, rel))
+        } else if (roots->npaths && in_paths(roots, rel)) {
             fd = open_under(".", rel, &st, real);
-        else if (!roots->get_path || errno == ENOENT) {
+        } else if (deep) {
             fail(r, 403, "path not configured (serve_path or paths)");
             return r->status;
         }
