@@ -5,7 +5,8 @@
 #
 #   sh scripts/demo.sh [BUILD]      # BUILD: the build folder (default build)
 #
-# Starts bus, modbusserver, modbusclient, history and plantsim in that order,
+# Starts bus, modbusserver, modbusclient, history, wwwserver and plantsim in
+# that order,
 # each in its own process group, stdin from /dev/null, output to
 # RUN/logs/NAME.log, and waits for each to be up. Then it waits; Ctrl-C
 # (SIGINT) or SIGTERM stops every one of them by pid (SIGTERM, SIGKILL after
@@ -14,11 +15,13 @@
 #
 # The configs are config/demo/*.yaml, copied into RUN/config/ with the ports
 # below put in. Fixed ports: 1324 (bus), 1325 (its text port), 1502 (the
-# PLC's Modbus/TCP), all on 127.0.0.1. If one is taken the script says which
-# and exits 1. Environment overrides (the system test uses them):
+# PLC's Modbus/TCP), 8324 (the web server), all on 127.0.0.1. If one is
+# taken the script says which and exits 1. Environment overrides (the
+# system test uses them):
 #   MSCADA_DEMO_BUS_PORT   bus port (1324)
 #   MSCADA_DEMO_TEXT_PORT  bus text port (1325)
 #   MSCADA_DEMO_PLC_PORT   the PLC's Modbus/TCP port (1502)
+#   MSCADA_DEMO_WWW_PORT   the wwwserver's HTTP port (8324)
 #   MSCADA_DEMO_DIR        the run folder (BUILD/demo): logs/, config/, the
 #                          bus snapshot, history/, pids ("NAME PID" lines)
 #   MSCADA_DEMO_WAIT       seconds each process may take to come up (30)
@@ -31,12 +34,14 @@ run=${MSCADA_DEMO_DIR:-$build/demo}
 bus_port=${MSCADA_DEMO_BUS_PORT:-1324}
 text_port=${MSCADA_DEMO_TEXT_PORT:-1325}
 plc_port=${MSCADA_DEMO_PLC_PORT:-1502}
+www_port=${MSCADA_DEMO_WWW_PORT:-8324}
 up_wait=${MSCADA_DEMO_WAIT:-30}
 grace=${MSCADA_DEMO_GRACE:-10}
 
 say() { printf '%s\n' "mscada demo: $*"; }
 
-for v in "$bus_port" "$text_port" "$plc_port" "$up_wait" "$grace"; do
+for v in "$bus_port" "$text_port" "$plc_port" "$www_port" "$up_wait" \
+         "$grace"; do
     case $v in '' | *[!0-9]*)
         say "'$v' is no number (check MSCADA_DEMO_* in the environment)" >&2
         exit 2 ;;
@@ -63,11 +68,12 @@ cd "$run" || exit 1 # every module runs here: bus.snap, history/ land here
 
 # The example configs with this run's ports (and history's folder as an
 # absolute path, so history-export works from anywhere).
-for f in bus modbusserver modbusclient history tags; do
+for f in bus modbusserver modbusclient history wwwserver tags; do
     sed -e "s/^\(port:\) 1324/\1 $bus_port/" \
         -e "s/^\(text_port:\) 1325/\1 $text_port/" \
         -e "s/^\(bus_port:\) 1324/\1 $bus_port/" \
         -e "s/^\(  port:\) 1502/\1 $plc_port/" \
+        -e "s/^\(port:\) 8324/\1 $www_port/" \
         -e "s|^\(path:\) history\$|\1 $run/history|" \
         "$top/config/demo/$f.yaml" > "$run/config/$f.yaml" || exit 1
 done
@@ -141,7 +147,8 @@ port_hint() {
     grep -qi "in use" "$log" || return
     for pp in "bus:$bus_port:MSCADA_DEMO_BUS_PORT" \
               "text:$text_port:MSCADA_DEMO_TEXT_PORT" \
-              "plc:$plc_port:MSCADA_DEMO_PLC_PORT"; do
+              "plc:$plc_port:MSCADA_DEMO_PLC_PORT" \
+              "www:$www_port:MSCADA_DEMO_WWW_PORT"; do
         p=$(echo "$pp" | cut -d: -f2)
         var=$(echo "$pp" | cut -d: -f3)
         if grep -i "in use" "$log" | grep -Eq "(port |:)$p([^0-9]|\$)"; then
@@ -202,6 +209,10 @@ wait_up modbusclient "$bus_up"
 start history "$mscada" history --config "$conf/history.yaml" \
     --tags "$conf/tags.yaml"
 wait_up history "history: recording"
+start wwwserver "$mscada" wwwserver --config "$conf/wwwserver.yaml" \
+    --tags "$conf/tags.yaml"
+wait_up wwwserver "www: listening on"
+wait_up wwwserver "$bus_up"
 start plantsim "$build/plantsim" --bus "127.0.0.1:$bus_port"
 wait_up plantsim "$bus_up"
 
@@ -222,6 +233,8 @@ mscada demo: a tank and its pump, a PLC, and the SCADA around them
   modbusclient  polls the PLC every 0.2 s into TankLevel, FlowRate,
                 PumpRunning, PumpStarts, PumpMode; writes PumpMode back
   history       records those tags in $(show "$run/history")/
+  wwwserver     the HMI's web server: http://127.0.0.1:$www_port/
+                (pymscada's browser protocol on /ws)
   plantsim      the plant: the tank fills, the pump (Auto) starts above
                 8 m and stops below 2 m
   pids:$pids

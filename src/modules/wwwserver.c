@@ -72,8 +72,9 @@ static int wwwserver_run(const ms_module *m, int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     int lc = uv_loop_close(&loop);
     if (lc != 0)
-        ms_log_warn("wwwserver: the loop still had handles at exit (%s)",
+        ms_log_warn("the loop still had handles at exit (%s)",
                     uv_strerror(lc));
+    ms_log_info("stopped");
     return MS_EXIT_OK;
 }
 

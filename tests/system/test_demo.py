@@ -21,7 +21,8 @@ from mshelp import check, check_eq
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCRIPT = os.path.join(TOP, 'scripts', 'demo.sh')
-NAMES = ['bus', 'modbusserver', 'modbusclient', 'history', 'plantsim']
+NAMES = ['bus', 'modbusserver', 'modbusclient', 'history', 'wwwserver',
+         'plantsim']
 
 DEMO = None  # the running demo, shared by the tests in order
 
@@ -49,12 +50,13 @@ class Demo:
         self.dir = h.tmpdir('mscada-demo-')
         self.run = os.path.join(self.dir, 'run')
         self.out_path = os.path.join(self.dir, 'demo.out')
-        self.bus_port, self.text_port, port3 = free_ports(3)
+        self.bus_port, self.text_port, port3, self.www_port = free_ports(4)
         self.plc_port = plc_port or port3
         env = dict(os.environ)
         env.update({'MSCADA_DEMO_BUS_PORT': str(self.bus_port),
                     'MSCADA_DEMO_TEXT_PORT': str(self.text_port),
                     'MSCADA_DEMO_PLC_PORT': str(self.plc_port),
+                    'MSCADA_DEMO_WWW_PORT': str(self.www_port),
                     'MSCADA_DEMO_DIR': self.run})
         build = h.ARGS.build or os.path.dirname(h.MSCADA)
         self.proc = h.spawn(['/bin/sh', SCRIPT, build], self.out_path,
@@ -173,11 +175,14 @@ def test_start():
         check_eq(sorted(pids), sorted(NAMES), 'processes in the pids file')
         for n, pid in pids.items():
             check(pid_alive(pid), '%s (pid %d) is not running', n, pid)
-        for f in ['bus', 'modbusserver', 'modbusclient', 'history', 'tags']:
+        for f in ['bus', 'modbusserver', 'modbusclient', 'history',
+                  'wwwserver', 'tags']:
             path = os.path.join(DEMO.run, 'config', f + '.yaml')
             check(os.path.exists(path), 'no %s in the run folder', path)
         check('127.0.0.1:%d' % DEMO.bus_port in DEMO.out(),
               'the banner does not name the bus port')
+        url = 'http://127.0.0.1:%d/' % DEMO.www_port
+        check(url in DEMO.out(), 'the banner does not name %s', url)
 
 
 def test_level_follows_plant():
@@ -286,6 +291,39 @@ def test_history():
                                  os.path.getsize(os.path.join(hist, n)) >= 16
                                  for n in os.listdir(hist)),
                      'a TankLevel file with records in %s' % hist)
+
+
+def test_web():
+    # The wwwserver serves / and relays TankLevel to a browser's websocket.
+    import urllib.request
+    with reported():
+        d = demo()
+        url = 'http://127.0.0.1:%d/' % d.www_port
+        with urllib.request.urlopen(url, timeout=h.TIMEOUT) as r:
+            check_eq(r.status, 200, 'GET ' + url)
+        try:
+            import wwwhelp as w
+        except ImportError:
+            return
+        if w.websockets is None:
+            return
+
+        class Port:
+            port = d.www_port
+
+            def url(self, path):
+                return 'ws://127.0.0.1:%d%s' % (d.www_port, path)
+
+        async def go():
+            ws = await w.tab(Port())
+            check(w.is_json(ws.first[1], 'pages'), 'pages')
+            await w.send(ws, 'sub', 'TankLevel')
+            m, _ = await w.recv_until(ws, lambda m: isinstance(m, bytes),
+                                      'a TankLevel value')
+            level = struct.unpack('!d', w.binary_of(m)[3])[0]
+            check(0 <= level <= 10, 'TankLevel %r', level)
+            await ws.close()
+        w.run(go())
 
 
 def test_sigterm_stops_all():
