@@ -24,8 +24,8 @@ while [ $i -lt 100 ]; do
     i=$((i + 1))
 done
 printf 'port: %s\n' "$BUS_PORT" > "$TMP/bus.yaml"
-printf 'bus_port: %s\nport: %s\nstatus_interval: 60\n' "$BUS_PORT" \
-    "$WWW_PORT" > "$TMP/wwwserver.yaml"
+printf 'bus_port: %s\nport: %s\nstatus_interval: 60\nbatch_ms: %s\n' "$BUS_PORT" \
+    "$WWW_PORT" "${BATCH_MS:-2}" > "$TMP/wwwserver.yaml"
 "$MSCADA" bus --config "$TMP/bus.yaml" > "$TMP/bus.log" 2>&1 &
 BUS_PID=$!
 "$MSCADA" wwwserver --config "$TMP/wwwserver.yaml" --tags "$TMP/tags.yaml" \

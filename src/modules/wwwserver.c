@@ -102,6 +102,8 @@ const ms_module ms_module_wwwserver = {
         "                           closed (1008)\n"
         "  max_message: 1M          largest message from a browser\n"
         "  history_max_points: 100000  max_points added to trend requests\n"
+        "  batch_ms: 2              write to a browser at most this often\n"
+        "                           (more frames per write; 0: at once)\n"
         "  status_interval: 10      seconds between status tag updates\n",
     .run = wwwserver_run,
 };

@@ -28,6 +28,7 @@ typedef struct {
     size_t max_message;        /* from a browser; 1M */
     int history_max_points;    /* 100000 */
     double status_interval;    /* seconds between status updates; 10 */
+    int batch_ms;              /* writes to a browser at most this often; 2 */
 } ms_www_app_config;
 
 void ms_www_app_config_init(ms_www_app_config *cfg);

@@ -17,6 +17,7 @@ void ms_www_app_config_init(ms_www_app_config *cfg)
     cfg->max_message = 1u << 20;
     cfg->history_max_points = 100000;
     cfg->status_interval = 10;
+    cfg->batch_ms = 2;
 }
 
 void ms_www_app_config_free(ms_www_app_config *cfg)
@@ -97,7 +98,7 @@ int ms_www_app_config_load(const char *path, ms_www_app_config *cfg,
     static const char *const known[] = {
         "bus_ip", "bus_port", "ip", "port", "get_path", "serve_path", "paths",
         "www_tag", "config", "pages", "queue_max", "max_message",
-        "history_max_points", "status_interval", NULL};
+        "history_max_points", "status_interval", "batch_ms", NULL};
     ms_conf_warn_unknown(root, known, "wwwserver.yaml");
     if (ms_client_config_from_conf(&cfg->client, root, err) < 0)
         return MS_ECONFIG;
@@ -151,6 +152,12 @@ int ms_www_app_config_load(const char *path, ms_www_app_config *cfg,
         if (ms_conf_int(n, "history_max_points", 0, 100000000, &v, err) < 0)
             return MS_ECONFIG;
         cfg->history_max_points = (int)v;
+    }
+    n = ms_conf_get(root, "batch_ms");
+    if (n) {
+        if (ms_conf_int(n, "batch_ms", 0, 1000, &v, err) < 0)
+            return MS_ECONFIG;
+        cfg->batch_ms = (int)v;
     }
     n = ms_conf_get(root, "status_interval");
     if (n) {

@@ -237,6 +237,7 @@ int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
     sc.roots.paths = (const char *const *)app->paths;
     sc.roots.npaths = app->npaths;
     sc.max_message = cfg->max_message;
+    sc.batch_ms = (unsigned)cfg->batch_ms;
     sc.hub = app->hub;
     sc.on_action = on_action;
     sc.arg = app;

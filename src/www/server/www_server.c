@@ -38,6 +38,11 @@ struct ms_www_server {
     struct lws_protocol_vhost_options pvo_default, pvo;
     void *foreign[1];
     uv_timer_t kick_timer, drain_timer, final_timer;
+    uv_timer_t flush_timer;    /* writes what came, batch_ms after the last
+                                * flush at the earliest */
+    pss *flushes;              /* websockets with something to send */
+    uint64_t last_flush_ns;
+    int closing;               /* own handles still closing */
     pss *sessions;             /* established websockets */
     pss *kicks;                /* to close with 1008 */
     int ws_alive;              /* ws wsis not yet destroyed */
@@ -57,7 +62,8 @@ struct pss {
     ms_www_conn *conn;
     pss *prev, *next;
     pss *kick_next;
-    bool kicked, is_ws;
+    pss *flush_next;
+    bool kicked, is_ws, in_flush;
     ms_buf rx;
     /* HTTP body */
     ms_www_reply reply;
@@ -266,6 +272,15 @@ static void session_unlink(ms_www_server *srv, pss *s)
             break;
         }
     }
+    if (s->in_flush) {
+        for (pss **k = &srv->flushes; *k; k = &(*k)->flush_next) {
+            if (*k == s) {
+                *k = s->flush_next;
+                break;
+            }
+        }
+        s->in_flush = false;
+    }
 }
 
 static int ws_writeable(ms_www_server *srv, pss *s, struct lws *wsi)
@@ -378,12 +393,53 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
 
 /* ---- hub callbacks: writable and kick ------------------------------------- */
 
+static void kick(ms_www_server *srv, pss *s);
+
+/* After the loop turn's input (bus values, browser messages) has been
+ * handled (a timer runs at the start of the next turn, before it polls):
+ * every websocket with something new is written at once, one write each,
+ * unless lws still holds unsent bytes of it (then lws waits for POLLOUT).
+ * This saves the two epoll_ctl calls per write of asking lws for a
+ * writable callback for every small batch. */
+static void flush_cb(uv_timer_t *h)
+{
+    ms_www_server *srv =
+        (ms_www_server *)((char *)h - offsetof(ms_www_server, flush_timer));
+    while (srv->flushes) {
+        pss *s = srv->flushes;
+        srv->flushes = s->flush_next;
+        s->in_flush = false;
+        if (!s->conn || s->kicked)
+            continue;
+        if (lws_partial_buffered(s->wsi)) { /* lws still holds some */
+            lws_callback_on_writable(s->wsi);
+            continue;
+        }
+        if (ws_writeable(srv, s, s->wsi) < 0)
+            kick(srv, s);
+    }
+    srv->last_flush_ns = uv_hrtime();
+}
+
 static void want_write(ms_www_conn *c, void *arg)
 {
-    (void)arg;
+    ms_www_server *srv = arg;
     pss *s = ms_www_conn_user(c);
-    if (s && s->wsi)
-        lws_callback_on_writable(s->wsi);
+    if (!s || !s->wsi || s->in_flush)
+        return;
+    bool first = !srv->flushes;
+    s->in_flush = true;
+    s->flush_next = srv->flushes;
+    srv->flushes = s;
+    if (!first)
+        return;
+    /* At most one flush per batch_ms: more frames per write, fewer
+     * writes, at the cost of at most batch_ms of latency. */
+    uint64_t since_ms = (uv_hrtime() - srv->last_flush_ns) / 1000000u;
+    uv_timer_start(&srv->flush_timer, flush_cb,
+                   since_ms >= srv->cfg.batch_ms ? 0
+                                                 : srv->cfg.batch_ms - since_ms,
+                   0);
 }
 
 static void kick_cb(uv_timer_t *t)
@@ -402,9 +458,15 @@ static void kick_cb(uv_timer_t *t)
 
 static void overflow(ms_www_conn *c, void *arg)
 {
-    ms_www_server *srv = arg;
     pss *s = ms_www_conn_user(c);
-    if (!s || s->kicked)
+    if (s)
+        kick(arg, s);
+}
+
+/* Closes with 1008 soon (never from inside hub or lws calls). */
+static void kick(ms_www_server *srv, pss *s)
+{
+    if (s->kicked)
         return;
     s->kicked = true;
     s->kick_next = srv->kicks;
@@ -421,6 +483,7 @@ void ms_www_server_config_init(ms_www_server_config *cfg)
     cfg->port = 8324;
     cfg->max_message = 1u << 20;
     cfg->write_batch = 64u << 10;
+    cfg->batch_ms = 2;
 }
 
 static void lws_to_ms_log(int level, const char *line)
@@ -432,7 +495,7 @@ static void lws_to_ms_log(int level, const char *line)
            (int)n, line);
 }
 
-static void free_on_close(uv_handle_t *h);
+static void close_own(ms_www_server *srv);
 
 int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
                         ms_www_server **out, char *why, size_t whylen)
@@ -477,6 +540,8 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
     uv_timer_init(loop, &srv->kick_timer);
     uv_timer_init(loop, &srv->drain_timer);
     uv_timer_init(loop, &srv->final_timer);
+    uv_timer_init(loop, &srv->flush_timer);
+    srv->flush_timer.data = &own_tag;
     srv->kick_timer.data = srv->drain_timer.data = srv->final_timer.data =
         &own_tag;
     srv->ctx = lws_create_context(&info);
@@ -488,10 +553,7 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
                  "wwwserver.yaml", cfg->ip, cfg->port);
         *out = NULL;
         if (!srv->ctx) {
-            uv_close((uv_handle_t *)&srv->kick_timer, NULL);
-            uv_close((uv_handle_t *)&srv->drain_timer, NULL);
-            uv_close((uv_handle_t *)&srv->final_timer, free_on_close);
-            srv->final_timer.data = srv;
+            close_own(srv);
         } else {
             ms_www_server_stop(srv, NULL, NULL); /* frees it, later */
         }
@@ -515,12 +577,28 @@ static void count_lws(uv_handle_t *h, void *arg)
 
 static void free_on_close(uv_handle_t *h)
 {
+    /* libuv runs close callbacks newest first: free after the last. */
     ms_www_server *srv = h->data;
+    if (--srv->closing > 0)
+        return;
     void (*done)(void *) = srv->done;
     void *arg = srv->done_arg;
     free(srv);
     if (done)
         done(arg);
+}
+
+static void close_own(ms_www_server *srv)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&srv->flush_timer,
+                         (uv_handle_t *)&srv->kick_timer,
+                         (uv_handle_t *)&srv->drain_timer,
+                         (uv_handle_t *)&srv->final_timer};
+    srv->closing = 4;
+    for (int i = 0; i < 4; i++) {
+        hs[i]->data = srv;
+        uv_close(hs[i], free_on_close);
+    }
 }
 
 static void final_cb(uv_timer_t *t)
@@ -535,11 +613,7 @@ static void final_cb(uv_timer_t *t)
     lws_context_destroy(srv->ctx); /* the second time frees it */
     srv->ctx = NULL;
     ms_buf_free(&srv->out);
-    /* Closed in order: the last close callback frees srv. */
-    uv_close((uv_handle_t *)&srv->kick_timer, NULL);
-    uv_close((uv_handle_t *)&srv->drain_timer, NULL);
-    srv->final_timer.data = srv;
-    uv_close((uv_handle_t *)&srv->final_timer, free_on_close);
+    close_own(srv);
 }
 
 static void drain_cb(uv_timer_t *t)
@@ -561,7 +635,11 @@ void ms_www_server_stop(ms_www_server *srv, void (*done)(void *), void *arg)
     srv->done = done;
     srv->done_arg = arg;
     uv_timer_stop(&srv->kick_timer);
+    uv_timer_stop(&srv->flush_timer);
     srv->kicks = NULL;
+    for (pss *s = srv->flushes; s; s = s->flush_next)
+        s->in_flush = false;
+    srv->flushes = NULL;
     ms_www_hub_set_io(srv->cfg.hub, NULL, NULL, NULL);
     while (srv->sessions) {
         pss *s = srv->sessions;

@@ -20,6 +20,8 @@ typedef struct {
     ms_www_roots roots;      /* borrowed while the server runs */
     size_t max_message;      /* largest browser message; 1 MiB */
     size_t write_batch;      /* bytes gathered per write; 64 KiB */
+    unsigned batch_ms;       /* writes at most every batch_ms (0: every
+                              * loop turn); 2 */
     ms_www_hub *hub;
     /* A browser's message asks the relay to act on the bus. */
     void (*on_action)(ms_www_conn *c, ms_www_action *act, void *arg);
