@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import struct
 
 import yaml
@@ -398,6 +399,22 @@ def test_ws_paths_and_bad_config():
         except (w.websockets.InvalidHandshake, OSError, EOFError):
             pass
     w.run(go())
+    # the port taken: exit 1 naming it, no crash, nothing left running
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(1)
+    try:
+        taken = w.Www(bus.port, start=False, port=s.getsockname()[1])
+        with open(taken.config_path, 'w') as f:
+            f.write(h.yaml_text(taken.cfg))
+        st, out, err = h.run_cmd([h.MSCADA, 'wwwserver', '--config',
+                                  taken.config_path, '--tags',
+                                  taken.tags_path])
+        check_eq(st, 1, 'exit status with the port taken (%s)' % err)
+        check('cannot listen on 127.0.0.1:%d' % taken.port in err, err)
+        check('Sanitizer' not in err, err)
+    finally:
+        s.close()
     d = h.tmpdir()
     for text, what in (('port: 70000\n', 'port'), ('pages: 3\n', 'pages'),
                        ('get_path: /no/such/dir\n', 'get_path')):

@@ -545,8 +545,9 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
     srv->kick_timer.data = srv->drain_timer.data = srv->final_timer.data =
         &own_tag;
     srv->ctx = lws_create_context(&info);
-    if (!srv->ctx || lws_get_vhost_listen_port(
-                         lws_get_vhost_by_name(srv->ctx, "default")) <= 0) {
+    struct lws_vhost *vh =
+        srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
+    if (!vh || lws_get_vhost_listen_port(vh) <= 0) {
         snprintf(why, whylen, "wwwserver: cannot listen on %s:%d (in use, "
                  "or not an address of this machine; or the package "
                  "libwebsockets-evlib-uv is missing): change ip/port in "
@@ -565,8 +566,9 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
 
 int ms_www_server_port(const ms_www_server *s)
 {
-    return lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx,
-                                                           "default"));
+    struct lws_vhost *vh =
+        s->ctx ? lws_get_vhost_by_name(s->ctx, "default") : NULL;
+    return vh ? lws_get_vhost_listen_port(vh) : 0;
 }
 
 static void count_lws(uv_handle_t *h, void *arg)
