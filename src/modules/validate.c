@@ -12,6 +12,7 @@
 
 #include "apps/modbusclient/mbc_plan.h"
 #include "apps/modbusserver/mbs_run.h"
+#include "apps/wwwserver/www_app.h"
 #include "modules/module.h"
 #include "mscada/bus.h"
 #include "mscada/error.h"
@@ -21,7 +22,7 @@
 
 /* The modules with a schema, in the order a site folder is checked. */
 static const char *const schemas[] = {"bus", "modbusclient", "modbusserver",
-                                      "history", NULL};
+                                      "history", "wwwserver", NULL};
 
 typedef struct {
     int warnings; /* WARN lines logged while loading: each is a finding */
@@ -85,6 +86,11 @@ static int load_config(const char *module, const char *path,
             ms_mbc_config_free(&cfg);
             ms_conf_free(doc);
         }
+    } else if (!strcmp(module, "wwwserver")) {
+        ms_www_app_config cfg;
+        ms_www_app_config_init(&cfg);
+        rc = ms_www_app_config_load(path, &cfg, err);
+        ms_www_app_config_free(&cfg);
     } else if (!strcmp(module, "modbusserver")) {
         ms_mbs_config cfg;
         memset(&cfg, 0, sizeof cfg);
