@@ -425,7 +425,9 @@ bool ms_www_conn_fill(ms_www_conn *c, ms_buf *out, size_t cap)
                 break;
             frames++;
         }
-        memmove(c->dirty, c->dirty + i, (c->ndirty - i) * sizeof *c->dirty);
+        if (i && i < c->ndirty)
+            memmove(c->dirty, c->dirty + i,
+                    (c->ndirty - i) * sizeof *c->dirty);
         c->ndirty -= i;
     }
     size_t bytes = ms_buf_size(out) - start;
@@ -457,16 +459,9 @@ ms_www_conn *ms_www_conn_new(ms_www_hub *h, const char *peer, void *user)
         return NULL;
     }
     ms_www_conn *c = calloc(1, sizeof *c);
-    size_t n = h->ntags ? h->ntags : 1;
-    if (c) {
-        c->flags = calloc(n, 1);
-        c->dirty = malloc(n * sizeof *c->dirty);
-    }
-    if (!c || !c->flags || !c->dirty) {
-        if (c) {
-            free(c->flags);
-            free(c->dirty);
-        }
+    if (c)
+        c->flags = calloc(h->ntags ? h->ntags : 1, 1);
+    if (!c || !c->flags) {
         free(c);
         return NULL;
     }
@@ -552,11 +547,15 @@ static int do_sub(ms_www_conn *c, int tag)
     bool first = !t->wanted;
     if (!(c->flags[tag] & SUBBED)) {
         if (c->nsubs == c->asubs) {
+            /* dirty holds subscribed tags only: the same room */
             size_t na = c->asubs ? 2 * c->asubs : 16;
             int *ns = realloc(c->subs, na * sizeof *ns);
-            if (!ns)
+            if (ns)
+                c->subs = ns;
+            int *nd = ns ? realloc(c->dirty, na * sizeof *nd) : NULL;
+            if (!nd)
                 return MS_WWW_ACT_NONE;
-            c->subs = ns;
+            c->dirty = nd;
             c->asubs = na;
         }
         if (t->nsubs == t->asubs) {
