@@ -1,6 +1,5 @@
 /* `mscada bus`: the tag bus server. Config -> ms_bus_start -> run the loop
  * until SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -9,6 +8,18 @@
 #include "mscada/bus.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
+
+static int bus_start(uv_loop_t *loop, void *cfg, void **rt)
+{
+    ms_bus *bus = NULL;
+    int rc = ms_bus_start(loop, cfg, &bus);
+    /* (a port in use, a bad address or config: ms_bus_start said so) */
+    if (rc < 0 && rc != UV_EADDRINUSE && rc != UV_EACCES &&
+        rc != UV_EADDRNOTAVAIL && rc != MS_ECONFIG)
+        ms_log_error("cannot start: %s", ms_strerror(rc));
+    *rt = bus;
+    return rc;
+}
 
 static void bus_stop(void *bus)
 {
@@ -38,32 +49,11 @@ static int bus_run(const ms_module *m, int argc, char **argv)
         ms_bus_config_free(&cfg);
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
     ms_cli_raise_nofile();
-
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_bus_config_free(&cfg);
-        return MS_EXIT_FAIL;
-    }
-    ms_bus *bus;
-    rc = ms_bus_start(&loop, &cfg, &bus);
-    if (rc < 0) {
-        if (rc != UV_EADDRINUSE && rc != UV_EACCES &&
-            rc != UV_EADDRNOTAVAIL && rc != MS_ECONFIG)
-            ms_log_error("cannot start: %s", ms_strerror(rc));
-        ms_bus_config_free(&cfg);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-        return MS_EXIT_FAIL;
-    }
+    ms_cli_runtime r = {bus_start, bus_stop, &cfg, "stopping"};
+    rc = ms_cli_run(&r);
     ms_bus_config_free(&cfg);
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "stopping", bus_stop, bus);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    ms_log_info("stopped");
-    return MS_EXIT_OK;
+    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 
 const ms_module ms_module_bus = {

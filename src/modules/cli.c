@@ -135,11 +135,6 @@ void ms_cli_stopper_start(ms_cli_stopper *st, uv_loop_t *loop,
     sd_notify(0, "READY=1");
 }
 
-void ms_cli_stopper_fire(ms_cli_stopper *st)
-{
-    stopper_close(st);
-}
-
 void ms_cli_raise_nofile(void)
 {
     struct rlimit rl;
@@ -177,4 +172,25 @@ void ms_cli_config_failed(const ms_module *m, const ms_cli *cli, int rc,
         fprintf(stderr, "mscada %s: no config: give one with --config FILE "
                 "(`mscada checkout DIR` writes an example of each module's, "
                 "as does config/%s.yaml in the source)\n", m->name, m->name);
+}
+
+int ms_cli_run(const ms_cli_runtime *r)
+{
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_t loop;
+    if (ms_cli_loop_init(&loop) != 0)
+        return MS_ENOMEM;
+    void *rt = NULL;
+    int rc = r->start(&loop, r->arg, &rt);
+    ms_cli_stopper stopper;
+    if (rc == 0)
+        ms_cli_stopper_start(&stopper, &loop, r->stopping, r->stop, rt);
+    uv_run(&loop, UV_RUN_DEFAULT); /* a failed start's closes run here */
+    int lc = uv_loop_close(&loop);
+    if (lc != 0)
+        ms_log_warn("the loop still had handles at exit (%s)",
+                    ms_strerror(lc));
+    if (rc == 0)
+        ms_log_info("stopped");
+    return rc;
 }

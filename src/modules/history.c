@@ -1,7 +1,6 @@
 /* `mscada history`: records every int and float tag of tags.yaml and
  * answers range requests on __history__. history.yaml + tags.yaml ->
  * ms_hist_server_start -> run the loop until SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -10,6 +9,24 @@
 #include "mscada/error.h"
 #include "mscada/history_server.h"
 #include "mscada/log.h"
+
+typedef struct {
+    ms_hist_config *cfg;
+    ms_tagdescs *tags;
+} hist_args;
+
+static int hist_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    hist_args *a = arg;
+    ms_hist_server *srv = NULL;
+    char why[1024] = "";
+    int rc = ms_hist_server_start(loop, a->cfg, a->tags, &srv, why,
+                                  sizeof why);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", why[0] ? why : ms_strerror(rc));
+    *rt = srv;
+    return rc;
+}
 
 static void hist_stop(void *srv)
 {
@@ -42,32 +59,14 @@ static int history_run(const ms_module *m, int argc, char **argv)
         return MS_EXIT_USAGE;
     }
     cfg.tags_file = cli.tags;
-    signal(SIGPIPE, SIG_IGN);
-
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_tagdescs_free(&tags);
-        ms_hist_config_free(&cfg);
-        return MS_EXIT_FAIL;
-    }
-    ms_hist_server *srv;
-    char why[1024];
-    rc = ms_hist_server_start(&loop, &cfg, &tags, &srv, why, sizeof why);
+    ms_cli_runtime r = {hist_start, hist_stop, &(hist_args){&cfg, &tags},
+                        "writing buffers and stopping"};
+    rc = ms_cli_run(&r);
     ms_tagdescs_free(&tags);
     ms_hist_config_free(&cfg);
-    if (rc < 0) {
-        fprintf(stderr, "%s\n", why[0] ? why : ms_strerror(rc));
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-        return rc == MS_EINVAL || rc == MS_ETYPE ? MS_EXIT_USAGE
-                                                 : MS_EXIT_FAIL;
-    }
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "writing buffers and stopping",
-                         hist_stop, srv);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    return MS_EXIT_OK;
+    if (rc == MS_EINVAL || rc == MS_ETYPE)
+        return MS_EXIT_USAGE; /* a tag history can't record */
+    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 
 const ms_module ms_module_history = {

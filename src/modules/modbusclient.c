@@ -2,7 +2,6 @@
  * to bus tags, and writes bus changes back (docs/modbus.md).
  * modbusclient.yaml + tags.yaml -> ms_mbc_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,25 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
+typedef struct {
+    ms_mbc_config *cfg;
+    ms_tagdescs *descs;
+} mbc_args;
+
+static int mbc_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    mbc_args *a = arg;
+    ms_mbc *mbc = NULL;
+    int rc = ms_mbc_start(loop, a->cfg, a->descs, &mbc);
+    if (rc < 0)
+        ms_log_error("cannot start: %s", ms_strerror(rc));
+    *rt = mbc;
+    return rc;
+}
+
 static void mbc_stop(void *mbc)
 {
-    if (mbc)
-        ms_mbc_stop(mbc);
+    ms_mbc_stop(mbc);
 }
 
 static int mbc_run(const ms_module *mod, int argc, char **argv)
@@ -45,26 +59,11 @@ static int mbc_run(const ms_module *mod, int argc, char **argv)
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_mbc_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_FAIL;
-    }
-    ms_mbc *mbc = NULL;
-    rc = ms_mbc_start(&loop, &cfg, &descs, &mbc);
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "stopping", mbc_stop, mbc);
-    if (rc < 0) {
-        ms_log_error("cannot start: %s", ms_strerror(rc));
-        ms_cli_stopper_fire(&stopper);
-    }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    ms_cli_runtime r = {mbc_start, mbc_stop, &(mbc_args){&cfg, &descs},
+                        "stopping"};
+    rc = ms_cli_run(&r);
     ms_mbc_config_free(&cfg);
     ms_tagdescs_free(&descs);
-    ms_log_info("stopped");
     return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 

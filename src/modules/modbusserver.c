@@ -2,7 +2,6 @@
  * master may read and write, mapped to bus tags both ways.
  * modbusserver.yaml + tags.yaml -> ms_mbs_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -12,10 +11,17 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
+static int mbs_start(uv_loop_t *loop, void *cfg, void **rt)
+{
+    ms_mbs *mbs = NULL;
+    int rc = ms_mbs_start(loop, cfg, &mbs); /* logs why it can't */
+    *rt = mbs;
+    return rc;
+}
+
 static void mbs_stop(void *mbs)
 {
-    if (mbs)
-        ms_mbs_stop(mbs);
+    ms_mbs_stop(mbs);
 }
 
 static int mbs_run(const ms_module *m, int argc, char **argv)
@@ -41,30 +47,12 @@ static int mbs_run(const ms_module *m, int argc, char **argv)
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
     ms_cli_raise_nofile();
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_mbs_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_FAIL;
-    }
-    int status = MS_EXIT_OK;
-    ms_mbs *mbs = NULL;
-    int rc2 = ms_mbs_start(&loop, &cfg, &mbs);
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "stopping", mbs_stop, mbs);
-    if (rc2 < 0) {
-        status = MS_EXIT_FAIL;
-        ms_cli_stopper_fire(&stopper);
-    }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        ms_log_warn("handles left open at exit");
+    ms_cli_runtime r = {mbs_start, mbs_stop, &cfg, "stopping"};
+    rc = ms_cli_run(&r);
     ms_mbs_config_free(&cfg);
     ms_tagdescs_free(&descs);
-    ms_log_info("stopped");
-    return status;
+    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 
 const ms_module ms_module_modbusserver = {

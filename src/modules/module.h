@@ -71,8 +71,25 @@ typedef struct {
 void ms_cli_stopper_start(ms_cli_stopper *st, uv_loop_t *loop,
                           const char *what, void (*stop)(void *arg),
                           void *arg);
-/* Stops at once, without a signal (e.g. when the runtime failed to start). */
-void ms_cli_stopper_fire(ms_cli_stopper *st);
+
+/* A module's runtime: what ms_cli_run starts on its loop and stops on a
+ * signal. */
+typedef struct {
+    /* Starts the runtime on loop: 0 with *rt, or an error with nothing left
+     * (start logs or prints why). */
+    int (*start)(uv_loop_t *loop, void *arg, void **rt);
+    void (*stop)(void *rt);
+    void *arg;
+    const char *stopping; /* what a signal logs, e.g. "stopping" */
+} ms_cli_runtime;
+
+/* The life of a service module once its config is loaded: ignores SIGPIPE,
+ * makes the loop, starts the runtime and then the stopper (so systemd is
+ * told ready only once it runs), runs the loop until the runtime has
+ * closed everything, closes the loop and logs "stopped". Returns 0, the
+ * start's error (after its handles closed), or MS_ENOMEM when no loop could
+ * be made (logged). */
+int ms_cli_run(const ms_cli_runtime *r);
 
 /* uv_loop_init for a module: when libuv can't make the loop (no
  * descriptors or memory left) it logs what happened and what to do and

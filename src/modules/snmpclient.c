@@ -1,7 +1,6 @@
 /* `mscada snmpclient`: polls SNMP agents into bus tags and sends SETs of
  * bus changes (docs/snmp.md). snmpclient.yaml + tags.yaml ->
  * ms_snmpc_start -> run the loop until SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,25 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
+typedef struct {
+    ms_snmpc_config *cfg;
+    ms_tagdescs *descs;
+} snmpc_args;
+
+static int snmpc_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    snmpc_args *a = arg;
+    ms_snmpc *p = NULL;
+    int rc = ms_snmpc_start(loop, a->cfg, a->descs, &p);
+    if (rc < 0)
+        ms_log_error("cannot start: %s", ms_strerror(rc));
+    *rt = p;
+    return rc;
+}
+
 static void snmpc_stop(void *p)
 {
-    if (p)
-        ms_snmpc_stop(p);
+    ms_snmpc_stop(p);
 }
 
 static int snmpc_main(const ms_module *mod, int argc, char **argv)
@@ -40,37 +54,18 @@ static int snmpc_main(const ms_module *mod, int argc, char **argv)
     if (rc == 0)
         rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
     if (rc < 0) {
-        if (rc == MS_ENOMEM)
-            fprintf(stderr, "mscada snmpclient: out of memory\n");
-        else
-            fprintf(stderr, "%s\n", err.text);
+        ms_cli_config_failed(mod, &cli, rc, &err);
         ms_snmpc_config_free(&cfg);
         ms_tagdescs_free(&descs);
         ms_snmp_lib_shutdown();
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_snmpc_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        ms_snmp_lib_shutdown();
-        return MS_EXIT_FAIL;
-    }
-    ms_snmpc *p = NULL;
-    rc = ms_snmpc_start(&loop, &cfg, &descs, &p);
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "stopping", snmpc_stop, p);
-    if (rc < 0) {
-        ms_log_error("cannot start: %s", ms_strerror(rc));
-        ms_cli_stopper_fire(&stopper);
-    }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    ms_cli_runtime r = {snmpc_start, snmpc_stop,
+                        &(snmpc_args){&cfg, &descs}, "stopping"};
+    rc = ms_cli_run(&r);
     ms_snmpc_config_free(&cfg);
     ms_tagdescs_free(&descs);
     ms_snmp_lib_shutdown();
-    ms_log_info("stopped");
     return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 

@@ -2,7 +2,6 @@
  * bus and every browser over one websocket per tab (docs/www.md).
  * wwwserver.yaml + tags.yaml -> ms_www_app_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -11,6 +10,25 @@
 #include "modules/module.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
+
+typedef struct {
+    ms_www_app_config *cfg;
+    ms_conf_doc *tags;
+} www_args;
+
+static int www_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    www_args *a = arg;
+    ms_www_app *app = NULL;
+    char why[512] = "";
+    int rc = ms_www_app_start(loop, a->cfg,
+                              a->tags ? ms_conf_root(a->tags) : NULL, &app,
+                              why, sizeof why);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", why[0] ? why : ms_strerror(rc));
+    *rt = app;
+    return rc;
+}
 
 static void www_stop(void *app)
 {
@@ -31,10 +49,7 @@ static int wwwserver_run(const ms_module *m, int argc, char **argv)
     ms_www_app_config_init(&cfg);
     rc = ms_www_app_config_load(cli.config, &cfg, &err);
     if (rc < 0) {
-        fprintf(stderr, "%s\n", err.text);
-        if (rc == MS_ENOENT)
-            fprintf(stderr, "mscada wwwserver: give the config with --config "
-                            "FILE (example: config/wwwserver.yaml)\n");
+        ms_cli_config_failed(m, &cli, rc, &err);
         ms_www_app_config_free(&cfg);
         return MS_EXIT_USAGE;
     }
@@ -49,33 +64,13 @@ static int wwwserver_run(const ms_module *m, int argc, char **argv)
         ms_www_app_config_free(&cfg);
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
     ms_cli_raise_nofile();
-
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    ms_www_app *app = NULL;
-    char why[512] = "";
-    rc = ms_www_app_start(&loop, &cfg, tags ? ms_conf_root(tags) : NULL, &app,
-                          why, sizeof why);
+    ms_cli_runtime r = {www_start, www_stop, &(www_args){&cfg, tags},
+                        "closing browsers and stopping"};
+    rc = ms_cli_run(&r);
     ms_conf_free(tags);
     ms_www_app_config_free(&cfg);
-    if (rc < 0) {
-        fprintf(stderr, "%s\n", why[0] ? why : ms_strerror(rc));
-        uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
-        return MS_EXIT_FAIL;
-    }
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "closing browsers and stopping",
-                         www_stop, app);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    int lc = uv_loop_close(&loop);
-    if (lc != 0)
-        ms_log_warn("the loop still had handles at exit (%s)",
-                    uv_strerror(lc));
-    ms_log_info("stopped");
-    return MS_EXIT_OK;
+    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 
 const ms_module ms_module_wwwserver = {

@@ -367,7 +367,8 @@ def test_every_module_has_version_and_config_hint():
         check(re.match(r'mscada %s \d+\.\d+\.\d+\n$' % re.escape(m), out),
               '%s --version says %r' % (m, out))
     d = h.tmpdir()
-    for m in ('bus', 'modbusclient', 'modbusserver', 'history'):
+    for m in ('bus', 'modbusclient', 'modbusserver', 'history',
+              'snmpclient', 'wwwserver'):
         st, out, err = run(m, cwd=d)
         check_eq(st, 2, '%s without a config' % m)
         check('%s.yaml: cannot open' % m in err and
