@@ -179,7 +179,7 @@ def test_paths_form_and_no_serve_path():
 
 def test_builtin_page():
     bus = Bus()
-    www = w.Www(bus.port)
+    www = w.Www(bus.port, env={'MSCADA_WWW_APP': ''})
     st, hd, body = get(www.port, '/')
     check_eq(st, 200, 'status')
     check(b'not installed yet' in body and b'get_path' in body, 'page')

@@ -65,13 +65,14 @@ class Www:
     pages:, get_path: ...); tags: tags.yaml text."""
 
     def __init__(self, bus_port, tags='', yaml_extra='', start=True,
-                 port=None, **cfg):
+                 port=None, env=None, **cfg):
         self.dir = h.tmpdir('mscada-www-')
         self.port = port or h.free_port()
         self.cfg = {'bus_ip': '127.0.0.1', 'bus_port': bus_port,
                     'ip': '127.0.0.1', 'port': self.port}
         self.cfg.update(cfg)
         self.yaml_extra = yaml_extra
+        self.env = env
         self.config_path = os.path.join(self.dir, 'wwwserver.yaml')
         self.tags_path = os.path.join(self.dir, 'tags.yaml')
         self.log_path = os.path.join(self.dir, 'wwwserver.log')
@@ -87,7 +88,9 @@ class Www:
         self.mark = len(self.log())
         self.proc = h.spawn([h.MSCADA, 'wwwserver', '--config',
                              self.config_path, '--tags', self.tags_path],
-                            self.log_path, cwd=self.dir)
+                            self.log_path, cwd=self.dir,
+                            env=dict(os.environ, **self.env) if self.env
+                            else None)
         want = 'connected' if wait_bus else 'www: listening'
         h.wait_until(lambda: (want in self.log()[self.mark:] and
                               'www: listening' in self.log()[self.mark:])

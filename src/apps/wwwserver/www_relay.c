@@ -1,8 +1,10 @@
 /* The wwwserver's relay between the bus and the browsers (www_app.h). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apps/wwwserver/www_app.h"
 #include "mscada/error.h"
@@ -165,6 +167,33 @@ static char *dup0(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* No get_path: mscada's own browser app (docs/hmi.md): MSCADA_WWW_APP if
+ * set (empty: none, the built-in page), else web/ beside the executable
+ * (the build) or ../share/mscada/web (an install). NULL when not found. */
+static char *own_app(void)
+{
+    const char *env = getenv("MSCADA_WWW_APP");
+    if (env)
+        return env[0] ? realpath(env, NULL) : NULL;
+    char exe[PATH_MAX];
+    size_t n = sizeof exe;
+    if (uv_exepath(exe, &n) != 0)
+        return NULL;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    static const char *const rel[] = {"web", "../share/mscada/web"};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        char dir[PATH_MAX + 32], page[PATH_MAX + 48];
+        snprintf(dir, sizeof dir, "%s/%s", exe, rel[i]);
+        snprintf(page, sizeof page, "%s/index.html", dir);
+        if (access(page, R_OK) == 0)
+            return realpath(dir, NULL);
+    }
+    return NULL;
+}
+
 int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
                      const ms_conf_node *tags, ms_www_app **out, char *why,
                      size_t whylen)
@@ -220,7 +249,11 @@ int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
     if (cfg->www_tag && cfg->www_tag[0])
         ms_tag_new(app->client, cfg->www_tag, MS_TYPE_JSON, &app->status);
 
-    app->get_path = dup0(cfg->get_path);
+    app->get_path = cfg->get_path ? strdup(cfg->get_path) : own_app();
+    if (!cfg->get_path)
+        ms_log_info("www: %s%s", app->get_path ? "mscada's browser app in " :
+                    "mscada's browser app not found: the built-in page",
+                    app->get_path ? app->get_path : "");
     app->serve_path = dup0(cfg->serve_path);
     app->npaths = cfg->npaths;
     app->paths = calloc(cfg->npaths + 1, sizeof *app->paths);
