@@ -69,6 +69,8 @@ export class Hmi {
     this.url = wsUrl(location);
     this.retry = 0;
     this.stats = {values: 0, frames: 0};
+    /** ms from navigation to the first value written into the page */
+    this.firstShownMs = 0;
     // the history reply channel: subscribed on every connection
     this.tag('__history__');
   }
@@ -213,6 +215,8 @@ export class Hmi {
     const list = [...this.dirty];
     this.dirty.clear();
     for (const t of list) for (const fn of t.listeners) fn(t);
+    if (!this.firstShownMs && list.some((t) => t.listeners.size && t.value !== null))
+      this.firstShownMs = performance.now();
   }
 
   /**
