@@ -14,7 +14,11 @@ socat python3-serial python3-serial-asyncio netcat-openbsd
 libsnmp-dev snmpd snmp
 libwebsockets-dev libwebsockets-evlib-uv zlib1g-dev
 python3-websockets python3-websocket chromium fonts-dejavu-core
+nodejs
 "
+# npm for the browser app's packages (web/): Debian's, unless an npm is
+# already there (NodeSource's nodejs carries its own and conflicts with it)
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

@@ -474,8 +474,12 @@ def test_demo_screenshots():
             p.shot('hmi-%s.png' % suffix)
             p.eval("location.hash = '#/Trend'")
             p.wait("window.mscadaTrends?.length && "
-                   "mscadaTrends[0].u.data[0].length > 20", 'trend points',
-                   timeout=90)
+                   "(d => d.length && d[d.length - 1] - d[0] > 40)"
+                   "(mscadaTrends[0].tags[0].series.t)", '40 s of trend',
+                   timeout=120)
+            # the demo has only just started: show its last minutes
+            p.eval('mscadaTrends[0].setRange(Date.now() / 1000 - 60, '
+                   'Date.now() / 1000 + 5)')
             p.frames()
             p.shot('hmi-%s-trend.png' % suffix)
             p.close()
