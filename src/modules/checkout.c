@@ -30,6 +30,7 @@ static const site_module site_modules[] = {
     {"bus", "snapshot", "state/bus.snap", false},
     {"modbusclient", NULL, NULL, true},
     {"modbusserver", NULL, NULL, true},
+    {"snmpclient", NULL, NULL, false},
     {"history", "path", "state/history", false},
 };
 #define NSITE (sizeof site_modules / sizeof site_modules[0])
@@ -60,8 +61,8 @@ static const char usage_text[] =
     "  --site NAME      site name in the unit names (mscada-NAME-bus.service);\n"
     "                   default: DIR's folder name\n"
     "  --modules LIST   comma-separated, from: bus, modbusclient, modbusserver,\n"
-    "                   history (default: bus,modbusclient,history; the bus\n"
-    "                   is always included)\n"
+    "                   snmpclient, history (default: bus,modbusclient,history;\n"
+    "                   the bus is always included)\n"
     "  --user USER      the account the units run as (default: mscada)\n"
     "  --bin PATH       the mscada executable the units run (default: this one)\n"
     "  --overwrite      replace files that differ from their templates\n"
@@ -97,8 +98,8 @@ static int parse_modules(checkout *co, const char *list)
                 char name[64];
                 snprintf(name, sizeof name, "%.*s", (int)len, p);
                 return usage_error("no module '%s' to check out (bus, "
-                                   "modbusclient, modbusserver, history)",
-                                   name);
+                                   "modbusclient, modbusserver, snmpclient, "
+                                   "history)", name);
             }
             co->chosen[i] = true;
         }
@@ -125,7 +126,7 @@ static int parse_args(checkout *co, int argc, char **argv)
     const char *dir = NULL, *site = NULL, *bin = NULL;
     memset(co, 0, sizeof *co);
     snprintf(co->user, sizeof co->user, "mscada");
-    co->chosen[0] = co->chosen[1] = co->chosen[3] = true;
+    parse_modules(co, "bus,modbusclient,history"); /* the default */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

@@ -12,6 +12,7 @@
 
 #include "apps/modbusclient/mbc_plan.h"
 #include "apps/modbusserver/mbs_run.h"
+#include "apps/snmpclient/snmpc_config.h"
 #include "apps/wwwserver/www_app.h"
 #include "modules/module.h"
 #include "mscada/bus.h"
@@ -19,10 +20,12 @@
 #include "mscada/history_server.h"
 #include "mscada/log.h"
 #include "mscada/tagdesc.h"
+#include "snmp/snmp_session.h"
 
 /* The modules with a schema, in the order a site folder is checked. */
 static const char *const schemas[] = {"bus", "modbusclient", "modbusserver",
-                                      "history", "wwwserver", NULL};
+                                      "snmpclient", "history", "wwwserver",
+                                      NULL};
 
 typedef struct {
     int warnings; /* WARN lines logged while loading: each is a finding */
@@ -91,6 +94,18 @@ static int load_config(const char *module, const char *path,
         ms_www_app_config_init(&cfg);
         rc = ms_www_app_config_load(path, &cfg, err);
         ms_www_app_config_free(&cfg);
+    } else if (!strcmp(module, "snmpclient")) {
+        ms_conf_doc *doc;
+        rc = ms_conf_load(path, &doc, err);
+        if (rc == 0) {
+            ms_snmpc_config cfg;
+            rc = ms_snmpc_config_from_conf(ms_conf_root(doc), &cfg, err);
+            ms_snmpc_config_free(&cfg);
+            ms_conf_free(doc);
+        }
+        /* The loader set net-snmp up (MIBs for OIDs by name): undone, so
+         * that another file may name other MIBs. */
+        ms_snmp_lib_shutdown();
     } else if (!strcmp(module, "modbusserver")) {
         ms_mbs_config cfg;
         memset(&cfg, 0, sizeof cfg);
@@ -250,8 +265,11 @@ static int validate_run(const ms_module *m, int argc, char **argv)
         return MS_EXIT_USAGE;
     }
     if (module && !has_schema(module)) {
-        fprintf(stderr, "mscada validate: no schema for module '%s' (bus, "
-                "modbusclient, modbusserver, history)\n", module);
+        fprintf(stderr, "mscada validate: no schema for module '%s' (",
+                module);
+        for (size_t i = 0; schemas[i]; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", schemas[i]);
+        fprintf(stderr, ")\n");
         return MS_EXIT_USAGE;
     }
     validation v = {0, MS_EXIT_OK};
@@ -287,7 +305,8 @@ const ms_module ms_module_validate = {
              "Checks tags.yaml (--tags, or ./tags.yaml when present) and, with\n"
              "--config, a module config: its module comes from --module NAME\n"
              "or else from the file's name (bus.yaml, history.yaml,\n"
-             "modbusclient.yaml, modbusserver.yaml; others: YAML syntax only).\n"
+             "modbusclient.yaml, modbusserver.yaml, snmpclient.yaml,\n"
+             "wwwserver.yaml; others: YAML syntax only).\n"
              "Given a folder (a site from `mscada checkout`), checks its\n"
              "tags.yaml and every MODULE.yaml in it.\n"
              "tags.yaml is held to every module's rules (history refuses an\n"

@@ -9,6 +9,8 @@ import signal
 import mshelp as h
 from mshelp import Bus, check, check_eq
 
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
 
 def run(*args, **kw):
     return h.run_cmd([h.MSCADA] + list(args), **kw)
@@ -310,6 +312,66 @@ def test_validate_modbusserver_config():
     check(re.search(r'modbusserver\.yaml:7:\d+:.*serve block', err),
           'no file:line:column for the address in %r', err)
 
+
+def test_validate_snmpclient_config():
+    """snmpclient.yaml by its name, --module snmpclient, and in a site:
+    errors exit 2 with file:line:col, warnings (a typo, a tag on an OID
+    not polled) exit 1, the example passes."""
+    d = h.tmpdir()
+    good = ('rtus:\n- name: sw\n  ip: 127.0.0.1\n  community: public\n'
+            '  poll: [\'1.3.6.1.2.1.1.3.0\']\n'
+            'tags:\n  Up: {type: int, read: \'sw:1.3.6.1.2.1.1.3.0\'}\n')
+    cfg = _write(d, 'snmpclient.yaml', good)
+    st, out, err = run('validate', '--config', cfg)
+    check_eq((st, err), (0, ''), 'a good snmpclient.yaml by its name')
+    check('snmpclient.yaml: ok (snmpclient config)' in out, out)
+    other = _write(d, 'switches.yaml', good)
+    st, out, err = run('validate', '--config', other, '--module',
+                       'snmpclient')
+    check_eq((st, err), (0, ''), '--module snmpclient')
+    check('switches.yaml: ok (snmpclient config)' in out, out)
+    example = os.path.join(TOP, 'config', 'snmpclient.yaml')
+    st, out, err = run('validate', '--config', example)
+    check_eq((st, err), (0, ''), 'config/snmpclient.yaml validates')
+    # Errors: exit 2 at the value.
+    _write(d, 'snmpclient.yaml', good.replace('ip: 127.0.0.1',
+                                              'ip: 127.0.0.1\n  version: 4'))
+    st, out, err = run('validate', '--config', cfg)
+    check_eq(st, 2, 'version: 4')
+    check(re.search(r'snmpclient\.yaml:4:12: version', err), err)
+    _write(d, 'snmpclient.yaml', good.replace("type: int", "type: intt"))
+    st, out, err = run('validate', '--config', cfg)
+    check_eq(st, 2, 'type: intt')
+    check(re.search(r'snmpclient\.yaml:7:\d+:', err), err)
+    # Warnings: exit 1, each with its position.
+    _write(d, 'snmpclient.yaml', good.replace('community:', 'comunity:'))
+    st, out, err = run('validate', '--config', cfg)
+    check_eq(st, 1, 'a typo in a key')
+    check(re.search(r"snmpclient\.yaml:4:3: unknown key 'comunity'.*"
+                    r"did you mean 'community'\?", err), err)
+    _write(d, 'snmpclient.yaml', good.replace("read: 'sw:1.3.6.1.2.1.1.3.0'",
+                                              "read: 'sw:1.3.6.1.2.1.1.5.0'"))
+    st, out, err = run('validate', '--config', cfg)
+    check_eq(st, 1, 'a tag reading an OID that is not polled')
+    check(re.search(r'snmpclient\.yaml:7:\d+: tag Up: 1\.3\.6\.1\.2\.1\.1'
+                    r'\.5\.0 is not in the poll list', err), err)
+    # A site with snmpclient: checkout writes it, validate DIR checks it.
+    site = h.tmpdir()
+    st, out, err = run('checkout', site, '--modules', 'snmpclient')
+    check_eq(st, 0, 'checkout --modules snmpclient (%s)' % err)
+    for f in ('snmpclient.yaml', 'systemd/mscada-%s-snmpclient.service'
+              % os.path.basename(site)):
+        check(os.path.exists(os.path.join(site, f)), '%s written' % f)
+    st, out, err = run('validate', site)
+    check_eq((st, err), (0, ''), 'the site validates')
+    check(re.search(r'%s: ok \(snmpclient config\)'
+                    % re.escape(os.path.join(site, 'snmpclient.yaml')), out),
+          out)
+    with open(os.path.join(site, 'snmpclient.yaml'), 'a') as f:
+        f.write('mibz: IF-MIB\n')
+    st, out, err = run('validate', site)
+    check_eq(st, 1, 'a site whose snmpclient.yaml has an unknown key')
+    check("snmpclient.yaml:" in err and "'mibz'" in err, err)
 
 
 def test_no_event_loop_exits_1_with_reason():
