@@ -647,7 +647,7 @@ static int run_snmpget(int parallel)
 static void sync_child(void)
 {
     ms_log_setup("snmpbench", MS_LOG_WARN);
-    ms_snmp_lib_init(NULL);
+    ms_snmp_lib_init(NULL, NULL);
     void **sess = calloc((size_t)nagents, sizeof *sess);
     for (int i = 0; i < nagents; i++) {
         netsnmp_session s;
@@ -809,7 +809,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     ms_log_setup("snmpbench", MS_LOG_WARN);
-    ms_snmp_lib_init(NULL);
+    ms_snmp_lib_init(NULL, NULL);
     int rc = 0;
     printf("snmpbench: %d agents x %d OIDs every second, %g s measured per "
            "way (%ld CPUs)\n", nagents, NOIDS, secs,

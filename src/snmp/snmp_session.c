@@ -22,6 +22,7 @@
 
 #include "mscada/error.h"
 #include "mscada/log.h"
+#include "snmp/snmp_mib.h"
 #include "snmp/snmp_session.h"
 
 
@@ -75,16 +76,12 @@ static int on_lib_log(int major, int minor, void *server, void *client)
     return 0;
 }
 
-static bool lib_ready;
-
-void ms_snmp_lib_init(const char *mibs)
+void ms_snmp_lib_init(const char *mibs, const char *mib_dirs)
 {
-    if (lib_ready)
+    if (ms_snmp_mib_ready())
         return;
-    lib_ready = true;
-    /* No MIB unless asked: loading every MIB costs time and logs a
-     * complaint for each missing one. */
-    setenv("MIBS", mibs ? mibs : "", 1);
+    /* The MIB search (MIBS, MIBDIRS) is read by init_snmp. */
+    ms_snmp_mib_setup(mibs, mib_dirs);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
                            NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
@@ -100,25 +97,10 @@ void ms_snmp_lib_init(const char *mibs)
 
 void ms_snmp_lib_shutdown(void)
 {
-    if (!lib_ready)
+    if (!ms_snmp_mib_ready())
         return;
     snmp_shutdown("mscada");
-    lib_ready = false;
-}
-
-int ms_snmp_oid_resolve(const char *text, ms_snmp_oid *out)
-{
-    if (ms_snmp_oid_parse(text, strlen(text), out) == 0)
-        return 0;
-    oid o[MAX_OID_LEN];
-    size_t n = MAX_OID_LEN;
-    if (!lib_ready || !snmp_parse_oid(text, o, &n) || n < 2 ||
-        n > MS_SNMP_OID_MAX)
-        return MS_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        out->sub[i] = (uint32_t)o[i];
-    out->n = n;
-    return 0;
+    ms_snmp_mib_teardown();
 }
 
 /* ---- config ----------------------------------------------------------------- */
@@ -591,7 +573,7 @@ int ms_snmp_session_new(uv_loop_t *loop, const ms_snmp_session_config *cfg,
                         ms_snmp_session **out, char *why, size_t cap)
 {
     *out = NULL;
-    ms_snmp_lib_init(NULL);
+    ms_snmp_lib_init(NULL, NULL);
     ms_snmp_session *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(why, cap, "out of memory");

@@ -75,15 +75,14 @@ typedef void (*ms_snmp_cb)(const ms_snmp_result *r, void *arg);
 typedef struct ms_snmp_session ms_snmp_session;
 
 /* Once per process, before the first session: net-snmp without config
- * files or persistent state, its logs to ms_log. mibs: NULL or "" for no
- * MIB (numeric OIDs only), else as the MIBS variable ("ALL", "IF-MIB").
- * Safe to call again (later calls do nothing). */
-void ms_snmp_lib_init(const char *mibs);
-/* At exit, after every session is closed. */
+ * files or persistent state, its logs to ms_log, and the MIBs that OIDs by
+ * name need (snmp_mib.h): mibs NULL or "" for none (numeric OIDs only),
+ * else as the MIBS variable ("IF-MIB:UCD-SNMP-MIB", "ALL"); mib_dirs NULL
+ * or folders joined by ':' searched before net-snmp's own. Later calls do
+ * nothing until ms_snmp_lib_shutdown. */
+void ms_snmp_lib_init(const char *mibs, const char *mib_dirs);
+/* At exit, after every session is closed (or to load other MIBs). */
 void ms_snmp_lib_shutdown(void);
-/* A numeric OID, or a name from the MIBs loaded by ms_snmp_lib_init
- * ("IF-MIB::ifInOctets.1"). 0 or MS_EINVAL. */
-int ms_snmp_oid_resolve(const char *text, ms_snmp_oid *out);
 
 /* Opens the agent's session (its UDP socket) on loop. Returns 0 with *out
  * set, or MS_EINVAL / MS_EIO with why (cap bytes) saying what. An SNMPv3

@@ -115,19 +115,20 @@ h.free_udp_port = free_udp_port
 class Client:
     """`mscada snmpclient` with its own config."""
 
-    def __init__(self, bus, agent, rtus, tags):
+    def __init__(self, bus, agent, rtus, tags, extra=None, env=None):
         self.dir = h.tmpdir('mscada-snmpc-')
         self.cfg = os.path.join(self.dir, 'snmpclient.yaml')
         self.log_path = os.path.join(self.dir, 'snmpclient.log')
         doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'rtus': rtus,
                'tags': tags}
+        doc.update(extra or {})
         with open(self.cfg, 'w') as f:
             json.dump(doc, f)  # JSON is YAML
         with open(os.path.join(self.dir, 'tags.yaml'), 'w') as f:
             f.write('{}\n')
         self.proc = h.spawn([h.MSCADA, 'snmpclient', '--config', self.cfg,
                              '--tags', os.path.join(self.dir, 'tags.yaml'),
-                             '-v'], self.log_path, cwd=self.dir)
+                             '-v'], self.log_path, cwd=self.dir, env=env)
 
     def log(self):
         with open(self.log_path, errors='replace') as f:
@@ -406,6 +407,128 @@ def test_wrong_community_is_a_timeout():
     check('community' in st['last_error'], 'status %r', st)
     check_eq(cl.stop(), 0, 'exit status')
     ag.stop()
+
+
+# Debian's own MIBs (UCD-SNMP-MIB...) import SNMPv2-SMI, which only the
+# non-free snmp-mibs-downloader ships: this MIB imports nothing, so that
+# net-snmp links it from its built-in root `iso`.
+TEST_MIB = '''MSCADA-TEST-MIB DEFINITIONS ::= BEGIN
+
+mscadaTest OBJECT IDENTIFIER ::= { iso 3 6 1 4 1 99999 2 }
+
+testInteger OBJECT-TYPE
+    SYNTAX      INTEGER
+    MAX-ACCESS  read-only
+    STATUS      current
+    DESCRIPTION "An integer the test's pass script serves."
+    ::= { mscadaTest 1 }
+
+testCounter OBJECT-TYPE
+    SYNTAX      Counter64
+    MAX-ACCESS  read-only
+    STATUS      current
+    DESCRIPTION "A Counter64 the test's pass script serves."
+    ::= { mscadaTest 3 }
+
+-- sysORTable's description column (SNMPv2-MIB's name), which snmpd
+-- fills itself: a table to walk by name.
+sysORDescr OBJECT-TYPE
+    SYNTAX      OCTET STRING
+    MAX-ACCESS  read-only
+    STATUS      current
+    DESCRIPTION "What each agent capability is."
+    ::= { iso 3 6 1 2 1 1 9 1 3 }
+
+END
+'''
+
+
+def write_mib(d):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, 'MSCADA-TEST-MIB.txt'), 'w') as f:
+        f.write(TEST_MIB)
+
+
+def test_oids_by_name():
+    """OIDs by name through a MIB in a folder of mib_dirs: (${ENV}): tags
+    read by MODULE::name and by bare name equal snmpget's of the numeric
+    OIDs; a walk by name equals snmpbulkwalk's of the numeric root."""
+    ag = Snmpd()
+    ag.values({'1.0': ('integer', 4242),
+               '3.0': ('counter64', 9000000000)})
+    ag.start()
+    bus = Bus()
+    mibs = h.tmpdir('mscada-mibs-')
+    write_mib(mibs)
+    root = '1.3.6.1.2.1.1.9.1.3'
+    rc, out = ag.cli('snmpbulkwalk', ['-Oq', '.' + root])
+    check(rc == 0 and out.strip(), 'snmpbulkwalk failed: %r', out)
+    want = {}
+    for line in out.strip().splitlines():
+        oid, _, val = line.partition(' ')
+        want['ORN_' + oid[len(root) + 2:]] = val.strip().strip('"')
+    env = dict(os.environ, MSCADA_TEST_MIBS=mibs)
+    cl = Client(bus, ag, [rtu(ag, poll=[
+        'MSCADA-TEST-MIB::testInteger.0', 'testCounter.0',
+        {'walk': 'MSCADA-TEST-MIB::sysORDescr', 'tag': 'ORN_{index}',
+         'type': 'str'}])],
+        {'NI': {'type': 'int', 'read': 'A:MSCADA-TEST-MIB::testInteger.0'},
+         'NC': {'type': 'int', 'read': 'A:testCounter.0'}},
+        extra={'mibs': ['MSCADA-TEST-MIB'],
+               'mib_dirs': ['${MSCADA_TEST_MIBS}']}, env=env)
+    w = Watch(bus, ['NI', 'NC', 'A_status'] + list(want))
+    for tag, oid in (('NI', '%s.1.0' % ENT), ('NC', '%s.3.0' % ENT)):
+        got = ag.get('.' + oid)
+        check(got is not None, 'snmpget %s failed', oid)
+        want_v = int(got.rsplit(' ', 1)[1])
+        check_eq(w.wait(tag, lambda v, x=want_v: v == x, 'read by name'),
+                 want_v, '%s by name vs snmpget of %s' % (tag, oid))
+    for name, val in want.items():
+        w.wait(name, lambda v, val=val: v == val, 'row walked by name')
+    st = w.wait('A_status', lambda v: v['answers'] > 0, 'polling')
+    check_eq(st['bad_oids'], 0, 'bad OIDs in %r' % st)
+    check_eq(cl.stop(), 0, 'exit status on SIGTERM')
+    ag.stop()
+
+
+def test_bad_oid_name():
+    """A name no MIB loaded holds: exit 2 at its file:line:column, naming
+    the MIBs loaded and their folders; `mscada validate` says the same.
+    The MIB folder is relative to the config's."""
+    d = h.tmpdir()
+    write_mib(os.path.join(d, 'mibs'))
+    p = os.path.join(d, 'snmpclient.yaml')
+    with open(p, 'w') as f:
+        f.write('mibs: MSCADA-TEST-MIB\n'
+                'mib_dirs: [mibs]\n'
+                'rtus:\n'
+                '- name: A\n'
+                '  ip: 127.0.0.1\n'
+                '  poll: [MSCADA-TEST-MIB::testInteger.0, testIntegr.0,\n'
+                '         NO-SUCH-MIB::thing.0]\n')
+    rc, out, err = h.run_cmd([h.MSCADA, 'snmpclient', '--config', p],
+                             cwd='/')
+    check_eq(rc, 2, 'exit status')
+    check('snmpclient.yaml:6:42:' in err and "'testIntegr.0'" in err and
+          'MSCADA-TEST-MIB' in err and os.path.join(d, 'mibs') in err,
+          'message %r', err)
+    rc, out, verr = h.run_cmd([h.MSCADA, 'validate', '--config', p],
+                              cwd='/')
+    check_eq(rc, 2, 'validate exit status')
+    msg = [ln for ln in err.splitlines() if 'snmpclient.yaml:6:42:' in ln]
+    check(msg and msg[0].split('snmpclient.yaml:', 1)[1] in out + verr,
+          'validate says %r, snmpclient %r', out + verr, msg)
+    # A module no folder holds is named as such.
+    with open(p, 'w') as f:
+        f.write('mib_dirs: mibs\n'
+                'rtus:\n'
+                '- name: A\n'
+                '  ip: 127.0.0.1\n'
+                '  poll: [NO-SUCH-MIB::thing.0]\n')
+    rc, out, verr = h.run_cmd([h.MSCADA, 'validate', '--config', p])
+    check_eq(rc, 2, 'validate exit status')
+    check('snmpclient.yaml:5:10:' in out + verr and
+          'no MIB module NO-SUCH-MIB' in out + verr, 'message %r', out + verr)
 
 
 def test_bad_config():

@@ -1,4 +1,4 @@
-/* snmpclient.yaml (docs/snmp.md): bus_ip, bus_port, mibs, rtus with their
+/* snmpclient.yaml (docs/snmp.md): bus_ip, bus_port, mibs, mib_dirs, rtus with their
  * agent's address, version, community or SNMPv3 user, poll OIDs and
  * walks, and tags with read/write 'rtu:OID'. Every error names
  * file:line:column. */
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apps/snmpclient/snmpc_config.h"
+#include "snmp/snmp_mib.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 
@@ -35,10 +36,66 @@ static int get_str(const ms_conf_node *m, const char *key, char *out,
 static int get_oid(const ms_conf_node *n, const char *what, const char *s,
                    ms_snmp_oid *o, ms_conf_error *err)
 {
-    if (ms_snmp_oid_resolve(s, o) < 0)
-        return ms_conf_fail(err, n, "%s: '%s' is not an OID (numeric, like "
-                            "1.3.6.1.2.1.1.3.0, or a name from the MIBs "
-                            "that mibs: loads)", what, s);
+    char why[400];
+    if (ms_snmp_oid_resolve(s, o, why, sizeof why) < 0)
+        return ms_conf_fail(err, n, "%s: '%s' is %s", what, s, why);
+    return 0;
+}
+
+/* A folder of mib_dirs: relative ones to the config file's folder. */
+static int dir_path(const ms_conf_node *n, const char *s, char **out)
+{
+    const char *file = n->file ? n->file : "";
+    const char *slash = strrchr(file, '/');
+    int base = s[0] == '/' || !slash ? 0 : (int)(slash - file + 1);
+    size_t len = (size_t)base + strlen(s) + 1;
+    if (!(*out = malloc(len)))
+        return MS_ENOMEM;
+    snprintf(*out, len, "%.*s%s", base, file, s);
+    return 0;
+}
+
+/* mibs: / mib_dirs: a text or a list of texts, joined by ':' as net-snmp's
+ * MIBS and MIBDIRS are; '' for none. */
+static int get_list(const ms_conf_node *n, const char *what, bool dirs,
+                    char **out, ms_conf_error *err)
+{
+    const ms_conf_node *one = n;
+    size_t count = n->kind == MS_CONF_SEQ ? n->n : 1;
+    size_t len = 0, cap = 1;
+    char *buf = calloc(1, cap);
+    if (!buf)
+        return MS_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        if (n->kind == MS_CONF_SEQ)
+            one = n->items[i];
+        const char *s;
+        char *part = NULL;
+        int rc = ms_conf_str(one, what, &s, err);
+        /* One text for mibs: may be MIBS itself ("IF-MIB:UCD-SNMP-MIB",
+         * "ALL"); a folder with ':' can't be told from two. */
+        bool whole = !dirs && n->kind != MS_CONF_SEQ;
+        if (rc == 0 && !whole && (strchr(s, ':') || (!*s && count > 1)))
+            rc = ms_conf_fail(err, one, "%s: '%s' is not a %s; give several "
+                              "as a list", what, s, dirs ? "folder"
+                              : "MIB module name");
+        if (rc == 0 && dirs && *s)
+            rc = dir_path(one, s, &part);
+        const char *add = part ? part : s;
+        char *grown = rc == 0 ? realloc(buf, cap + strlen(add) + 1) : NULL;
+        if (rc == 0 && !grown)
+            rc = MS_ENOMEM;
+        if (rc < 0) {
+            free(part);
+            free(buf);
+            return rc;
+        }
+        buf = grown;
+        cap += strlen(add) + 1;
+        len += (size_t)sprintf(buf + len, "%s%s", len ? ":" : "", add);
+        free(part);
+    }
+    *out = buf;
     return 0;
 }
 
@@ -302,7 +359,7 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
                               ms_conf_error *err)
 {
     static const char *const known[] = {"bus_ip", "bus_port", "rtus",
-                                        "tags", "mibs", NULL};
+                                        "tags", "mibs", "mib_dirs", NULL};
     memset(cfg, 0, sizeof *cfg);
     ms_client_config_init(&cfg->bus);
     snprintf(cfg->bus.name, sizeof cfg->bus.name, "snmpclient");
@@ -310,15 +367,13 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
     ms_conf_warn_unknown(root, known, "the config");
     TRY(ms_client_config_from_conf(&cfg->bus, root, err));
     const ms_conf_node *n;
-    if ((n = ms_conf_get(root, "mibs"))) {
-        const char *s;
-        TRY(ms_conf_str(n, "mibs", &s, err));
-        if (!(cfg->mibs = strdup(s)))
-            return MS_ENOMEM;
-    }
+    if ((n = ms_conf_get(root, "mibs")))
+        TRY(get_list(n, "mibs", false, &cfg->mibs, err));
+    if ((n = ms_conf_get(root, "mib_dirs")))
+        TRY(get_list(n, "mib_dirs", true, &cfg->mib_dirs, err));
     /* Names in OIDs resolve through these MIBs: loaded before the OIDs
-     * are read. */
-    ms_snmp_lib_init(cfg->mibs);
+     * are read, so that no name is looked up once the loop runs. */
+    ms_snmp_lib_init(cfg->mibs, cfg->mib_dirs);
     const ms_conf_node *rtus = ms_conf_get(root, "rtus");
     if (!rtus)
         return ms_conf_fail(err, root, "no rtus");
@@ -363,6 +418,7 @@ void ms_snmpc_config_free(ms_snmpc_config *cfg)
         free(cfg->tags[i].name);
     free(cfg->tags);
     free(cfg->mibs);
+    free(cfg->mib_dirs);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -53,7 +53,9 @@ typedef struct {
 
 typedef struct {
     ms_client_config bus;
-    char *mibs;           /* NULL: numeric OIDs only */
+    char *mibs;           /* MIBS: modules joined by ':'; NULL: numeric
+                           * OIDs only */
+    char *mib_dirs;       /* folders joined by ':', searched first; NULL */
     ms_snmpc_rtu *rtus;
     size_t nrtus;
     ms_snmpc_tag *tags;
@@ -61,7 +63,8 @@ typedef struct {
 } ms_snmpc_config;
 
 /* Reads snmpclient.yaml's tree (pymscada's keys, and the new ones).
- * OIDs by name need the MIBs of `mibs:`, loaded here. Returns 0,
+ * OIDs by name need the MIBs of `mibs:` (from `mib_dirs:`), loaded here
+ * and resolved here: nothing is looked up once the loop runs. Returns 0,
  * MS_ECONFIG (err: file:line:col) or MS_ENOMEM. */
 int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
                               ms_conf_error *err);
