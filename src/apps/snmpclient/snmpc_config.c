@@ -1,6 +1,6 @@
-/* snmpclient.yaml (docs/snmp.md): bus_ip, bus_port, mibs, mib_dirs, rtus with their
- * agent's address, version, community or SNMPv3 user, poll OIDs and
- * walks, and tags with read/write 'rtu:OID'. Every error names
+/* snmpclient.yaml (docs/snmp.md): bus_ip, bus_port, mibs, mib_dirs, rtus
+ * with their agent's address, version, community or SNMPv3 user, poll OIDs
+ * and walks, and tags with read/write 'rtu:OID'. Every error names
  * file:line:column. */
 #include <stdio.h>
 #include <stdlib.h>
