@@ -11,6 +11,7 @@ extern const ms_module ms_module_console __attribute__((weak));
 extern const ms_module ms_module_modbusclient __attribute__((weak));
 extern const ms_module ms_module_modbusserver __attribute__((weak));
 extern const ms_module ms_module_snmpclient __attribute__((weak));
+extern const ms_module ms_module_sparkplug __attribute__((weak));
 extern const ms_module ms_module_history __attribute__((weak));
 extern const ms_module ms_module_history_export __attribute__((weak));
 extern const ms_module ms_module_wwwserver __attribute__((weak));
@@ -22,6 +23,7 @@ static const ms_module *const modules[] = {
     &ms_module_modbusclient,
     &ms_module_modbusserver,
     &ms_module_snmpclient,
+    &ms_module_sparkplug,
     &ms_module_history,
     &ms_module_history_export,
     &ms_module_wwwserver,

@@ -13,6 +13,7 @@
 #include "apps/modbusclient/mbc_plan.h"
 #include "apps/modbusserver/mbs_run.h"
 #include "apps/snmpclient/snmpc_config.h"
+#include "apps/sparkplug/spb_config.h"
 #include "apps/wwwserver/www_app.h"
 #include "modules/module.h"
 #include "mscada/bus.h"
@@ -24,8 +25,8 @@
 
 /* The modules with a schema, in the order a site folder is checked. */
 static const char *const schemas[] = {"bus", "modbusclient", "modbusserver",
-                                      "snmpclient", "history", "wwwserver",
-                                      NULL};
+                                      "snmpclient", "sparkplug", "history",
+                                      "wwwserver", NULL};
 
 typedef struct {
     int warnings; /* WARN lines logged while loading: each is a finding */
@@ -106,6 +107,15 @@ static int load_config(const char *module, const char *path,
         /* The loader set net-snmp up (MIBs for OIDs by name): undone, so
          * that another file may name other MIBs. */
         ms_snmp_lib_shutdown();
+    } else if (!strcmp(module, "sparkplug")) {
+        ms_conf_doc *doc;
+        rc = ms_conf_load(path, &doc, err);
+        if (rc == 0) {
+            ms_spb_config cfg;
+            rc = ms_spb_config_from_conf(ms_conf_root(doc), &cfg, err);
+            ms_spb_config_free(&cfg);
+            ms_conf_free(doc);
+        }
     } else if (!strcmp(module, "modbusserver")) {
         ms_mbs_config cfg;
         memset(&cfg, 0, sizeof cfg);
@@ -305,7 +315,7 @@ const ms_module ms_module_validate = {
              "Checks tags.yaml (--tags, or ./tags.yaml when present) and, with\n"
              "--config, a module config: its module comes from --module NAME\n"
              "or else from the file's name (bus.yaml, history.yaml,\n"
-             "modbusclient.yaml, modbusserver.yaml, snmpclient.yaml,\n"
+             "modbusclient.yaml, modbusserver.yaml, snmpclient.yaml, sparkplug.yaml,\n"
              "wwwserver.yaml; others: YAML syntax only).\n"
              "Given a folder (a site from `mscada checkout`), checks its\n"
              "tags.yaml and every MODULE.yaml in it.\n"

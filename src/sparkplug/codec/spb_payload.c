@@ -540,6 +540,61 @@ int ms_spb_metric_set_value(ms_spb_metric *m, const ms_value *v)
     }
 }
 
+int ms_spb_metric_set_as(ms_spb_metric *m, const ms_value *v,
+                         uint32_t dt)
+{
+    ms_type want = ms_spb_datatype_bus_type(dt);
+    m->is_null = false;
+    if (want == MS_TYPE_STR || want == MS_TYPE_BYTES) {
+        bool text = v->type == MS_TYPE_STR || v->type == MS_TYPE_JSON;
+        if (want == MS_TYPE_STR ? !text : v->type != MS_TYPE_BYTES)
+            return MS_ETYPE;
+        m->datatype = dt;
+        m->kind = want == MS_TYPE_STR ? MS_SPB_V_STRING : MS_SPB_V_BYTES;
+        m->v.s.p = v->u.buf.ptr;
+        m->v.s.len = v->u.buf.len;
+        return 0;
+    }
+    if (v->type != MS_TYPE_INT && v->type != MS_TYPE_FLOAT)
+        return MS_ETYPE;
+    double d = v->type == MS_TYPE_INT ? (double)v->u.i : v->u.f;
+    m->datatype = dt;
+    if (want == MS_TYPE_FLOAT) {
+        if (dt == MS_SPB_FLOAT) {
+            m->kind = MS_SPB_V_FLOAT;
+            m->v.f = (float)d;
+        } else {
+            m->kind = MS_SPB_V_DOUBLE;
+            m->v.d = d;
+        }
+        return 0;
+    }
+    if (want != MS_TYPE_INT)
+        return MS_ETYPE;
+    if (v->type == MS_TYPE_FLOAT && d != (double)(int64_t)d)
+        return MS_ETYPE; /* a fraction for an integer */
+    int64_t i = v->type == MS_TYPE_INT ? v->u.i : (int64_t)d;
+    static const int64_t lo[] = {0, INT8_MIN, INT16_MIN, INT32_MIN,
+                                 INT64_MIN, 0, 0, 0, 0};
+    static const int64_t hi[] = {0, INT8_MAX, INT16_MAX, INT32_MAX,
+                                 INT64_MAX, UINT8_MAX, UINT16_MAX,
+                                 UINT32_MAX, INT64_MAX};
+    if (dt == MS_SPB_BOOLEAN) {
+        m->kind = MS_SPB_V_BOOL;
+        m->v.b = i != 0;
+        return 0;
+    }
+    if (dt <= MS_SPB_UINT64 && (i < lo[dt] || i > hi[dt]))
+        return MS_ERANGE;
+    if (dt == MS_SPB_DATETIME && i < 0)
+        return MS_ERANGE;
+    bool wide = dt == MS_SPB_INT64 || dt == MS_SPB_UINT64 ||
+                dt == MS_SPB_DATETIME;
+    m->kind = wide ? MS_SPB_V_LONG : MS_SPB_V_INT;
+    m->v.u = wide ? (uint64_t)i : (uint32_t)i;
+    return 0;
+}
+
 ms_type ms_spb_datatype_bus_type(uint32_t dt)
 {
     switch (dt) {

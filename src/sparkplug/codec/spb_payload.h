@@ -103,6 +103,12 @@ void ms_spb_payload_free(ms_spb_payload *pl);
  * -> Bytes, JSON -> String (its text). Sets datatype, kind and v. Returns 0
  * or MS_ETYPE (NONE). */
 int ms_spb_metric_set_value(ms_spb_metric *m, const ms_value *v);
+/* A bus value as a metric of the given datatype (a CMD to a metric its
+ * BIRTH declared): numbers to any integer type, Float, Double or Boolean,
+ * STR/JSON to String, Text or UUID, BYTES to Bytes or File. Returns 0 or
+ * MS_ETYPE (no such conversion), MS_ERANGE (out of the integer's range). */
+int ms_spb_metric_set_as(ms_spb_metric *m, const ms_value *v,
+                         uint32_t datatype);
 /* The bus type a datatype maps to: integers, Boolean and DateTime INT;
  * Float and Double FLOAT; String, Text, UUID STR; Bytes, File BYTES;
  * MS_TYPE_NONE for the rest. */
