@@ -12,6 +12,7 @@ python3 python3-pexpect python3-yaml
 libmodbus-dev mbpoll python3-pymodbus
 socat python3-serial python3-serial-asyncio netcat-openbsd
 libsnmp-dev snmpd snmp
+libmosquitto-dev mosquitto mosquitto-clients
 libwebsockets-dev libwebsockets-evlib-uv zlib1g-dev
 python3-websockets python3-websocket chromium fonts-dejavu-core
 nodejs

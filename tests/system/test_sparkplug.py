@@ -1,0 +1,363 @@
+"""`mscada sparkplug` against Debian's mosquitto, started here on a free
+loopback port with a config of this test's own (its own process group,
+stopped by pid). The independent peer is Eclipse Tahu's JS codec
+(npm's sparkplug-payload, pinned in tests/sparkplug/package-lock.json,
+`npm ci` when node_modules is missing) with the `mqtt` client: it decodes
+what the edge publishes and plays an edge node for the host. Raw bus
+clients read and set the tags on real `mscada bus` processes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import mshelp as h
+from mshelp import Bus, CMD_SET, check, check_eq
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER_DIR = os.path.join(HERE, '..', 'sparkplug')
+MOSQUITTO = '/usr/sbin/mosquitto'
+
+
+def need_peer():
+    if not os.path.exists(MOSQUITTO) or not shutil.which('node'):
+        print('SKIP: mosquitto or node missing: run scripts/deps.sh')
+        sys.exit(77)
+    if os.path.isdir(os.path.join(PEER_DIR, 'node_modules', 'mqtt')):
+        return
+    rc, out, err = h.run_cmd(['npm', 'ci', '--no-audit', '--no-fund', '-q'],
+                             timeout=240, cwd=PEER_DIR)
+    if rc != 0:
+        raise AssertionError('npm ci in tests/sparkplug failed (is the npm '
+                             'registry reachable?): %s' % err[-2000:])
+
+
+class Broker:
+    def __init__(self):
+        self.dir = h.tmpdir('mscada-mqtt-')
+        self.port = h.free_port()
+        self.conf = os.path.join(self.dir, 'mosquitto.conf')
+        with open(self.conf, 'w') as f:
+            f.write('listener %d 127.0.0.1\nallow_anonymous true\n'
+                    'persistence false\n' % self.port)
+        self.proc = None
+
+    def start(self):
+        self.proc = h.spawn([MOSQUITTO, '-c', self.conf],
+                            os.path.join(self.dir, 'mosquitto.log'))
+        h.wait_until(self.ready, 'mosquitto listening on %d' % self.port, 30)
+
+    def ready(self):
+        import socket
+        s = socket.socket()
+        try:
+            s.connect(('127.0.0.1', self.port))
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self):
+        h.stop_pid(self.proc)
+
+
+class Peer:
+    """node peer.js sub: every message, decoded by Tahu's codec."""
+
+    def __init__(self, broker, filt='spBv1.0/#'):
+        d = h.tmpdir('mscada-peer-')
+        self.log = os.path.join(d, 'peer.log')
+        self.proc = h.spawn(['node', os.path.join(PEER_DIR, 'peer.js'), 'sub',
+                             str(broker.port), filt], self.log)
+        h.wait_until(lambda: any('ready' in m for m in self.lines()),
+                     'peer subscribed', 30)
+
+    def lines(self):
+        with open(self.log) as f:
+            return [json.loads(l) for l in f if l.startswith('{')]
+
+    def msgs(self, kind):
+        def kind_of(t):
+            parts = t.split('/')
+            return parts[1] if parts[1:2] == ['STATE'] else parts[2:3]
+        return [m for m in self.lines() if 'topic' in m and
+                kind_of(m['topic']) in (kind, [kind])]
+
+    def wait(self, kind, pred, what, timeout=30):
+        found = []
+
+        def ok():
+            found[:] = [m for m in self.msgs(kind) if pred(m)]
+            return bool(found)
+        h.wait_until(ok, what, timeout)
+        return found[-1]
+
+    def stop(self):
+        h.stop_pid(self.proc)
+
+
+def publish(broker, topic, obj):
+    rc, out, err = h.run_cmd(['node', os.path.join(PEER_DIR, 'peer.js'),
+                              'pub', str(broker.port), topic,
+                              json.dumps(obj)], timeout=30)
+    check_eq(rc, 0, 'peer pub (%s)' % err)
+
+
+class Watch:
+    """Bus tags subscribed by a raw client; latest value of each."""
+
+    def __init__(self, bus, names):
+        self.c = bus.client()
+        self.names = {}
+        self.vals = {}
+        for n in names:
+            self.add(n)
+
+    def add(self, n):
+        i = self.c.id(n)
+        self.names[i] = n
+        m = self.c.sub(i)
+        if m.cmd == CMD_SET and m.data:
+            self.vals[n] = m.value()[1]
+        return i
+
+    def pump(self):
+        while True:
+            m = self.c.poll_msg(0.1)
+            if m is None:
+                return
+            if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
+                self.vals[self.names[m.tag_id]] = m.value()[1]
+
+    def wait(self, name, pred, what, timeout=30):
+        def ok():
+            self.pump()
+            return name in self.vals and pred(self.vals[name])
+        h.wait_until(ok, '%s (%s; last %r)' % (what, name,
+                                               self.vals.get(name)), timeout)
+        return self.vals[name]
+
+
+TAGS = '''temp: {type: float, units: C, min: -10, max: 100}
+count: {type: int}
+label: {type: str}
+plc1_sp: {type: int}
+plc1_ro: {type: int}
+'''
+
+
+class Module:
+    def __init__(self, cfg, tags=None):
+        self.dir = h.tmpdir('mscada-spb-')
+        self.cfg = os.path.join(self.dir, 'sparkplug.yaml')
+        with open(self.cfg, 'w') as f:
+            f.write(cfg)
+        argv = [h.MSCADA, 'sparkplug', '--config', self.cfg]
+        if tags is not None:
+            tp = os.path.join(self.dir, 'tags.yaml')
+            with open(tp, 'w') as f:
+                f.write(tags)
+            argv += ['--tags', tp]
+        self.log = os.path.join(self.dir, 'sparkplug.log')
+        self.proc = h.spawn(argv, self.log)
+
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self):
+        return h.stop_pid(self.proc)
+
+
+def edge_cfg(bus, broker, extra=''):
+    return ('bus_port: %d\nbroker: 127.0.0.1\nport: %d\ngroup: Plant\n'
+            'node: Site1\ndevices: {PLC1: {tags: [\'plc1_*\']}}\n'
+            'writable: [plc1_sp]\n%s' % (bus.port, broker.port, extra))
+
+
+def host_cfg(bus, broker):
+    return ('bus_port: %d\nbroker: 127.0.0.1\nport: %d\nmode: host\n'
+            'group: Plant\nhost_id: centre\nwrite: true\n'
+            % (bus.port, broker.port))
+
+
+def by_name(payload):
+    return {m['name']: m for m in payload['metrics'] if 'name' in m}
+
+
+def test_edge_read_by_tahu():
+    """NBIRTH/DBIRTH/NDATA/NDEATH as Tahu's decoder reads them: names,
+    aliases, datatypes, values, properties, seq and bdSeq."""
+    need_peer()
+    br = Broker()
+    br.start()
+    bus = Bus()
+    c = bus.client()
+    for name, v in (('temp', 21.5), ('count', 7), ('label', 'héllo')):
+        c.set_value(c.id(name), v)
+    c.sync()
+    peer = Peer(br)
+    ed = Module(edge_cfg(bus, br), TAGS)
+    nb = peer.wait('NBIRTH', lambda m: True, 'NBIRTH')['payload']
+    check_eq(nb['seq'], '0', 'NBIRTH seq')
+    m = by_name(nb)
+    check_eq(m['bdSeq']['type'], 'Int64', 'bdSeq type')
+    check_eq(m['Node Control/Rebirth']['type'], 'Boolean', 'rebirth type')
+    check_eq(m['temp']['properties']['engUnit']['value'], 'C', 'units')
+    check_eq(m['temp']['properties']['engHigh']['value'], 100, 'max')
+    types = {k: m[k]['type'] for k in ('temp', 'count', 'label')}
+    check_eq(types, {'temp': 'Double', 'count': 'Int64', 'label': 'String'},
+             'datatypes')
+    check('plc1_sp' not in m, 'device metric in NBIRTH')
+    alias = {k: m[k]['alias'] for k in ('temp', 'count', 'label')}
+    check_eq(len(set(alias.values())), 3, 'distinct aliases')
+
+    def current():
+        """alias -> value: the NBIRTH's (it may be null when the tag's
+        first value came after the birth), then each NDATA's."""
+        vals = {x['alias']: x['value'] for x in nb['metrics']
+                if 'alias' in x and x['value'] is not None}
+        for d in peer.msgs('NDATA'):
+            for x in d['payload']['metrics']:
+                check('name' not in x, 'NDATA by alias only: %r', x)
+                vals[x['alias']] = x['value']
+        return vals
+    want = {alias['temp']: 21.5, alias['count']: '7', alias['label']: 'héllo'}
+    h.wait_until(lambda: all(current().get(a) == v for a, v in want.items()),
+                 'values by alias %r' % want, 30)
+    db = peer.wait('DBIRTH', lambda m: True, 'DBIRTH')
+    check(db['topic'].endswith('/Site1/PLC1'), 'DBIRTH topic %r', db['topic'])
+    check_eq(db['payload']['seq'], '1', 'DBIRTH seq')
+    d = by_name(db['payload'])
+    check_eq(d['plc1_sp']['properties']['readOnly']['value'], False,
+             'plc1_sp writable')
+    check_eq(d['plc1_ro']['properties']['readOnly']['value'], True,
+             'plc1_ro read-only')
+    c.set_value(c.id('count'), 8)
+    nd = peer.wait('NDATA', lambda x: any(
+        y['alias'] == alias['count'] and y['value'] == '8'
+        for y in x['payload']['metrics']), 'NDATA count 8')['payload']
+    check_eq(len(nd['metrics']), 1, 'only the change')
+    seqs = [int(x['payload']['seq']) for x in
+            peer.msgs('NBIRTH') + peer.msgs('DBIRTH') + peer.msgs('NDATA')]
+    check_eq(seqs, list(range(len(seqs))), 'seq numbers in order')
+    check_eq(ed.stop(), 0, 'edge exit status')
+    de = peer.wait('NDEATH', lambda m: True, 'NDEATH')['payload']
+    check_eq(by_name(de)['bdSeq']['value'], m['bdSeq']['value'],
+             'NDEATH bdSeq')
+    peer.stop()
+    br.stop()
+
+
+def test_host_mirrors_tahu_edge():
+    """A Tahu edge node: NBIRTH/NDATA onto the host's bus, a seq gap asks
+    for a rebirth, NDEATH marks the node stale, bus SET -> NCMD."""
+    need_peer()
+    br = Broker()
+    br.start()
+    bus = Bus()
+    peer = Peer(br, 'spBv1.0/#')
+    ho = Module(host_cfg(bus, br))
+    peer.wait('STATE', lambda m: json.loads(m['payload'])['online'],
+              'host STATE online')
+    t = 'spBv1.0/Plant/%s/Tahu1'
+    birth = {'timestamp': 1, 'seq': 0, 'metrics': [
+        {'name': 'bdSeq', 'type': 'Int64', 'value': 4},
+        {'name': 'Flow', 'alias': 1, 'type': 'Float', 'value': 1.5},
+        {'name': 'Run', 'alias': 2, 'type': 'Boolean', 'value': True},
+        {'name': 'Mode', 'alias': 3, 'type': 'Int16', 'value': -2}]}
+    publish(br, t % 'NBIRTH', birth)
+    w = Watch(bus, ['Plant/Tahu1/Flow', 'Plant/Tahu1/Run',
+                    'Plant/Tahu1/Mode', 'Plant/Tahu1/_state'])
+    w.wait('Plant/Tahu1/Flow', lambda v: v == 1.5, 'Flow')
+    w.wait('Plant/Tahu1/Run', lambda v: v == 1, 'Run')
+    w.wait('Plant/Tahu1/Mode', lambda v: v == -2, 'Mode')
+    publish(br, t % 'NDATA', {'timestamp': 2, 'seq': 1, 'metrics': [
+        {'alias': 1, 'type': 'Float', 'value': 2.25}]})
+    w.wait('Plant/Tahu1/Flow', lambda v: v == 2.25, 'Flow by alias')
+    publish(br, t % 'NDATA', {'timestamp': 3, 'seq': 5, 'metrics': [
+        {'alias': 1, 'type': 'Float', 'value': 3.0}]})
+    cmd = peer.wait('NCMD', lambda m: True, 'rebirth request')['payload']
+    check_eq(by_name(cmd)['Node Control/Rebirth']['value'], True, 'rebirth')
+    w.wait('Plant/Tahu1/_state', lambda v: v['seq_gaps'] == 1, 'gap count')
+    # a bus SET goes out as NCMD in the BIRTH's datatype
+    c = bus.client()
+    c.set_value(c.id('Plant/Tahu1/Mode'), 5)
+    nc = peer.wait('NCMD', lambda m: 'Mode' in by_name(m['payload']),
+                   'NCMD of Mode')['payload']
+    check_eq((by_name(nc)['Mode']['type'], by_name(nc)['Mode']['value']),
+             ('Int16', 5), 'NCMD Mode')
+    publish(br, t % 'NDEATH', {'timestamp': 4, 'metrics': [
+        {'name': 'bdSeq', 'type': 'Int64', 'value': 4}]})
+    w.wait('Plant/Tahu1/_state', lambda v: not v['online'], 'stale')
+    check_eq(ho.stop(), 0, 'host exit status')
+    peer.wait('STATE', lambda m: not json.loads(m['payload'])['online'],
+              'host STATE offline')
+    peer.stop()
+    br.stop()
+
+
+def test_edge_host_end_to_end_and_broker_restart():
+    """Edge and host on two buses: values through the broker, DCMD writes
+    only where allowed, the broker killed and restarted: both recover and
+    the values held meanwhile arrive, in order."""
+    need_peer()
+    br = Broker()
+    br.start()
+    b1, b2 = Bus(), Bus()
+    c1 = b1.client()
+    c1.set_value(c1.id('count'), 1)
+    c1.set_value(c1.id('plc1_sp'), 10)
+    c1.set_value(c1.id('plc1_ro'), 20)
+    c1.sync()
+    # primary_host: the edge births once the host is there (STATE), so the
+    # host sees every NBIRTH whichever reconnects first
+    ed = Module(edge_cfg(b1, br, 'primary_host: centre\n'), TAGS)
+    ho = Module(host_cfg(b2, br))
+    w2 = Watch(b2, ['Plant/Site1/count', 'Plant/Site1/PLC1/plc1_sp',
+                    'Plant/Site1/PLC1/plc1_ro', 'Plant/Site1/_state'])
+    w2.wait('Plant/Site1/count', lambda v: v == 1, 'count at the host')
+    c1.set_value(c1.id('count'), 2)
+    w2.wait('Plant/Site1/count', lambda v: v == 2, 'count changed')
+    w1 = Watch(b1, ['plc1_sp', 'plc1_ro'])
+    c2 = b2.client()
+    c2.set_value(c2.id('Plant/Site1/PLC1/plc1_sp'), 42)
+    w1.wait('plc1_sp', lambda v: v == 42, 'DCMD write allowed')
+    c2.set_value(c2.id('Plant/Site1/PLC1/plc1_ro'), 99)
+    h.wait_until(lambda: 'plc1_ro is not writable' in ed.text(),
+                 'DCMD write refused', 30)
+    w1.pump()
+    check_eq(w1.vals['plc1_ro'], 20, 'read-only tag unchanged')
+    # the broker goes; the edge holds values; the host marks the node
+    br.proc.kill()
+    br.proc.wait(10)
+    w2.wait('Plant/Site1/_state', lambda v: not v['online'],
+            'stale while the broker is away')
+    for v in (3, 4, 5):
+        c1.set_value(c1.id('count'), v)
+    c1.sync()
+    br.start()
+    w2.wait('Plant/Site1/_state', lambda v: v['online'], 'online again')
+    w2.wait('Plant/Site1/count', lambda v: v == 5, 'held values arrived')
+    check('sending 3 values held while away' in ed.text(),
+          'queue replayed: %s', ed.text()[-800:])
+    check_eq(ed.stop(), 0, 'edge exit status')
+    check_eq(ho.stop(), 0, 'host exit status')
+    br.stop()
+
+
+def test_bad_config():
+    d = h.tmpdir()
+    p = os.path.join(d, 'sparkplug.yaml')
+    with open(p, 'w') as f:
+        f.write('group: Plant\nnode: Site/1\n')
+    rc, out, err = h.run_cmd([h.MSCADA, 'sparkplug', '--config', p])
+    check_eq(rc, 2, 'exit status')
+    check('sparkplug.yaml:2' in err and 'node' in err, 'message %r', err)
+
+
+if __name__ == '__main__':
+    h.main(globals())
