@@ -4,6 +4,9 @@
 #   sh scripts/web.sh build OUT    # the served app into OUT (index.html,
 #                                  # app.css, js/, vendor/ with uPlot)
 #   sh scripts/web.sh check        # tsc --checkJs (strict) over web/src
+#                                  # (browser) and web/test (node)
+#   sh scripts/web.sh lint         # eslint (web/eslint.config.js)
+#   sh scripts/web.sh deps         # only the `npm ci`
 #   sh scripts/web.sh test         # node --test web/test
 #
 # Each runs `npm ci` first when web/node_modules is missing or older than
@@ -39,6 +42,9 @@ npm_ci() {
 }
 
 case ${1:-} in
+deps)
+    npm_ci
+    ;;
 build)
     out=${2:?usage: web.sh build OUT}
     npm_ci
@@ -56,14 +62,20 @@ build)
     ;;
 check)
     npm_ci
-    cd "$web" && node node_modules/typescript/bin/tsc -p .
+    cd "$web"
+    node node_modules/typescript/bin/tsc -p .
+    node node_modules/typescript/bin/tsc -p test
+    ;;
+lint)
+    npm_ci
+    cd "$web" && node node_modules/eslint/bin/eslint.js --max-warnings 0 .
     ;;
 test)
     need node
     cd "$web" && node --test test/
     ;;
 *)
-    echo "usage: sh scripts/web.sh build OUT | check | test" >&2
+    echo "usage: sh scripts/web.sh build OUT | deps | check | lint | test" >&2
     exit 2
     ;;
 esac

@@ -68,7 +68,7 @@ const num = (x) => typeof x === 'number' && isFinite(x) ? x : null;
 /**
  * The limits the dialog enforces: tags.yaml's min/max (those the server
  * checks too); none given means none (pymscada's app invents 0..100).
- * @param {{min?: unknown, max?: unknown}} info
+ * @param {TagInfo} info
  * @returns {{min: number|null, max: number|null}}
  */
 export function limits(info) {
