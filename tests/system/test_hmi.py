@@ -5,7 +5,7 @@ bus's value; a setpoint through the dialog reaches the bus and a value
 outside min/max is refused in the dialog; a selectdict change; a trend
 shows history records plus live points and asks history again when zoomed
 out; wwwserver and bus restarts resume without a reload; a phone viewport
-has no horizontal scroll; screenshots of the demo (desktop, phone) into
+has no horizontal scroll; screenshots of the demo (desktop, phone, dark) into
 BUILD/hmi-shots/ (and docs/img/ with MSCADA_UPDATE_SCREENSHOTS=1). Skips,
 saying why, without chromium, python3-websocket or the built app."""
 
@@ -113,9 +113,12 @@ def need_browser():
 class Page(Cdp):
     """A tab on the app; eval/wait/click/keys over CDP."""
 
-    def __init__(self, url, phone=False):
+    def __init__(self, url, phone=False, dark=False):
         port = need_browser()
         super().__init__(port, 'about:blank')
+        if dark:
+            self.call('Emulation.setEmulatedMedia', features=[
+                {'name': 'prefers-color-scheme', 'value': 'dark'}])
         if phone:
             self.call('Emulation.setDeviceMetricsOverride', width=390,
                       height=844, deviceScaleFactor=1, mobile=True)
@@ -372,6 +375,21 @@ def test_trend_history_live_and_zoom_out():
     t_live = c.set_value(lid, 8.5, h.FLOAT)
     h.wait_until(lambda: has(t_live, 8.5), 'the live point in the trend',
                  timeout=30)
+    # the legend shows the latest values while the cursor is off the plot
+    legend = ("[...document.querySelectorAll('.trend .u-legend .u-series')]"
+              ".map(r => r.textContent)")
+    h.wait_until(lambda: any(r.startswith('Level8.5')
+                             for r in p.eval(legend)),
+                 'the latest value 8.5 in the legend without hovering',
+                 timeout=30)
+    # the system switching to dark recolours the axes without a reload
+    axis = "mscadaTrends[0].u.axes[0].stroke(mscadaTrends[0].u, 0)"
+    light = p.eval(axis)
+    p.call('Emulation.setEmulatedMedia', features=[
+        {'name': 'prefers-color-scheme', 'value': 'dark'}])
+    p.wait("%s === getComputedStyle(document.documentElement)"
+           ".getPropertyValue('--fg').trim() && %s !== %s"
+           % (axis, axis, json.dumps(light)), 'dark axis colours')
     asked = int(p.eval("mscadaTrends[0].box.dataset.asked"))
     # zoom out with the mouse wheel over the plot
     r = p.eval("(r => [r.left + r.width / 2, r.top + r.height / 2])"
@@ -465,12 +483,16 @@ def test_demo_screenshots():
     d.wait_up()
     try:
         url = 'http://127.0.0.1:%d/' % d.www_port
-        for phone, suffix in ((False, 'desktop'), (True, 'phone')):
-            p = Page(url + '#/Overview', phone=phone)
+        for phone, dark, suffix in ((False, False, 'desktop'),
+                                    (True, False, 'phone'),
+                                    (False, True, 'dark')):
+            p = Page(url + '#/Overview', phone=phone, dark=dark)
             p.wait("document.querySelector('main .card.value[data-tag="
                    "\"TankLevel\"] .val')?.textContent.match(/\\d/) && "
                    "document.querySelector('main .card.setpoint .val')"
                    "?.textContent.match(/Off|Manual|Auto/)", 'the overview')
+            check_eq(p.eval("matchMedia('(prefers-color-scheme: dark)')"
+                            ".matches"), dark, 'the emulated colour scheme')
             p.shot('hmi-%s.png' % suffix)
             p.eval("location.hash = '#/Trend'")
             p.wait("window.mscadaTrends?.length && "

@@ -91,8 +91,20 @@ export function trendItem(item, hmi) {
   };
   place();
 
-  const fg = getComputedStyle(document.documentElement).getPropertyValue('--fg').trim() || '#222';
-  const grid = getComputedStyle(document.documentElement).getPropertyValue('--grid').trim() || '#8884';
+  // axis and grid colours follow the theme, also when the system switches
+  // between light and dark while the page is open
+  const theme = {fg: '#222', grid: '#8884'};
+  const readTheme = () => {
+    const cs = getComputedStyle(document.documentElement);
+    theme.fg = cs.getPropertyValue('--fg').trim() || '#222';
+    theme.grid = cs.getPropertyValue('--grid').trim() || '#8884';
+  };
+  readTheme();
+  const fg = () => theme.fg;
+  const grid = () => theme.grid;
+  const dark = matchMedia('(prefers-color-scheme: dark)');
+  const onTheme = () => { readTheme(); schedule(); };
+  dark.addEventListener('change', onTheme);
   const height = Number(ms.height) > 50 ? Number(ms.height) : 300;
   const legendPos = ['left', 'right', 'after'].includes(ms.legend_pos) ? ms.legend_pos : 'after';
 
@@ -118,9 +130,25 @@ export function trendItem(item, hmi) {
   for (const sc of used) axes.push({scale: sc, side: 3, stroke: fg, label: sc, grid: {stroke: grid}});
 
   const showTime = ms.time_show !== false;
+  const fmtTime = timeFmt(String(ms.time_res || 's'));
+  // With the cursor off the plot (idx null) the legend shows each series'
+  // latest value in the window and the time of the latest point, so the
+  // trend reads current values without hovering.
+  /** @param {uPlot} uu @param {number} sidx @returns {number|null} */
+  const latest = (uu, sidx) => {
+    const col = /** @type {(number|null|undefined)[]} */ (uu.data[sidx] || []);
+    for (let j = col.length - 1; j >= 0; j--) {
+      const v = col[j];
+      if (v != null) return v;
+    }
+    return null;
+  };
   /** @type {any[]} */
-  const series = [{label: 'Time', value: (/** @type {any} */ _u, /** @type {number|null} */ v) =>
-    v == null ? '—' : timeFmt(String(ms.time_res || 's'))(v)}];
+  const series = [{label: 'Time', value: (/** @type {uPlot} */ uu, /** @type {number|null} */ v,
+    /** @type {number} */ _sidx, /** @type {number|null} */ idx) => {
+    const t = idx == null ? latest(uu, 0) : v;
+    return t == null ? '—' : fmtTime(t);
+  }}];
   seriesCfg.forEach((s, i) => {
     const dp = typeof s.dp === 'number' ? s.dp : null;
     series.push({
@@ -131,7 +159,9 @@ export function trendItem(item, hmi) {
       fill: fillOf(s.fill),
       spanGaps: true,
       points: {show: false},
-      value: (/** @type {any} */ _u, /** @type {number|null} */ v) => {
+      value: (/** @type {uPlot} */ uu, /** @type {number|null} */ v,
+        /** @type {number} */ sidx, /** @type {number|null} */ idx) => {
+        if (idx == null) v = latest(uu, sidx);
         if (v == null) return '—';
         const info = tags[i].info;
         const d = dp !== null ? dp : info && typeof info.dp === 'number' ? info.dp : 2;
@@ -222,6 +252,8 @@ export function trendItem(item, hmi) {
     uu.batch(() => {
       uu.setData(/** @type {any} */ (d), false);
       uu.setScale('x', {min: view.min, max: view.max});
+      // off the plot the legend shows the latest values: refresh them
+      if (!(uu.cursor.left != null && uu.cursor.left >= 0)) uu.setLegend({});
     });
     box.dataset.drawMs = (performance.now() - t0).toFixed(1);
     box.dataset.points = String(d[0].length);
@@ -379,15 +411,18 @@ export function trendItem(item, hmi) {
       const w = /** @type {any} */ (window);
       (w.mscadaTrends ||= []).push({u, view, setRange, setView, box, tags, draw});
       schedule();
-    } else {
+    } else if (size().width !== u.width) {
       u.setSize(size());
     }
   });
-  ro.observe(body);
+  // the plot's box, not the trend's: a legend beside it that widens as
+  // values arrive narrows the plot
+  ro.observe(plotBox);
   const tick = window.setInterval(() => { if (view.live) schedule(); }, 1000);
 
   return {el: box, wide: true, cleanup: () => {
     offs.forEach((f) => f());
+    dark.removeEventListener('change', onTheme);
     ro.disconnect();
     clearInterval(tick);
     clearTimeout(askTimer);
