@@ -16,6 +16,8 @@ extern const ms_module ms_module_history __attribute__((weak));
 extern const ms_module ms_module_history_export __attribute__((weak));
 extern const ms_module ms_module_wwwserver __attribute__((weak));
 extern const ms_module ms_module_checkout __attribute__((weak));
+extern const ms_module ms_module_passwd __attribute__((weak));
+extern const ms_module ms_module_audit_export __attribute__((weak));
 
 static const ms_module *const modules[] = {
     &ms_module_bus,
@@ -27,6 +29,8 @@ static const ms_module *const modules[] = {
     &ms_module_history,
     &ms_module_history_export,
     &ms_module_wwwserver,
+    &ms_module_passwd,
+    &ms_module_audit_export,
     &ms_module_validate,
     &ms_module_checkout,
 };

@@ -12,6 +12,7 @@
 
 #include "mscada/client.h"
 #include "mscada/conf.h"
+#include "www/codec/www_users.h"
 
 typedef struct {
     ms_client_config client;   /* bus_ip, bus_port */
@@ -29,6 +30,18 @@ typedef struct {
     int history_max_points;    /* 100000 */
     double status_interval;    /* seconds between status updates; 10 */
     int batch_ms;              /* writes to a browser at most this often; 2 */
+    /* docs/security.md: logins, roles, audit, TLS (all off by default) */
+    char *users;               /* the users file; NULL: no login */
+    ms_www_users users_list;   /* loaded from it */
+    double session_idle;       /* seconds; 1800 */
+    double session_max;        /* seconds; 43200 */
+    char *session_key;         /* key file: sessions survive a restart */
+    char **origins;            /* other Origins allowed for the websocket */
+    size_t norigins;
+    char *audit;               /* the audit file; with users: audit.jsonl */
+    size_t audit_max;          /* bytes before rotating; 10M */
+    char *tls_cert, *tls_key;  /* PEM files: HTTPS/WSS */
+    bool hsts;
 } ms_www_app_config;
 
 void ms_www_app_config_init(ms_www_app_config *cfg);

@@ -18,6 +18,9 @@ void ms_www_app_config_init(ms_www_app_config *cfg)
     cfg->history_max_points = 100000;
     cfg->status_interval = 10;
     cfg->batch_ms = 2;
+    cfg->session_idle = 1800;
+    cfg->session_max = 43200;
+    cfg->audit_max = 10u << 20;
 }
 
 void ms_www_app_config_free(ms_www_app_config *cfg)
@@ -30,6 +33,15 @@ void ms_www_app_config_free(ms_www_app_config *cfg)
         free(cfg->paths[i]);
     free(cfg->paths);
     ms_conf_free(cfg->doc);
+    free(cfg->users);
+    ms_www_users_free(&cfg->users_list);
+    free(cfg->session_key);
+    for (size_t i = 0; i < cfg->norigins; i++)
+        free(cfg->origins[i]);
+    free(cfg->origins);
+    free(cfg->audit);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -86,6 +98,87 @@ static int size_key(const ms_conf_node *root, const char *key, size_t min,
     return 0;
 }
 
+static int seconds(const ms_conf_node *root, const char *key, double *out,
+                   ms_conf_error *err)
+{
+    const ms_conf_node *n = ms_conf_get(root, key);
+    if (!n)
+        return 0;
+    if (ms_conf_double(n, key, out, err) < 0)
+        return MS_ECONFIG;
+    if (!(*out >= 1 && *out <= 366 * 86400.0))
+        return ms_conf_fail(err, n, "%s must be seconds from 1 to a year",
+                            key);
+    return 0;
+}
+
+static int readable(const ms_conf_node *root, const char *key, const char *p,
+                    ms_conf_error *err)
+{
+    FILE *f = p ? fopen(p, "r") : NULL;
+    if (p && !f)
+        return ms_conf_fail(err, ms_conf_get(root, key), "%s: cannot read "
+                            "%s (give a PEM file, relative to where the "
+                            "wwwserver runs)", key, p);
+    if (f)
+        fclose(f);
+    return 0;
+}
+
+/* users:, sessions, audit, TLS (docs/security.md). */
+static int security_keys(const ms_conf_node *root, ms_www_app_config *cfg,
+                         ms_conf_error *err)
+{
+    if (opt_str(root, "users", &cfg->users, err) < 0 ||
+        opt_str(root, "session_key", &cfg->session_key, err) < 0 ||
+        opt_str(root, "audit", &cfg->audit, err) < 0 ||
+        opt_str(root, "tls_cert", &cfg->tls_cert, err) < 0 ||
+        opt_str(root, "tls_key", &cfg->tls_key, err) < 0 ||
+        seconds(root, "session_idle", &cfg->session_idle, err) < 0 ||
+        seconds(root, "session_max", &cfg->session_max, err) < 0 ||
+        size_key(root, "audit_max", 4096, &cfg->audit_max, err) < 0 ||
+        readable(root, "tls_cert", cfg->tls_cert, err) < 0 ||
+        readable(root, "tls_key", cfg->tls_key, err) < 0)
+        return MS_ECONFIG;
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return ms_conf_fail(err, ms_conf_get(root, cfg->tls_cert ? "tls_cert"
+                                                               : "tls_key"),
+                            "tls_cert and tls_key go together (the "
+                            "certificate and its private key, PEM)");
+    const ms_conf_node *n = ms_conf_get(root, "hsts");
+    if (n && ms_conf_bool(n, "hsts", &cfg->hsts, err) < 0)
+        return MS_ECONFIG;
+    n = ms_conf_get(root, "origins");
+    if (n && !n->null) {
+        if (ms_conf_want(n, MS_CONF_SEQ, "origins", err) < 0)
+            return MS_ECONFIG;
+        cfg->origins = calloc(n->n + 1, sizeof *cfg->origins);
+        for (size_t i = 0; cfg->origins && i < n->n; i++) {
+            const char *s;
+            if (ms_conf_str(n->items[i], "an origins entry", &s, err) < 0)
+                return MS_ECONFIG;
+            cfg->origins[cfg->norigins++] = strdup(s);
+        }
+    }
+    if (!cfg->users)
+        return 0;
+    ms_conf_doc *doc;
+    int rc = ms_conf_load(cfg->users, &doc, err);
+    if (rc == MS_ENOENT)
+        return ms_conf_fail(err, ms_conf_get(root, "users"), "users: %s does "
+                            "not exist (make it with `mscada passwd %s "
+                            "NAME`)", cfg->users, cfg->users);
+    if (rc < 0)
+        return MS_ECONFIG;
+    rc = ms_www_users_parse(ms_conf_root(doc), &cfg->users_list, err);
+    ms_conf_free(doc);
+    if (rc < 0)
+        return MS_ECONFIG;
+    if (!cfg->audit)
+        cfg->audit = strdup("audit.jsonl");
+    return 0;
+}
+
 int ms_www_app_config_load(const char *path, ms_www_app_config *cfg,
                            ms_conf_error *err)
 {
@@ -98,7 +191,9 @@ int ms_www_app_config_load(const char *path, ms_www_app_config *cfg,
     static const char *const known[] = {
         "bus_ip", "bus_port", "ip", "port", "get_path", "serve_path", "paths",
         "www_tag", "config", "pages", "queue_max", "max_message",
-        "history_max_points", "status_interval", "batch_ms", NULL};
+        "history_max_points", "status_interval", "batch_ms", "users",
+        "session_idle", "session_max", "session_key", "origins", "audit",
+        "audit_max", "tls_cert", "tls_key", "hsts", NULL};
     ms_conf_warn_unknown(root, known, "wwwserver.yaml");
     if (ms_client_config_from_conf(&cfg->client, root, err) < 0)
         return MS_ECONFIG;
@@ -169,5 +264,5 @@ int ms_www_app_config_load(const char *path, ms_www_app_config *cfg,
                                 "from 0.1 to 86400");
         cfg->status_interval = d;
     }
-    return 0;
+    return security_keys(root, cfg, err);
 }

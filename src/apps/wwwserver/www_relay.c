@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "apps/wwwserver/www_app.h"
+#include "apps/wwwserver/www_audit.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
@@ -28,6 +29,12 @@ struct ms_www_app {
     bool stopping;
     char *get_path, *serve_path, **paths;
     size_t npaths;
+    /* docs/security.md */
+    ms_www_users users;      /* taken from the config */
+    ms_www_auth *auth;       /* NULL: no login */
+    ms_www_audit *audit;     /* NULL: no audit file */
+    char *tls_cert, *tls_key, **origins;
+    size_t norigins;
 };
 
 /* The HMI subscribes to these on every page (angmscada SYS_TAGS); they are
@@ -80,11 +87,88 @@ static ms_tag *bus_tag(ms_www_app *app, int idx)
     return t;
 }
 
+/* A value as JSON for the audit line (str as a string, bytes as its
+ * length). */
+static json_t *value_json(const ms_value *v)
+{
+    switch (v->type) {
+    case MS_TYPE_INT:
+        return json_integer(v->u.i);
+    case MS_TYPE_FLOAT:
+        return json_real(v->u.f);
+    case MS_TYPE_STR:
+        return json_stringn((const char *)v->u.buf.ptr, v->u.buf.len);
+    case MS_TYPE_JSON:
+        return json_loadb((const char *)v->u.buf.ptr, v->u.buf.len,
+                          JSON_DECODE_ANY, NULL);
+    case MS_TYPE_BYTES:
+        return json_pack("{s:I}", "bytes", (json_int_t)v->u.buf.len);
+    default:
+        return json_null();
+    }
+}
+
+static void audit(ms_www_app *app, const ms_www_audit_rec *r)
+{
+    ms_www_audit_write(app->audit, app->client, r);
+}
+
+/* With logins: may this browser's user do this? A refused write is
+ * audited, logged and told to the browser ({"type": "error"}); an accepted
+ * one is audited with the old and the new value. Reads pass. */
+static bool allowed(ms_www_app *app, ms_www_conn *c, ms_www_action *act,
+                    ms_tag *t)
+{
+    if (!app->auth || (act->kind != MS_WWW_ACT_SET &&
+                       act->kind != MS_WWW_ACT_RTA))
+        return true;
+    const char *name = ms_tag_name(t);
+    json_t *nv = act->kind == MS_WWW_ACT_SET
+                     ? value_json(&act->value)
+                     : json_loads(act->text, JSON_DECODE_ANY, NULL);
+    if (act->kind == MS_WWW_ACT_RTA && !ms_www_rta_is_write(name, nv)) {
+        json_decref(nv);
+        return true;
+    }
+    const ms_www_user *u = ms_www_server_conn_user(c);
+    const char *why;
+    bool ok = ms_www_user_may_write(u, name, &why);
+    ms_value old;
+    json_t *ov = act->kind == MS_WWW_ACT_SET && ms_tag_has_value(t) &&
+                         ms_tag_get(t, &old) == 0
+                     ? value_json(&old)
+                     : NULL;
+    ms_www_audit_rec r = {
+        .time_us = ms_time_now_us(),
+        .event = act->kind == MS_WWW_ACT_SET ? "set" : "rta",
+        .user = u ? u->name : NULL,
+        .role = u ? ms_www_role_name(u->role) : NULL,
+        .peer = ms_www_conn_peer(c),
+        .tag = name,
+        .old_value = ov,
+        .new_value = nv,
+        .accepted = ok,
+        .why = why};
+    audit(app, &r);
+    json_decref(ov);
+    json_decref(nv);
+    if (ok)
+        return true;
+    ms_log_warn("www: %s: %s of %s by %s (%s) refused: %s",
+                ms_www_conn_peer(c), r.event, name, r.user ? r.user : "?",
+                r.role ? r.role : "?", why);
+    json_t *p = json_pack("{s:s,s:s,s:s}", "tagname", name, "action", r.event,
+                          "message", why);
+    ms_www_conn_send(c, "error", p);
+    json_decref(p);
+    return false;
+}
+
 static void on_action(ms_www_conn *c, ms_www_action *act, void *arg)
 {
     ms_www_app *app = arg;
     ms_tag *t = bus_tag(app, act->tag);
-    if (!t)
+    if (!t || !allowed(app, c, act, t))
         return;
     int rc = 0;
     switch (act->kind) {
@@ -162,6 +246,59 @@ static void status_cb(uv_timer_t *timer)
     json_decref(st);
 }
 
+static void on_auth_event(const ms_www_auth_event *ev, void *arg)
+{
+    ms_www_app *app = arg;
+    ms_www_audit_rec r = {.time_us = ms_time_now_us(),
+                          .event = ev->event,
+                          .user = ev->user,
+                          .role = ev->role,
+                          .peer = ev->peer,
+                          .accepted = ev->accepted,
+                          .why = ev->why};
+    if (!ev->accepted)
+        ms_log_warn("www: %s: %s of %s refused: %s", ev->peer ? ev->peer : "",
+                    ev->event, ev->user, ev->why);
+    else
+        ms_log_info("www: %s: %s of %s (%s)%s%s", ev->peer ? ev->peer : "",
+                    ev->event, ev->user, ev->role ? ev->role : "",
+                    ev->why ? ": " : "", ev->why ? ev->why : "");
+    audit(app, &r);
+}
+
+/* Logins, audit file (docs/security.md). */
+static int security_start(ms_www_app *app, const ms_www_app_config *cfg,
+                          const json_t *pages, char *why, size_t whylen)
+{
+    int rc;
+    if (cfg->audit &&
+        (rc = ms_www_audit_open(app->loop, cfg->audit, cfg->audit_max,
+                                &app->audit, why, whylen)) < 0)
+        return rc;
+    if (!cfg->users)
+        return 0;
+    app->users = cfg->users_list; /* taken over */
+    memset((void *)&cfg->users_list, 0, sizeof cfg->users_list);
+    ms_www_users_resolve_pages(&app->users, pages);
+    ms_www_auth_config ac = {.users = &app->users,
+                             .idle_s = (unsigned)cfg->session_idle,
+                             .max_s = (unsigned)cfg->session_max,
+                             .on_event = on_auth_event,
+                             .arg = app};
+    if ((rc = ms_www_auth_key(cfg->session_key, ac.key, why, whylen)) < 0)
+        return rc;
+    rc = ms_www_auth_new(app->loop, &ac, &app->auth);
+    memset(ac.key, 0, sizeof ac.key);
+    if (rc < 0)
+        return rc;
+    size_t n = 0;
+    for (size_t i = 0; i < app->users.n; i++)
+        n += app->users.v[i].hash != NULL;
+    ms_log_info("www: logins on: %zu users in %s (%zu can log in)",
+                app->users.n, cfg->users, n);
+    return 0;
+}
+
 static char *dup0(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -211,8 +348,18 @@ int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
     json_t *pages = cfg->pages ? ms_www_conf_json(cfg->pages) : json_array();
     int rc = ms_www_hub_new(&hc, config, pages, &app->hub);
     json_decref(config);
+    if (rc < 0) {
+        json_decref(pages);
+        free(app);
+        return rc;
+    }
+    rc = security_start(app, cfg, pages, why, whylen);
     json_decref(pages);
     if (rc < 0) {
+        ms_www_auth_free(app->auth);
+        ms_www_users_free(&app->users);
+        ms_www_audit_close(app->audit);
+        ms_www_hub_free(app->hub);
         free(app);
         return rc;
     }
@@ -272,6 +419,17 @@ int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
     sc.max_message = cfg->max_message;
     sc.batch_ms = (unsigned)cfg->batch_ms;
     sc.hub = app->hub;
+    sc.auth = app->auth;
+    app->tls_cert = dup0(cfg->tls_cert);
+    app->tls_key = dup0(cfg->tls_key);
+    sc.tls_cert = app->tls_cert;
+    sc.tls_key = app->tls_key;
+    sc.hsts = cfg->hsts;
+    app->origins = calloc(cfg->norigins + 1, sizeof *app->origins);
+    for (size_t i = 0; app->origins && i < cfg->norigins; i++)
+        app->origins[app->norigins++] = strdup(cfg->origins[i]);
+    sc.origins = (const char *const *)app->origins;
+    sc.norigins = app->norigins;
     sc.on_action = on_action;
     sc.arg = app;
     uv_timer_init(loop, &app->status_timer);
@@ -284,7 +442,8 @@ int ms_www_app_start(uv_loop_t *loop, const ms_www_app_config *cfg,
     }
     uint64_t ms = (uint64_t)(cfg->status_interval * 1000);
     uv_timer_start(&app->status_timer, status_cb, ms, ms);
-    ms_log_info("www: listening on http://%s:%d/ (bus %s:%d)", sc.ip,
+    ms_log_info("www: listening on %s://%s:%d/ (bus %s:%d)",
+                sc.tls_cert ? "https" : "http", sc.ip,
                 ms_www_server_port(app->srv), cc.host, cc.port);
     *out = app;
     return 0;
@@ -294,6 +453,13 @@ static void app_free(uv_handle_t *h)
 {
     ms_www_app *app = h->data;
     ms_www_hub_free(app->hub);
+    ms_www_auth_free(app->auth);
+    ms_www_users_free(&app->users);
+    free(app->tls_cert);
+    free(app->tls_key);
+    for (size_t i = 0; i < app->norigins; i++)
+        free(app->origins[i]);
+    free(app->origins);
     free(app->tags);
     free(app->get_path);
     free(app->serve_path);
@@ -307,6 +473,8 @@ static void server_done(void *arg)
 {
     ms_www_app *app = arg;
     app->srv = NULL;
+    ms_www_audit_close(app->audit);
+    app->audit = NULL;
     ms_client_close(app->client);
     app->client = NULL;
     uv_close((uv_handle_t *)&app->status_timer, app_free);

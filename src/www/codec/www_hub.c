@@ -385,6 +385,13 @@ void ms_www_hub_value(ms_www_hub *h, int tag, const ms_value *v,
         publish(t->subs[i], t, tag);
 }
 
+void ms_www_conn_send(ms_www_conn *c, const char *type, const json_t *payload)
+{
+    blob *x = json_frame(c->hub, type, payload);
+    enqueue(c, x);
+    blob_unref(x);
+}
+
 void ms_www_hub_bus(ms_www_hub *h, bool up)
 {
     if (!up)

@@ -102,6 +102,10 @@ typedef struct {
 } ms_www_conn_stats;
 void ms_www_conn_get_stats(const ms_www_conn *c, ms_www_conn_stats *s);
 
+/* Queues {"type": type, "payload": payload} for this connection alone
+ * (the `error` message of a refused write). */
+void ms_www_conn_send(ms_www_conn *c, const char *type, const json_t *payload);
+
 /* What the relay must do on the bus for a browser's message. */
 typedef enum {
     MS_WWW_ACT_NONE = 0, /* nothing (handled here, or refused and logged) */

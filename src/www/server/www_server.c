@@ -14,9 +14,11 @@
 #include "www/server/www_server.h"
 
 #include <libwebsockets.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +42,12 @@ struct ms_www_server {
     uv_timer_t kick_timer, drain_timer, final_timer;
     uv_timer_t flush_timer;    /* writes what came, batch_ms after the last
                                 * flush at the earliest */
+    uv_timer_t auth_timer;     /* ends websockets of ended sessions */
+    /* The session FILTER_PROTOCOL_CONNECTION accepted, for ESTABLISHED
+     * (the same wsi, right after). */
+    struct lws *filter_wsi;
+    uint8_t filter_sid[MS_WWW_SID_LEN];
+    const ms_www_user *filter_user;
     pss *flushes;              /* websockets with something to send */
     uint64_t last_flush_ns;
     int closing;               /* own handles still closing */
@@ -65,10 +73,22 @@ struct pss {
     pss *flush_next;
     bool kicked, is_ws, in_flush;
     ms_buf rx;
+    const char *kick_why;     /* the close reason (default "too slow") */
+    uint8_t sid[MS_WWW_SID_LEN];
+    const ms_www_user *user;  /* with logins: whose websocket it is */
     /* HTTP body */
     ms_www_reply reply;
     uint64_t sent;
     bool head;
+    /* POST /login */
+    bool post_login, body_over, login_ready;
+    ms_www_login *login;
+    int login_status;
+    unsigned retry_s;
+    size_t body_len;
+    char body[2048];
+    char next_path[256];
+    char token[MS_WWW_TOKEN_MAX];
 };
 
 static void peer_of(struct lws *wsi, char *out, size_t cap)
@@ -92,25 +112,212 @@ static int hdr(struct lws *wsi, enum lws_token_indexes t, char *buf, int cap)
     return lws_hdr_copy(wsi, buf, cap, t);
 }
 
+static int add_hdr(struct lws *wsi, const char *name, const char *v,
+                   uint8_t **p, uint8_t *end)
+{
+    return lws_add_http_header_by_name(wsi, (const uint8_t *)name,
+                                       (const uint8_t *)v, (int)strlen(v), p,
+                                       end);
+}
+
+/* A small answer written whole: an error, the login page, a redirect
+ * (location), with a session cookie to set or clear (cookie). */
+static int http_small(struct lws *wsi, int status, const char *body, size_t n,
+                      const char *location, const char *cookie,
+                      unsigned retry_s)
+{
+    uint8_t buf[LWS_PRE + 8192], *start = buf + LWS_PRE, *p = start,
+                                 *end = buf + sizeof buf - 1;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", retry_s);
+    if (n > 4096 ||
+        lws_add_http_common_headers(wsi, (unsigned)status,
+                                    "text/html; charset=utf-8",
+                                    (lws_filepos_t)n, &p, end) ||
+        add_hdr(wsi, "cache-control:", "no-store", &p, end) ||
+        add_hdr(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+        add_hdr(wsi, "x-frame-options:", "DENY", &p, end) ||
+        (location && add_hdr(wsi, "location:", location, &p, end)) ||
+        (cookie && add_hdr(wsi, "set-cookie:", cookie, &p, end)) ||
+        (retry_s && add_hdr(wsi, "retry-after:", ra, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (n) {
+        memcpy(start, body, n);
+        if (lws_write(wsi, start, n, LWS_WRITE_HTTP_FINAL) != (int)n)
+            return -1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 static int http_error(struct lws *wsi, int status, const char *reason)
 {
-    uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-                                 *end = buf + sizeof buf - 1;
     char body[256];
     int n = snprintf(body, sizeof body,
                      "<!doctype html><title>%d</title><p>%d: %s</p>\n",
                      status, status, reason);
-    if (lws_add_http_common_headers(wsi, (unsigned)status,
-                                    "text/html; charset=utf-8",
-                                    (lws_filepos_t)n, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
-                                    (const uint8_t *)"no-cache", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
+    return http_small(wsi, status, body, (size_t)n, NULL, NULL, 0);
+}
+
+/* ---- logins ------------------------------------------------------------- */
+
+static int login_page(struct lws *wsi, int status, const char *msg,
+                      const char *next, unsigned retry_s)
+{
+    size_t n;
+    char *page = ms_www_login_page(msg, next, &n);
+    if (!page)
         return -1;
-    memcpy(start, body, (size_t)n);
-    if (lws_write(wsi, start, (size_t)n, LWS_WRITE_HTTP_FINAL) != n)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    int rc = http_small(wsi, status, page, n, NULL, NULL, retry_s);
+    free(page);
+    return rc;
+}
+
+static bool tls(const ms_www_server *srv)
+{
+    return srv->cfg.tls_cert != NULL;
+}
+
+/* The session cookie: a token, or NULL to clear it. */
+static void cookie_text(const ms_www_server *srv, const char *token,
+                        char *out, size_t cap)
+{
+    snprintf(out, cap, "%s=%s; Path=/; Max-Age=%u; HttpOnly; "
+             "SameSite=Strict%s", MS_WWW_COOKIE, token ? token : "",
+             token ? ms_www_auth_max_s(srv->cfg.auth) : 0,
+             tls(srv) ? "; Secure" : "");
+}
+
+/* A browser's page on this server, or one the config names: the Origin
+ * header's host is the Host header's, or in origins:. Without Origin: not
+ * a browser's cross-site request (browsers send it on websockets and
+ * POSTs); allowed only where want is false. */
+static bool origin_ok(ms_www_server *srv, struct lws *wsi, bool want,
+                      char *origin, size_t cap)
+{
+    char host[256];
+    if (hdr(wsi, WSI_TOKEN_ORIGIN, origin, (int)cap) < 0) {
+        snprintf(origin, cap, "(none)");
+        return !want;
+    }
+    const char *oh = ms_www_origin_host(origin);
+    if (!oh)
+        return false;
+    if (hdr(wsi, WSI_TOKEN_HOST, host, sizeof host) >= 0 &&
+        !strcasecmp(oh, host))
+        return true;
+    for (size_t i = 0; i < srv->cfg.norigins; i++)
+        if (!strcasecmp(oh, srv->cfg.origins[i]) ||
+            !strcasecmp(origin, srv->cfg.origins[i]))
+            return true;
+    return false;
+}
+
+static void login_done(void *arg, int status, const char *token,
+                       unsigned retry_s)
+{
+    pss *s = arg;
+    s->login = NULL;
+    s->login_status = status;
+    s->retry_s = retry_s;
+    snprintf(s->token, sizeof s->token, "%s", token ? token : "");
+    s->login_ready = true;
+    lws_callback_on_writable(s->wsi);
+}
+
+static int login_post(pss *s, struct lws *wsi)
+{
+    ms_www_server *srv = s->srv;
+    char peer[MS_PEER_NAME_MAX], origin[256], name[MS_WWW_NAME_MAX + 1],
+        pass[256];
+    peer_of(wsi, peer, sizeof peer);
+    if (!origin_ok(srv, wsi, false, origin, sizeof origin)) {
+        ms_log_warn("www: %s: login from a page of %.100s refused (not "
+                    "this server's; add it to origins: if it is)", peer,
+                    origin);
+        return http_error(wsi, 403, "login from another site's page");
+    }
+    int rc = ms_www_form_get(s->body, s->body_len, "next", s->next_path,
+                             sizeof s->next_path);
+    if (rc < 0)
+        snprintf(s->next_path, sizeof s->next_path, "/");
+    if (s->body_over ||
+        ms_www_form_get(s->body, s->body_len, "name", name, sizeof name) <=
+            0 ||
+        ms_www_form_get(s->body, s->body_len, "password", pass,
+                        sizeof pass) < 0) {
+        sodium_memzero(s->body, sizeof s->body);
+        return login_page(wsi, 400, "Give a name and a password.", s->next_path,
+                          0);
+    }
+    s->login = ms_www_auth_login(srv->cfg.auth, name, pass, peer, login_done,
+                                 s);
+    sodium_memzero(s->body, sizeof s->body);
+    sodium_memzero(pass, sizeof pass);
+    if (!s->login)
+        return http_error(wsi, 503, "out of memory");
+    return 0; /* login_done, then WRITEABLE answers */
+}
+
+static int login_answer(pss *s, struct lws *wsi)
+{
+    ms_www_server *srv = s->srv;
+    s->login_ready = false;
+    char cookie[MS_WWW_TOKEN_MAX + 128], msg[128];
+    switch (s->login_status) {
+    case 200:
+        cookie_text(srv, s->token, cookie, sizeof cookie);
+        sodium_memzero(s->token, sizeof s->token);
+        return http_small(wsi, 303, "", 0, ms_www_login_next(s->next_path), cookie,
+                          0);
+    case 429:
+        snprintf(msg, sizeof msg, "Too many failed logins: try again in %u "
+                 "s.", s->retry_s);
+        return login_page(wsi, 429, msg, s->next_path, s->retry_s);
+    case 401:
+        return login_page(wsi, 401, "Wrong name or password.", s->next_path, 0);
+    default:
+        return login_page(wsi, 503, "The server is busy: try again.",
+                          s->next_path, 1);
+    }
+}
+
+/* With logins, before any file: /login, /logout, and a session for the
+ * rest. Returns 1 when the request was answered here (rc in *rc). */
+static int auth_route(pss *s, struct lws *wsi, const char *uri, int *rc)
+{
+    ms_www_server *srv = s->srv;
+    char cookie[1024], peer[MS_PEER_NAME_MAX];
+    if (!strcmp(uri, "/login")) {
+        *rc = login_page(wsi, 200, NULL, "/", 0);
+        return 1;
+    }
+    int clen = hdr(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof cookie);
+    uint8_t sid[MS_WWW_SID_LEN];
+    const ms_www_user *u;
+    const char *why;
+    int ok = ms_www_auth_check(srv->cfg.auth, clen >= 0 ? cookie : NULL,
+                               clen >= 0 ? (size_t)clen : 0, sid, &u, &why);
+    if (!strcmp(uri, "/logout")) {
+        peer_of(wsi, peer, sizeof peer);
+        if (ok == 0)
+            ms_www_auth_logout(srv->cfg.auth, sid, peer);
+        char clear[256];
+        cookie_text(srv, NULL, clear, sizeof clear);
+        *rc = http_small(wsi, 303, "", 0, "/login", clear, 0);
+        return 1;
+    }
+    if (ok == 0)
+        return 0;
+    size_t n = strlen(uri);
+    if (!strcmp(uri, "/") || (n > 5 && !strcmp(uri + n - 5, ".html"))) {
+        *rc = http_small(wsi, 303, "", 0, "/login", NULL, 0);
+    } else {
+        peer_of(wsi, peer, sizeof peer);
+        ms_log_info("www: %s: GET %.200s: 401 %s", peer, uri, why);
+        *rc = http_error(wsi, 401, "log in first (/login)");
+    }
+    return 1;
 }
 
 static int http_get(pss *s, struct lws *wsi)
@@ -123,11 +330,20 @@ static int http_get(pss *s, struct lws *wsi)
         n = hdr(wsi, WSI_TOKEN_HEAD_URI, uri, sizeof uri);
         s->head = n >= 0;
     }
+    if (n < 0 && srv->cfg.auth &&
+        hdr(wsi, WSI_TOKEN_POST_URI, uri, sizeof uri) >= 0 &&
+        !strcmp(uri, "/login")) {
+        s->post_login = true; /* the form comes as the body */
+        return 0;
+    }
     if (n < 0) /* POST, PUT, ...: nothing here takes them */
         return http_error(wsi, 405, "only GET and HEAD");
     char *q = strchr(uri, '?');
     if (q)
         *q = 0;
+    int rc;
+    if (srv->cfg.auth && auth_route(s, wsi, uri, &rc))
+        return rc;
     bool has_inm = hdr(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, inm, sizeof inm) >= 0;
     bool has_ae = hdr(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, ae, sizeof ae) >= 0;
     /* lws has percent-decoded the path; a NUL from %00 ends it early, so
@@ -220,13 +436,32 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason,
         memset(s, 0, sizeof *s);
         s->reply.fd = -1;
         s->srv = srv;
+        s->wsi = wsi;
         return http_get(s, wsi);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (s && s->post_login) {
+            if (s->body_len + len >= sizeof s->body)
+                s->body_over = true;
+            else
+                memcpy(s->body + s->body_len, in, len), s->body_len += len;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (s && s->post_login && !s->login && !s->login_ready)
+            return login_post(s, wsi);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (s && s->login_ready)
+            return login_answer(s, wsi);
         return http_writeable(s, wsi);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (s && s->srv)
+        if (s && s->srv) {
             ms_www_reply_free(&s->reply);
+            ms_www_login_cancel(s->login);
+            s->login = NULL;
+            sodium_memzero(s->token, sizeof s->token);
+        }
         break;
     case LWS_CALLBACK_WSI_DESTROY: {
         /* Every wsi ends here (protocols[0] only); count websockets. */
@@ -340,6 +575,39 @@ static int ws_receive(ms_www_server *srv, pss *s, struct lws *wsi,
     return 0;
 }
 
+/* A websocket with logins: a live session's cookie, from a page of this
+ * server (the Origin check stops another site's page from riding on the
+ * browser's cookie). Returns 0 to accept, 1 to refuse. */
+static int ws_auth(ms_www_server *srv, struct lws *wsi)
+{
+    char peer[MS_PEER_NAME_MAX], origin[256], cookie[1024];
+    const char *why;
+    const ms_www_user *u;
+    peer_of(wsi, peer, sizeof peer);
+    if (!origin_ok(srv, wsi, true, origin, sizeof origin)) {
+        ms_log_warn("www: %s: websocket refused: Origin %.100s is not this "
+                    "server (a page of another site; if it is yours, add "
+                    "it to origins:)", peer, origin);
+        return 1;
+    }
+    int n = hdr(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof cookie);
+    if (ms_www_auth_check(srv->cfg.auth, n >= 0 ? cookie : NULL,
+                          n >= 0 ? (size_t)n : 0, srv->filter_sid, &u,
+                          &why) < 0) {
+        ms_log_info("www: %s: websocket refused: %s", peer, why);
+        return 1;
+    }
+    srv->filter_wsi = wsi;
+    srv->filter_user = u;
+    return 0;
+}
+
+const ms_www_user *ms_www_server_conn_user(const ms_www_conn *c)
+{
+    const pss *s = ms_www_conn_user(c);
+    return s ? s->user : NULL;
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
                  void *user, void *in, size_t len)
 {
@@ -354,7 +622,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
                         srv->stopping ? "stopping" : "not at /ws");
             return 1;
         }
-        return 0;
+        return srv->cfg.auth ? ws_auth(srv, wsi) : 0;
     case LWS_CALLBACK_ESTABLISHED:
         memset(s, 0, sizeof *s);
         s->srv = srv;
@@ -362,6 +630,13 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
         s->reply.fd = -1;
         s->is_ws = true;
         srv->ws_alive++;
+        if (srv->cfg.auth) {
+            if (srv->filter_wsi != wsi)
+                return -1;
+            memcpy(s->sid, srv->filter_sid, sizeof s->sid);
+            s->user = srv->filter_user;
+            srv->filter_wsi = NULL;
+        }
         peer_of(wsi, peer, sizeof peer);
         s->conn = ms_www_conn_new(srv->cfg.hub, peer, s);
         if (!s->conn) {
@@ -450,8 +725,9 @@ static void kick_cb(uv_timer_t *t)
         pss *s = srv->kicks;
         srv->kicks = s->kick_next;
         s->kick_next = NULL;
+        const char *why = s->kick_why ? s->kick_why : "too slow";
         lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                         (unsigned char *)"too slow", 8);
+                         (unsigned char *)why, strlen(why));
         lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
     }
 }
@@ -472,6 +748,24 @@ static void kick(ms_www_server *srv, pss *s)
     s->kick_next = srv->kicks;
     srv->kicks = s;
     uv_timer_start(&srv->kick_timer, kick_cb, 0, 0);
+}
+
+/* Every second with logins: websockets whose session ended (logout,
+ * absolute timeout) are closed with 1008; open ones keep theirs alive. */
+static void auth_cb(uv_timer_t *t)
+{
+    ms_www_server *srv =
+        (ms_www_server *)((char *)t - offsetof(ms_www_server, auth_timer));
+    for (pss *s = srv->sessions; s; s = s->next) {
+        if (!s->kicked && !ms_www_auth_touch(srv->cfg.auth, s->sid)) {
+            ms_log_info("www: %s: session of %s ended: closing its "
+                        "websocket", ms_www_conn_peer(s->conn),
+                        s->user ? s->user->name : "?");
+            s->kick_why = "session ended";
+            kick(srv, s);
+        }
+    }
+    ms_www_auth_sweep(srv->cfg.auth);
 }
 
 /* ---- start and stop ----------------------------------------------------------- */
@@ -524,6 +818,18 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (cfg->tls_cert) {
+        /* HTTPS and WSS; plain HTTP on the same port gets a redirect. HTTP/1
+         * only: the websocket's frames are written raw (no h2 framing). */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                        LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
+                        LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+        if (cfg->hsts)
+            info.options |= LWS_SERVER_OPTION_STS;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        info.alpn = "http/1.1";
+    }
     if (!strchr(cfg->ip, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = srv->foreign;
@@ -541,7 +847,8 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
     uv_timer_init(loop, &srv->drain_timer);
     uv_timer_init(loop, &srv->final_timer);
     uv_timer_init(loop, &srv->flush_timer);
-    srv->flush_timer.data = &own_tag;
+    uv_timer_init(loop, &srv->auth_timer);
+    srv->flush_timer.data = srv->auth_timer.data = &own_tag;
     srv->kick_timer.data = srv->drain_timer.data = srv->final_timer.data =
         &own_tag;
     srv->ctx = lws_create_context(&info);
@@ -560,6 +867,8 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
         }
         return MS_EIO;
     }
+    if (cfg->auth)
+        uv_timer_start(&srv->auth_timer, auth_cb, 1000, 1000);
     *out = srv;
     return 0;
 }
@@ -595,9 +904,10 @@ static void close_own(ms_www_server *srv)
     uv_handle_t *hs[] = {(uv_handle_t *)&srv->flush_timer,
                          (uv_handle_t *)&srv->kick_timer,
                          (uv_handle_t *)&srv->drain_timer,
-                         (uv_handle_t *)&srv->final_timer};
-    srv->closing = 4;
-    for (int i = 0; i < 4; i++) {
+                         (uv_handle_t *)&srv->final_timer,
+                         (uv_handle_t *)&srv->auth_timer};
+    srv->closing = 5;
+    for (int i = 0; i < 5; i++) {
         hs[i]->data = srv;
         uv_close(hs[i], free_on_close);
     }
@@ -638,6 +948,7 @@ void ms_www_server_stop(ms_www_server *srv, void (*done)(void *), void *arg)
     srv->done_arg = arg;
     uv_timer_stop(&srv->kick_timer);
     uv_timer_stop(&srv->flush_timer);
+    uv_timer_stop(&srv->auth_timer);
     srv->kicks = NULL;
     for (pss *s = srv->flushes; s; s = s->flush_next)
         s->in_flush = false;
