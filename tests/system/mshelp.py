@@ -518,8 +518,13 @@ def run_cmd(argv, timeout=60, cwd=None, env=None, input_bytes=None):
     d = tmpdir('mscada-cmd-')
     out_path = os.path.join(d, 'stdout')
     err_path = os.path.join(d, 'stderr')
+    in_path = os.devnull
+    if input_bytes is not None:  # stdin from a file: no pipe to deadlock
+        in_path = os.path.join(d, 'stdin')
+        with open(in_path, 'wb') as f:
+            f.write(input_bytes)
     with open(out_path, 'wb') as out, open(err_path, 'wb') as err, \
-            open(os.devnull, 'rb') as null:
+            open(in_path, 'rb') as null:
         p = subprocess.Popen(argv, stdin=null, stdout=out, stderr=err,
                              cwd=cwd, env=env, start_new_session=True)
         _live.append(p)

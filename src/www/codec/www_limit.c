@@ -46,9 +46,9 @@ static uint64_t lock_s(uint32_t fails)
     if (fails < MS_WWW_LIMIT_FREE)
         return 0;
     uint32_t k = fails - MS_WWW_LIMIT_FREE;
-    return k >= 9 ? MS_WWW_LIMIT_MAX_S : (uint64_t)1 << k < MS_WWW_LIMIT_MAX_S
-                                             ? (uint64_t)1 << k
-                                             : MS_WWW_LIMIT_MAX_S;
+    uint64_t s = k >= 16 ? MS_WWW_LIMIT_MAX_S
+                         : (uint64_t)MS_WWW_LIMIT_LOCK_S << k;
+    return s < MS_WWW_LIMIT_MAX_S ? s : MS_WWW_LIMIT_MAX_S;
 }
 
 unsigned ms_www_limit_wait(ms_www_limit *l, const char *key, uint64_t now_s)

@@ -1,7 +1,8 @@
 /* Failed-login rate limiting, keyed by address or by user name, without
  * I/O or clocks (time is given): after MS_WWW_LIMIT_FREE failures a key
- * must wait 1 s after its last failure, then 2, 4, ... up to
- * MS_WWW_LIMIT_MAX_S; a success clears it, and a key quiet for
+ * must wait MS_WWW_LIMIT_LOCK_S after its last failure, after the next one
+ * twice that, and so on up to MS_WWW_LIMIT_MAX_S (tries while it waits are
+ * refused unchecked and not counted); a success clears it, a key quiet for
  * MS_WWW_LIMIT_FORGET_S is forgotten. The table is bounded: when full, the
  * key quiet longest is dropped. */
 #ifndef MS_WWW_LIMIT_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #define MS_WWW_LIMIT_FREE 5
+#define MS_WWW_LIMIT_LOCK_S 30
 #define MS_WWW_LIMIT_MAX_S 300
 #define MS_WWW_LIMIT_FORGET_S 900
 #define MS_WWW_LIMIT_KEYS 4096
