@@ -78,6 +78,15 @@ def test_login_required_and_rate_limited():
     async def ws_ok():
         ws = await a.tab(www, tok)
         check(w.is_json(ws.first[0], 'config'), ws.first)
+        # after config and pages: who is logged in, what it may write
+        m = json.loads(await w.recv(ws))
+        check_eq(m, {'type': 'user', 'payload': {
+            'name': 'op1', 'role': 'operator', 'write': None}}, 'user')
+        await ws.close()
+        tk = a.login(www, 'north')[2]
+        ws = await a.tab(www, tk)
+        m = json.loads(await w.recv(ws))
+        check_eq(m['payload']['write'], ['North_*'], 'north may write')
         await ws.close()
     w.run(ws_ok())
     # five failures from this address, then every try waits (also with

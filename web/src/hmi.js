@@ -66,6 +66,14 @@ export class Hmi {
     this.pagesListeners = new Set();
     /** @type {Set<() => void>} */
     this.reconnectListeners = new Set();
+    /** who is logged in (the server's `user` message); null: no logins
+     * @type {{name: string, role: string, write: string[]|null}|null} */
+    this.user = null;
+    /** @type {Set<() => void>} */
+    this.userListeners = new Set();
+    /** a write the server refused (its `error` message)
+     * @type {Set<(e: {tagname: string, action: string, message: string}) => void>} */
+    this.errorListeners = new Set();
     this.url = wsUrl(location);
     this.retry = 0;
     this.stats = {values: 0, frames: 0};
@@ -181,7 +189,25 @@ export class Hmi {
       if (!p.connected) this.allStale();
       this.setStatus({bus: !!p.connected});
       break;
+    case 'user':
+      this.user = p && typeof p === 'object' ? p : null;
+      for (const fn of this.userListeners) fn();
+      break;
+    case 'error':
+      for (const fn of this.errorListeners) fn(p || {});
+      break;
     }
+  }
+
+  /**
+   * May the logged-in user set this tag? The server decides (and refuses
+   * otherwise); this only keeps the page from offering what it would refuse.
+   * @param {string} tagname
+   */
+  mayWrite(tagname) {
+    const u = this.user;
+    if (!u || !Array.isArray(u.write)) return true;
+    return u.write.some((p) => globRe(String(p)).test(tagname));
   }
 
   /** @param {Tag} t @param {unknown} value @param {number} time_us */
@@ -229,4 +255,20 @@ export class Hmi {
       tagname, start_ms: Math.floor(start_ms), end_ms: Math.ceil(end_ms),
       max_points: Math.max(4, Math.round(max_points))});
   }
+}
+
+/** An fnmatch pattern (* ? [...]) as a RegExp. @param {string} p */
+function globRe(p) {
+  let r = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === '*') r += '.*';
+    else if (c === '?') r += '.';
+    else if (c === '[' && p.indexOf(']', i + 2) > 0) {
+      const j = p.indexOf(']', i + 2);
+      r += '[' + p.slice(i + 1, j).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+      i = j;
+    } else r += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp('^' + r + '$');
 }

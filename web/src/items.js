@@ -36,7 +36,7 @@ export function renderItem(item, hmi) {
     case 'value':
       return valueItem(item, hmi, false);
     case 'setpoint':
-      return valueItem(item, hmi, true);
+      return valueItem(item, hmi, hmi.mayWrite(String(item.tagname)));
     case 'selectdict':
       return selectDict(item, hmi);
     case 'uplot':
@@ -69,6 +69,7 @@ function label(t) {
  */
 function valueItem(item, hmi, settable) {
   if (!item.tagname) return placeholder(`${item.type} without a tagname`);
+  const readOnly = item.type === 'setpoint' && !settable;
   const t = hmi.tag(String(item.tagname));
   const name = h('span', {class: 'name'});
   const val = h('span', {class: 'val'});
@@ -85,7 +86,9 @@ function valueItem(item, hmi, settable) {
     const a = `${label(t)}: ${val.textContent}${units.textContent}` +
       (t.stale ? ' (stale)' : '') + (settable ? ', press to change' : '');
     box.setAttribute('aria-label', a);
-    box.title = t.stale ? 'stale: no value since the connection or the bus was lost' : '';
+    box.title = t.stale ? 'stale: no value since the connection or the bus was lost'
+      : readOnly ? `read-only: ${hmi.user ? hmi.user.role + ' ' + hmi.user.name : 'you'} may not set ${t.name}` : '';
+    if (readOnly) box.classList.add('readonly');
   };
   render();
   const off = t.listen(render);

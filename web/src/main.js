@@ -15,10 +15,13 @@ const menuBtn = h('button', {type: 'button', class: 'menubtn', 'aria-controls': 
 const brand = h('a', {class: 'brand', href: '#', text: 'mscada'});
 const here = h('span', {class: 'here', 'aria-hidden': 'true'});
 const banner = h('div', {class: 'banner', role: 'status', 'aria-live': 'assertive', hidden: true});
+// a write the server refused, and who is logged in (with logins on)
+const notice = h('div', {class: 'notice', id: 'notice', role: 'alert', hidden: true});
+const who = h('a', {class: 'who', id: 'logout', href: 'logout', hidden: true});
 const main = h('main', {id: 'page', tabindex: '-1'});
 document.body.append(
-  h('header', null, h('nav', {'aria-label': 'pages'}, brand, here, menuBtn, nav)),
-  banner, main);
+  h('header', null, h('nav', {'aria-label': 'pages'}, brand, here, menuBtn, nav, who)),
+  banner, notice, main);
 menuBtn.addEventListener('click', () => {
   const open = document.body.classList.toggle('menu-open');
   menuBtn.setAttribute('aria-expanded', String(open));
@@ -143,5 +146,20 @@ function renderBanner() {
   if (text) bannerTimer = window.setTimeout(renderBanner, 1000);
 }
 hmi.statusListeners.add(renderBanner);
+
+hmi.userListeners.add(() => {
+  const u = hmi.user;
+  who.hidden = !u;
+  who.textContent = u ? `${u.name} (${u.role}) · log out` : '';
+  show(); // setpoints the user may not set become read-only
+});
+let noticeTimer = 0;
+hmi.errorListeners.add((e) => {
+  notice.textContent = `Not done: ${e.action || 'set'} of ${e.tagname || '?'} refused: ` +
+    `${e.message || 'not allowed'}.`;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = window.setTimeout(() => { notice.hidden = true; }, 15000);
+});
 renderBanner();
 hmi.connect();

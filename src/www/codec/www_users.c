@@ -212,3 +212,20 @@ bool ms_www_rta_is_write(const char *tag, const json_t *value)
     const char *a = json_string_value(json_object_get(value, "action"));
     return !(a && (!strcmp(a, "BULK HISTORY") || !strcmp(a, "GET CONFIG")));
 }
+
+json_t *ms_www_user_json(const ms_www_user *u)
+{
+    json_t *w = NULL;
+    if (u->role == MS_WWW_VIEWER) {
+        w = json_array();
+    } else if (u->role == MS_WWW_OPERATOR && (u->nwrite || u->npages)) {
+        w = json_array();
+        for (size_t i = 0; i < u->nwrite; i++)
+            json_array_append_new(w, json_string(u->write[i]));
+        for (size_t i = 0; i < u->npage_tags; i++)
+            json_array_append_new(w, json_string(u->page_tags[i]));
+    }
+    return json_pack("{s:s,s:s,s:o}", "name", u->name, "role",
+                     ms_www_role_name(u->role), "write",
+                     w ? w : json_null());
+}

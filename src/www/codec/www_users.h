@@ -55,6 +55,10 @@ ms_www_role ms_www_role_parse(const char *s);
 /* Whether u may write tag; when not, why says so (static text). */
 bool ms_www_user_may_write(const ms_www_user *u, const char *tag,
                            const char **why);
+/* The `user` message's payload telling the HMI who is logged in and what
+ * it may write: {"name", "role", "write": null (everything) or a list of
+ * fnmatch patterns and tag names ([] for a viewer)}. */
+json_t *ms_www_user_json(const ms_www_user *u);
 /* Whether an rta with this request value writes (see above). */
 bool ms_www_rta_is_write(const char *tag, const json_t *value);
 

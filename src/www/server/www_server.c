@@ -648,6 +648,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
         if (s->next)
             s->next->prev = s;
         srv->sessions = s;
+        if (s->user) { /* after config and pages: who, and may it write */
+            json_t *p = ms_www_user_json(s->user);
+            ms_www_conn_send(s->conn, "user", p);
+            json_decref(p);
+        }
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(srv, s, wsi);
