@@ -68,7 +68,7 @@ cd "$run" || exit 1 # every module runs here: bus.snap, history/ land here
 
 # The example configs with this run's ports (and history's folder as an
 # absolute path, so history-export works from anywhere).
-for f in bus modbusserver modbusclient history wwwserver tags; do
+for f in bus modbusserver modbusclient history wwwserver tags users; do
     sed -e "s/^\(port:\) 1324/\1 $bus_port/" \
         -e "s/^\(text_port:\) 1325/\1 $text_port/" \
         -e "s/^\(bus_port:\) 1324/\1 $bus_port/" \

@@ -101,6 +101,17 @@ const ms_module ms_module_wwwserver = {
         "  history_max_points: 100000  max_points added to trend requests\n"
         "  batch_ms: 2              write to a browser at most this often\n"
         "                           (more frames per write; 0: at once)\n"
-        "  status_interval: 10      seconds between status tag updates\n",
+        "  status_interval: 10      seconds between status tag updates\n"
+        "Logins, roles, audit, TLS (docs/security.md; off without users:):\n"
+        "  users: users.yaml        users and roles (mscada passwd FILE NAME)\n"
+        "  session_idle: 1800       seconds unused before a session ends\n"
+        "  session_max: 43200       seconds before any session ends\n"
+        "  session_key: FILE        sessions survive restarts (made if absent)\n"
+        "  origins: [URL]           other pages allowed to open the websocket\n"
+        "  audit: audit.jsonl       the audit trail (default with users:)\n"
+        "  audit_max: 10M           bytes before it is rotated (.1 ... .9)\n"
+        "  tls_cert: FILE           PEM certificate and key: HTTPS and WSS;\n"
+        "  tls_key: FILE            plain HTTP on the port is redirected\n"
+        "  hsts: false              Strict-Transport-Security under TLS\n",
     .run = wwwserver_run,
 };
