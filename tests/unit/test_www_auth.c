@@ -157,6 +157,8 @@ static void test_cookie(void **state)
                                        sizeof out), -1);
     assert_int_equal(ms_www_cookie_get(h, strlen(h), "theme", out, 4), -1);
     assert_int_equal(ms_www_cookie_get("", 0, "a", out, sizeof out), -1);
+    assert_int_equal(ms_www_cookie_get("a=x\0y", 5, "a", out, sizeof out),
+                     -1);
 }
 
 static void test_token(void **state)
@@ -186,6 +188,14 @@ static void test_token(void **state)
         assert_int_equal(ms_www_token_parse(key, bad, (size_t)n, &back), -1);
     }
     assert_int_equal(ms_www_token_parse(key, tok, (size_t)n - 1, &back), -1);
+    {   /* a byte outside base64url, even where decoding might stop */
+        char bad[MS_WWW_TOKEN_MAX];
+        memcpy(bad, tok, (size_t)n + 1);
+        bad[n - 8] = (char)0xa5;
+        assert_int_equal(ms_www_token_parse(key, bad, (size_t)n, &back), -1);
+        bad[n - 8] = '=';
+        assert_int_equal(ms_www_token_parse(key, bad, (size_t)n, &back), -1);
+    }
     assert_int_equal(ms_www_token_parse(key, "1.", 2, &back), -1);
     assert_int_equal(ms_www_token_parse(key, "", 0, &back), -1);
     t.user[0] = 0;

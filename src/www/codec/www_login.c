@@ -84,8 +84,8 @@ int ms_www_cookie_get(const char *h, size_t len, const char *name,
                 vl--;
             if (vl >= 2 && h[v] == '"' && h[v + vl - 1] == '"')
                 v++, vl -= 2;
-            if (vl + 1 > cap)
-                return -1;
+            if (vl + 1 > cap || memchr(h + v, 0, vl))
+                return -1; /* too long, or a NUL: no cookie of ours */
             memcpy(out, h + v, vl);
             out[vl] = 0;
             return (int)vl;
@@ -124,6 +124,10 @@ int ms_www_token_parse(const uint8_t key[MS_WWW_KEY_LEN], const char *text,
     memset(t, 0, sizeof *t);
     if (len < 8 || len >= MS_WWW_TOKEN_MAX || memcmp(text, "1.", 2))
         return -1;
+    for (size_t i = 0; i < len; i++) /* base64url and dots, nothing else */
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789-_.", text[i]) || !text[i])
+            return -1;
     const char *dot = NULL;
     for (size_t i = len; i-- > 0;)
         if (text[i] == '.') {

@@ -26,7 +26,7 @@ int ms_www_form_get(const char *body, size_t len, const char *key,
                     char *out, size_t cap);
 
 /* The value of cookie name in a Cookie header ("a=1; b=2"). Returns its
- * length, or -1 (absent, or longer than cap - 1). */
+ * length, or -1 (absent, longer than cap - 1, or holding a NUL). */
 int ms_www_cookie_get(const char *header, size_t len, const char *name,
                       char *out, size_t cap);
 
