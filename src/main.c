@@ -12,6 +12,8 @@ extern const ms_module ms_module_modbusclient __attribute__((weak));
 extern const ms_module ms_module_modbusserver __attribute__((weak));
 extern const ms_module ms_module_snmpclient __attribute__((weak));
 extern const ms_module ms_module_sparkplug __attribute__((weak));
+extern const ms_module ms_module_logixclient __attribute__((weak));
+extern const ms_module ms_module_logixserver __attribute__((weak));
 extern const ms_module ms_module_history __attribute__((weak));
 extern const ms_module ms_module_history_export __attribute__((weak));
 extern const ms_module ms_module_wwwserver __attribute__((weak));
@@ -26,6 +28,8 @@ static const ms_module *const modules[] = {
     &ms_module_modbusserver,
     &ms_module_snmpclient,
     &ms_module_sparkplug,
+    &ms_module_logixclient,
+    &ms_module_logixserver,
     &ms_module_history,
     &ms_module_history_export,
     &ms_module_wwwserver,

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mscada/value.h"
+
 /* ---- little-endian access ---------------------------------------------- */
 
 static inline uint16_t ms_lgx_u16(const uint8_t *p)
@@ -341,5 +343,21 @@ uint16_t ms_lgx_type_code(const char *name, size_t len);
  * tag does not exist)", "0xFF/0x2105 access beyond end of object". */
 const char *ms_lgx_status_text(uint8_t status, uint16_t ext, char *buf,
                                size_t cap);
+
+
+/* ---- values --------------------------------------------------------------- */
+
+/* One element of type (esize bytes; a STRING/STRINGnn: LEN DINT then the
+ * characters) as a bus value: integers (and a bit of one, bit >= 0) INT,
+ * REAL/LREAL FLOAT, a string STR borrowing p. -1 when len is short, the
+ * type unknown, or the bit past the word. */
+int ms_lgx_to_value(uint16_t type, const uint8_t *p, size_t len, int bit,
+                    ms_value *v);
+/* A bus value into one element of type: esize bytes written to out (a
+ * string: LEN, the characters cut at esize - 4 (Logix pads them), zeros).
+ * *clamped says an integer was out of the type's range. -1 when v is not a
+ * number (or not text for a string), or cap is short. */
+int ms_lgx_from_value(uint16_t type, unsigned esize, const ms_value *v,
+                      uint8_t *out, size_t cap, bool *clamped);
 
 #endif

@@ -1,0 +1,381 @@
+/* logixserver's transport: sessions, CIP connections and the
+ * encapsulation around lgx_db's answers (lgx_server.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "logix/server/lgx_server.h"
+#include "mscada/error.h"
+#include "mscada/log.h"
+#include "net/listener.h"
+
+#define UCMM_ROOM 504 /* the largest unconnected reply Logix sends */
+#define CONNS_PER_CLIENT 4
+
+typedef struct {
+    bool open;
+    uint32_t ot_id, to_id;
+    uint16_t serial, vendor;
+    uint32_t orig_serial;
+    uint16_t size;
+} lgx_cconn;
+
+typedef struct {
+    ms_listen_conn base;   /* first: the listener's part */
+    ms_lgx_server *srv;
+    ms_buf out;
+    uint32_t session;      /* 0: not registered */
+    lgx_cconn conns[CONNS_PER_CLIENT];
+} lgx_conn;
+
+struct ms_lgx_server {
+    ms_lgx_server_config cfg;
+    ms_listener *listener;
+    uint32_t next_id;      /* sessions and connection ids */
+    uint8_t reply[MS_LGX_FRAME_MAX], cip[MS_LGX_FRAME_MAX];
+};
+
+static uint32_t new_id(ms_lgx_server *s)
+{
+    /* distinct and never 0; not guessable is not a goal here */
+    s->next_id = s->next_id * 1103515245u + 12345u;
+    return s->next_id | 1u;
+}
+
+static lgx_cconn *find_conn(lgx_conn *c, uint32_t ot_id)
+{
+    for (int i = 0; i < CONNS_PER_CLIENT; i++)
+        if (c->conns[i].open && c->conns[i].ot_id == ot_id)
+            return &c->conns[i];
+    return NULL;
+}
+
+/* A connection with this serial triple is open (any client's). */
+static bool serial_in_use(ms_lgx_server *s, const ms_lgx_fo *fo)
+{
+    for (ms_listen_conn *lc = ms_listener_first(s->listener); lc;
+         lc = lc->next) {
+        lgx_conn *c = (lgx_conn *)lc;
+        for (int i = 0; i < CONNS_PER_CLIENT; i++)
+            if (c->conns[i].open && c->conns[i].serial == fo->serial &&
+                c->conns[i].vendor == fo->vendor &&
+                c->conns[i].orig_serial == fo->orig_serial)
+                return true;
+    }
+    return false;
+}
+
+static size_t forward_open(lgx_conn *c, const ms_lgx_req *q, ms_lgx_w *w)
+{
+    ms_lgx_server *s = c->srv;
+    ms_lgx_db *db = s->cfg.db;
+    ms_lgx_fo fo;
+    if (q->service == MS_LGX_SVC_LARGE_FWD_OPEN && db->no_large_fo) {
+        ms_lgx_rsp_put(w, q->service, 0x08, 0, NULL, 0);
+        return w->len;
+    }
+    if (ms_lgx_fo_get(q, &fo) < 0) {
+        ms_lgx_rsp_put(w, q->service, 0x13, 0, NULL, 0);
+        return w->len;
+    }
+    uint16_t ext = 0;
+    lgx_cconn *slot = NULL;
+    for (int i = 0; i < CONNS_PER_CLIENT && !slot; i++)
+        if (!c->conns[i].open)
+            slot = &c->conns[i];
+    if (db->refuse_fo) {
+        db->refuse_fo--;
+        ext = 0x0113;
+    } else if (serial_in_use(s, &fo)) {
+        ext = 0x0100;
+    } else if (!slot) {
+        ext = 0x0113;
+    } else if (fo.size < 100 || (!fo.large && fo.size > 511)) {
+        ext = 0x0109;
+    }
+    if (ext) {
+        ms_log_info("%s: forward open refused (0x01/0x%04X)", c->base.peer,
+                    ext);
+        ms_lgx_rsp_put(w, q->service, 0x01, ext, NULL, 0);
+        return w->len;
+    }
+    slot->open = true;
+    slot->ot_id = new_id(s);
+    slot->to_id = fo.to_id;
+    slot->serial = fo.serial;
+    slot->vendor = fo.vendor;
+    slot->orig_serial = fo.orig_serial;
+    slot->size = fo.size;
+    fo.ot_id = slot->ot_id;
+    ms_log_info("%s: %sforward open, %u bytes", c->base.peer,
+                fo.large ? "large " : "", fo.size);
+    ms_lgx_rsp_put(w, q->service, 0, 0, NULL, 0);
+    ms_lgx_fo_reply_put(w, &fo);
+    return w->len;
+}
+
+static size_t forward_close(lgx_conn *c, const ms_lgx_req *q, ms_lgx_w *w)
+{
+    ms_lgx_fo fo;
+    if (ms_lgx_fc_get(q, &fo) < 0) {
+        ms_lgx_rsp_put(w, q->service, 0x13, 0, NULL, 0);
+        return w->len;
+    }
+    for (int i = 0; i < CONNS_PER_CLIENT; i++) {
+        lgx_cconn *k = &c->conns[i];
+        if (k->open && k->serial == fo.serial && k->vendor == fo.vendor &&
+            k->orig_serial == fo.orig_serial) {
+            k->open = false;
+            ms_lgx_rsp_put(w, q->service, 0, 0, NULL, 0);
+            ms_lgx_put16(w, fo.serial);
+            ms_lgx_put16(w, fo.vendor);
+            ms_lgx_put32(w, fo.orig_serial);
+            ms_lgx_put16(w, 0);
+            return w->len;
+        }
+    }
+    ms_lgx_rsp_put(w, q->service, 0x01, 0x0107, NULL, 0);
+    return w->len;
+}
+
+/* An unconnected request: Connection Manager services, or a message
+ * (possibly inside an Unconnected Send) for the Message Router. */
+static size_t unconnected(lgx_conn *c, const uint8_t *p, size_t n)
+{
+    ms_lgx_server *s = c->srv;
+    ms_lgx_w w;
+    ms_lgx_w_init(&w, s->cip, sizeof s->cip);
+    ms_lgx_req q;
+    ms_lgx_seg seg[2];
+    if (ms_lgx_req_get(p, n, &q) == 0 &&
+        ms_lgx_path_split(q.path, q.path_len, seg, 2) == 2 &&
+        seg[0].kind == MS_LGX_SEG_CLASS && seg[0].value == 6) {
+        switch (q.service) {
+        case MS_LGX_SVC_FWD_OPEN:
+        case MS_LGX_SVC_LARGE_FWD_OPEN:
+            return forward_open(c, &q, &w);
+        case MS_LGX_SVC_FWD_CLOSE:
+            return forward_close(c, &q, &w);
+        case MS_LGX_SVC_READ_FRAG: { /* Unconnected Send */
+            ms_lgx_slice m;
+            if (ms_lgx_ucmm_get(&q, &m) == 0)
+                return ms_lgx_db_serve(s->cfg.db, m.p, m.n, s->cip,
+                                       sizeof s->cip, UCMM_ROOM);
+            break;
+        }
+        default:
+            break;
+        }
+        ms_lgx_rsp_put(&w, q.service, 0x08, 0, NULL, 0);
+        return w.len;
+    }
+    return ms_lgx_db_serve(s->cfg.db, p, n, s->cip, sizeof s->cip,
+                           UCMM_ROOM);
+}
+
+static int queue(lgx_conn *c, const uint8_t *p, size_t n)
+{
+    if (!n)
+        return -1;
+    return ms_buf_append(&c->out, p, n);
+}
+
+/* Answers one whole frame; -1 to drop the client. */
+static int answer(lgx_conn *c, const uint8_t *f, size_t n)
+{
+    ms_lgx_server *s = c->srv;
+    ms_lgx_encap h;
+    ms_lgx_encap_get(f, &h);
+    const uint8_t *body = f + MS_LGX_HDR;
+    size_t blen = n - MS_LGX_HDR;
+    ms_lgx_w w;
+    ms_lgx_w_init(&w, s->reply, sizeof s->reply);
+    switch (h.command) {
+    case MS_LGX_REGISTER:
+        if (blen < 4 || ms_lgx_u16(body) != 1) {
+            h.status = 0x69; /* unsupported protocol revision */
+        } else {
+            if (!c->session)
+                c->session = new_id(s);
+            h.session = c->session;
+        }
+        h.length = 4;
+        ms_lgx_encap_put(&w, &h);
+        ms_lgx_put16(&w, 1);
+        ms_lgx_put16(&w, 0);
+        return queue(c, s->reply, w.len);
+    case MS_LGX_UNREGISTER:
+        return -1;
+    case MS_LGX_NOP:
+        return 0;
+    case MS_LGX_LIST_IDENTITY: {
+        /* the identity item: as the Identity object says, in a CPF */
+        static const uint8_t get_all[] = {0x01, 0x02, 0x20, 0x01, 0x24, 0x01};
+        size_t r = ms_lgx_db_serve(s->cfg.db, get_all, sizeof get_all, s->cip,
+                                   sizeof s->cip, UCMM_ROOM);
+        if (r < 4)
+            return -1;
+        h.session = 0;
+        ms_lgx_encap_put(&w, &h);
+        ms_lgx_put16(&w, 1);
+        ms_lgx_put16(&w, MS_LGX_ITEM_IDENTITY);
+        size_t at = w.len;
+        ms_lgx_put16(&w, 0);
+        ms_lgx_put16(&w, 1);        /* protocol version */
+        uint8_t sa[16] = {0, 2, (uint8_t)(MS_LGX_PORT >> 8),
+                          (uint8_t)MS_LGX_PORT}; /* sockaddr, big-endian */
+        ms_lgx_put(&w, sa, sizeof sa);
+        ms_lgx_put(&w, s->cip + 4, r - 4);
+        ms_lgx_put8(&w, 3);         /* state */
+        ms_lgx_patch16(&w, at, (uint16_t)(w.len - at - 2));
+        ms_lgx_patch16(&w, 2, (uint16_t)(w.len - MS_LGX_HDR));
+        return w.err ? -1 : queue(c, s->reply, w.len);
+    }
+    case MS_LGX_SEND_RR:
+    case MS_LGX_SEND_UNIT:
+        break;
+    default:
+        h.status = 0x01; /* invalid command */
+        h.length = 0;
+        ms_lgx_encap_put(&w, &h);
+        return queue(c, s->reply, w.len);
+    }
+    if (!c->session || h.session != c->session) {
+        h.status = 0x64; /* invalid session handle */
+        h.length = 0;
+        ms_lgx_encap_put(&w, &h);
+        return queue(c, s->reply, w.len);
+    }
+    ms_lgx_cpf cpf;
+    if (ms_lgx_cpf_get(body, blen, &cpf) < 0) {
+        h.status = 0x03; /* incorrect data */
+        h.length = 0;
+        ms_lgx_encap_put(&w, &h);
+        return queue(c, s->reply, w.len);
+    }
+    if (h.command == MS_LGX_SEND_RR) {
+        size_t r = unconnected(c, cpf.cip, cpf.cip_len);
+        return queue(c, s->reply,
+                     ms_lgx_frame_rr(s->reply, sizeof s->reply, c->session,
+                                     h.context, s->cip, r));
+    }
+    lgx_cconn *k = find_conn(c, cpf.conn_id);
+    if (!k) {
+        ms_log_warn("%s: data for connection 0x%08X, which is not open; "
+                    "dropping the client", c->base.peer, cpf.conn_id);
+        return -1;
+    }
+    size_t r = ms_lgx_db_serve(s->cfg.db, cpf.cip, cpf.cip_len, s->cip,
+                               sizeof s->cip, k->size);
+    return queue(c, s->reply,
+                 ms_lgx_frame_unit(s->reply, sizeof s->reply, c->session,
+                                   k->to_id, cpf.seq, s->cip, r));
+}
+
+static void flush(lgx_conn *c)
+{
+    if (!c->base.q.inflight && ms_buf_size(&c->out))
+        ms_listen_conn_write(&c->base); /* on failure: logged, closed */
+}
+
+static void on_written(ms_listen_conn *lc)
+{
+    flush((lgx_conn *)lc);
+}
+
+static long on_data(ms_listen_conn *lc, const uint8_t *data, size_t len)
+{
+    lgx_conn *c = (lgx_conn *)lc;
+    size_t used = 0;
+    for (;;) {
+        long fl = ms_lgx_frame_len(data + used, len - used);
+        if (fl == 0)
+            break;
+        if (fl < 0) {
+            ms_log_warn("%s: not EtherNet/IP: length %u past %u; dropping "
+                        "the client", lc->peer, ms_lgx_u16(data + used + 2),
+                        MS_LGX_FRAME_MAX);
+            flush(c);
+            ms_listen_conn_close(lc);
+            return -1;
+        }
+        if (answer(c, data + used, (size_t)fl) < 0) {
+            flush(c);
+            ms_listen_conn_close(lc);
+            return -1;
+        }
+        used += (size_t)fl;
+    }
+    flush(c);
+    return (long)used;
+}
+
+static int on_accept(ms_listen_conn *lc, const struct sockaddr *peer,
+                     void *arg)
+{
+    lgx_conn *c = (lgx_conn *)lc;
+    (void)peer;
+    c->srv = arg;
+    ms_listen_conn_output(lc, &c->out);
+    ms_log_info("%s: connected", lc->peer);
+    return 0;
+}
+
+static void on_closed(ms_listen_conn *lc)
+{
+    ms_buf_free(&((lgx_conn *)lc)->out);
+}
+
+int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
+                        ms_lgx_server **out)
+{
+    *out = NULL;
+    ms_lgx_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return MS_ENOMEM;
+    s->cfg = *cfg;
+    s->next_id = (uint32_t)uv_hrtime();
+    ms_listener_config lc = {
+        .ip = cfg->ip,
+        .port = cfg->port,
+        .max_conns = cfg->max_conns,
+        .peers = "clients",
+        .conn_size = sizeof(lgx_conn),
+        .on_accept = on_accept,
+        .on_data = on_data,
+        .on_written = on_written,
+        .on_closed = on_closed,
+        .arg = s,
+    };
+    int rc = ms_listener_start(loop, &lc, &s->listener);
+    if (rc < 0) {
+        if (rc == UV_EINVAL)
+            ms_log_error("bad listen address '%s'", cfg->ip);
+        else
+            ms_log_error("cannot listen on %s:%d: %s", cfg->ip, cfg->port,
+                         uv_strerror(rc));
+        free(s);
+        return rc;
+    }
+    ms_log_info("serving EtherNet/IP on %s:%d", cfg->ip,
+                ms_listener_port(s->listener));
+    *out = s;
+    return 0;
+}
+
+int ms_lgx_server_port(const ms_lgx_server *s)
+{
+    return ms_listener_port(s->listener);
+}
+
+static void on_listener_closed(void *arg)
+{
+    free(arg);
+}
+
+void ms_lgx_server_stop(ms_lgx_server *s)
+{
+    if (s)
+        ms_listener_close(s->listener, on_listener_closed, s);
+}
