@@ -1,0 +1,280 @@
+"""`mscada logixclient` against `mscada logixserver` through a real bus:
+pymscada's demo logixclient.yaml (Fout REAL[], Iout DINT[], OutVar) pointed
+at a logixserver whose elements are bus tags too. A raw bus client sets
+server-side tags and watches client-side ones. Also: element start and end
+of each poll block, REAL/DINT edge values, a 2,000-DINT array read in
+fragments, a missing tag that marks only itself, MSP refused -> single
+requests, large Forward Open refused -> plain, Forward Open refused N
+times then accepted, the server killed and restarted -> reconnect and
+resume, writes of a value and of a bit. Every process in its own group,
+stopped by pid; ports free at run time."""
+
+import json
+import os
+import signal
+import struct
+
+import mshelp as h
+from mshelp import Bus, CMD_SET, check, check_eq
+
+
+class Proc:
+    """One mscada module with its own temp dir, config and log."""
+
+    def __init__(self, module, doc, port=None):
+        self.module = module
+        self.dir = h.tmpdir('mscada-%s-' % module)
+        self.cfg = os.path.join(self.dir, module + '.yaml')
+        self.log_path = os.path.join(self.dir, module + '.log')
+        with open(self.cfg, 'w') as f:
+            json.dump(doc, f)  # JSON is YAML
+        with open(os.path.join(self.dir, 'tags.yaml'), 'w') as f:
+            f.write('{}\n')
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = h.spawn([h.MSCADA, self.module, '--config', self.cfg,
+                             '--tags', os.path.join(self.dir, 'tags.yaml'),
+                             '-v'], self.log_path, cwd=self.dir)
+
+    def log(self):
+        with open(self.log_path, errors='replace') as f:
+            return f.read()
+
+    def wait_log(self, text, timeout=30):
+        h.wait_until(lambda: text in self.log(), '%r in the %s log'
+                     % (text, self.module), timeout)
+
+    def stop(self, sig=signal.SIGTERM):
+        return h.stop_pid(self.proc, sig, 30)
+
+
+class Watch:
+    """Bus tags subscribed by a raw client; the latest value of each."""
+
+    def __init__(self, bus, names):
+        self.c = bus.client()
+        self.ids = {}
+        self.names = {}
+        self.vals = {}
+        for n in names:
+            i = self.c.id(n)
+            self.ids[n] = i
+            self.names[i] = n
+            m = self.c.sub(i)
+            if m.cmd == CMD_SET and m.data:
+                self.vals[n] = m.value()[1]
+
+    def pump(self, timeout=0.2):
+        while True:
+            m = self.c.poll_msg(timeout)
+            if m is None:
+                return
+            timeout = 0.01
+            if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
+                self.vals[self.names[m.tag_id]] = m.value()[1]
+
+    def wait(self, name, pred, what, timeout=30):
+        def ok():
+            self.pump()
+            return name in self.vals and pred(self.vals[name])
+        h.wait_until(ok, '%s (%s; last %r)' % (what, name,
+                                               self.vals.get(name)), timeout)
+        return self.vals[name]
+
+    def set(self, name, value, vtype=None):
+        self.c.set_value(self.ids[name], value, vtype)
+
+    def status(self, rtu='Ani'):
+        self.pump()
+        v = self.vals.get(rtu + '_status')
+        return v if isinstance(v, dict) else json.loads(v) if v else {}
+
+
+def f32(x):
+    return struct.unpack('<f', struct.pack('<f', x))[0]
+
+
+PLC = {
+    'Fout': {'type': 'REAL', 'dims': [100]},
+    'Fin': {'type': 'REAL', 'dims': [100]},
+    'Iout': {'type': 'DINT', 'dims': [100]},
+    'Iin': {'type': 'DINT', 'dims': [100]},
+    'OutVar': {'type': 'REAL'},
+    'InVar': {'type': 'REAL'},
+    'Big': {'type': 'DINT', 'dims': [2000]},
+}
+
+SERVER_TAGS = {
+    'S_Fout_0': {'type': 'float32', 'addr': 'Fout[0]'},
+    'S_Fout_99': {'type': 'float32', 'addr': 'Fout[99]'},
+    'S_Iout_0': {'type': 'int32', 'addr': 'Iout[0]'},
+    'S_Iout_99': {'type': 'int32', 'addr': 'Iout[99]'},
+    'S_Iout_21': {'type': 'int32', 'addr': 'Iout[21]'},
+    'S_OutVar': {'type': 'float32', 'addr': 'OutVar'},
+    'S_Fin_20': {'type': 'float32', 'addr': 'Fin[20]'},
+    'S_Iin_21': {'type': 'int32', 'addr': 'Iin[21]'},
+    'S_InVar': {'type': 'float32', 'addr': 'InVar'},
+    'S_Big_0': {'type': 'int32', 'addr': 'Big[0]'},
+    'S_Big_1999': {'type': 'int32', 'addr': 'Big[1999]'},
+}
+
+# pymscada's demo logixclient.yaml, and Big; Ani_* as in pymscada.
+POLL = [
+    {'addr': 'Fout', 'type': 'REAL[]', 'start': 0, 'end': 99},
+    {'addr': 'Iout', 'type': 'DINT[]', 'start': 0, 'end': 99},
+    {'addr': 'OutVar', 'type': 'REAL'},
+]
+CLIENT_TAGS = {
+    'Ani_Fout_0': {'type': 'float32', 'read': 'Ani:Fout[0]'},
+    'Ani_Fout_99': {'type': 'float32', 'read': 'Ani:Fout[99]'},
+    'Ani_Iout_0': {'type': 'int32', 'read': 'Ani:Iout[0]'},
+    'Ani_Iout_99': {'type': 'int32', 'read': 'Ani:Iout[99]'},
+    'Ani_Fin_20': {'type': 'float32', 'read': 'Ani:Fout[20]',
+                   'write': 'Ani:Fin[20]'},
+    'Ani_Iin_21_0': {'type': 'bool', 'read': 'Ani:Iout[21].0',
+                     'write': 'Ani:Iin[21].3'},
+    'InVar': {'type': 'float32', 'read': 'Ani:OutVar', 'write': 'Ani:InVar'},
+}
+
+
+def server(bus, port, test=None, plc=PLC):
+    doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
+           'port': port, 'plc': plc, 'tags': SERVER_TAGS}
+    if test:
+        doc['test'] = test
+    p = Proc('logixserver', doc)
+    p.wait_log('serving EtherNet/IP')
+    return p
+
+
+def client(bus, port, poll=POLL, tags=CLIENT_TAGS, **kw):
+    rtu = {'name': 'Ani', 'ip': '127.0.0.1', 'port': port, 'rate': 0.2,
+           'timeout': 2, 'poll': poll}
+    rtu.update(kw)
+    return Proc('logixclient', {'bus_ip': '127.0.0.1', 'bus_port': bus.port,
+                                'rtus': [rtu], 'tags': tags})
+
+
+def test_demo_config_edges_and_writes():
+    """pymscada's demo config: element start and end of each block, REAL
+    and DINT edge values, a scalar; writes of a REAL and of a bit land."""
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port)
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
+    cli = client(bus, port)
+    cli.wait_log('Ani: connected (large forward open, 4002 bytes)')
+    w.set('S_Fout_0', f32(3.4028234663852886e38))
+    w.set('S_Fout_99', -1.5)
+    w.set('S_Iout_0', -2147483648)
+    w.set('S_Iout_99', 2147483647)
+    w.set('S_OutVar', 0.25)
+    w.wait('Ani_Fout_0', lambda v: v == f32(3.4028234663852886e38),
+           'REAL max at element start')
+    w.wait('Ani_Fout_99', lambda v: v == -1.5, 'element end')
+    w.wait('Ani_Iout_0', lambda v: v == -2147483648, 'DINT min')
+    w.wait('Ani_Iout_99', lambda v: v == 2147483647, 'DINT max')
+    w.wait('InVar', lambda v: v == 0.25, 'a scalar REAL')
+    # writes: a REAL, and bit 3 of a DINT by Read-Modify-Write
+    w.set('S_Iin_21', 0x10)
+    w.set('Ani_Fin_20', 12.5)
+    w.wait('S_Fin_20', lambda v: v == 12.5, 'REAL written to Fin[20]')
+    w.set('Ani_Iin_21_0', 1)
+    w.wait('S_Iin_21', lambda v: v == 0x18, 'bit 3 set, bit 4 kept')
+    w.set('Ani_Iin_21_0', 0)
+    w.wait('S_Iin_21', lambda v: v == 0x10, 'bit 3 cleared, bit 4 kept')
+    st = w.status()
+    check(st.get('connected') is True, 'status: %r', st)
+    check_eq(st.get('connection_size'), 4002, 'connection size')
+    check_eq(st.get('msp'), True, 'MSP in use')
+    check_eq(cli.stop(), 0, 'logixclient exit')
+    check_eq(srv.stop(), 0, 'logixserver exit')
+
+
+def test_fragmented_and_missing_tag():
+    """A 2,000-DINT array read in fragments; a missing tag is logged once
+    with its CIP status and the other tags go on updating."""
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port)
+    poll = POLL + [{'addr': 'Big', 'type': 'DINT[]', 'start': 0,
+                    'end': 1999},
+                   {'addr': 'Nope', 'type': 'DINT'}]
+    tags = dict(CLIENT_TAGS)
+    tags['Ani_Big_0'] = {'type': 'int32', 'read': 'Ani:Big[0]'}
+    tags['Ani_Big_1999'] = {'type': 'int32', 'read': 'Ani:Big[1999]'}
+    tags['Ani_Nope'] = {'type': 'int32', 'read': 'Ani:Nope'}
+    w = Watch(bus, list(SERVER_TAGS) + list(tags) + ['Ani_status'])
+    cli = client(bus, port, poll=poll, tags=tags)
+    w.set('S_Big_0', 11)
+    w.set('S_Big_1999', -7)
+    w.wait('Ani_Big_0', lambda v: v == 11, 'Big[0] through fragments')
+    w.wait('Ani_Big_1999', lambda v: v == -7, 'Big[1999] through fragments')
+    for i in range(3):
+        w.set('S_Iout_99', 100 + i)
+        w.wait('Ani_Iout_99', lambda v, i=i: v == 100 + i,
+               'other tags go on updating')
+    log = cli.log()
+    check_eq(log.count('reading Nope failed: 0x04 path segment error'), 1,
+             'the missing tag logged once')
+    st = w.status()
+    check('Nope' in (st.get('last_error') or {}).get('text', ''),
+          'status last_error names it: %r', st)
+    check('Ani_Nope' not in w.vals, 'the missing tag has no value')
+    cli.stop()
+    srv.stop()
+
+
+def test_no_msp_no_large_fo_refused_fo():
+    """A server that refuses Forward Open twice, has no large Forward Open
+    and answers MSP with 'service not supported': the client retries,
+    takes the 504-byte connection and sends single requests."""
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port, test={'no_msp': True,
+                                  'no_large_forward_open': True,
+                                  'refuse_forward_open': 2})
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
+    cli = client(bus, port)
+    cli.wait_log('Ani: connected (forward open, 504 bytes)', 60)
+    cli.wait_log('does not support Multiple Service Packet')
+    w.set('S_Fout_99', 9.75)
+    w.set('S_Iout_0', 5)
+    w.wait('Ani_Fout_99', lambda v: v == 9.75, 'read by single requests')
+    w.wait('Ani_Iout_0', lambda v: v == 5, 'read by single requests')
+    check_eq(srv.log().count('forward open refused (0x01/0x0113)'), 2,
+             'refused twice')
+    st = w.status()
+    check_eq(st.get('connection_size'), 504, 'plain connection size')
+    check_eq(st.get('msp'), False, 'no MSP')
+    cli.stop()
+    srv.stop()
+
+
+def test_server_restart_reconnects():
+    """The server killed and started again on the same port: the client
+    reconnects (connects counts 2) and values flow again."""
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port)
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
+    cli = client(bus, port)
+    w.set('S_Iout_99', 1)
+    w.wait('Ani_Iout_99', lambda v: v == 1, 'first value')
+    srv.stop(signal.SIGKILL)
+    w.wait('Ani_status', lambda v: v.get('connected') is False,
+           'status says disconnected')
+    srv.start()
+    srv.wait_log('serving EtherNet/IP')
+    w.set('S_Iout_99', 2)
+    w.wait('Ani_Iout_99', lambda v: v == 2, 'value after the restart')
+    w.wait('Ani_status', lambda v: v.get('connects') == 2,
+           'two connects')
+    cli.stop()
+    srv.stop()
+
+
+if __name__ == '__main__':
+    h.main(globals())
