@@ -13,6 +13,7 @@ libmodbus-dev mbpoll python3-pymodbus
 socat python3-serial python3-serial-asyncio netcat-openbsd
 libsnmp-dev snmpd snmp
 libmosquitto-dev mosquitto mosquitto-clients
+tshark
 libwebsockets-dev libwebsockets-evlib-uv zlib1g-dev libsodium-dev libssl-dev openssl
 python3-websockets python3-websocket chromium fonts-dejavu-core
 nodejs

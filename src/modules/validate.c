@@ -12,6 +12,8 @@
 
 #include "apps/modbusclient/mbc_plan.h"
 #include "apps/modbusserver/mbs_run.h"
+#include "apps/logixclient/lgxc_app.h"
+#include "apps/logixserver/lgxs_app.h"
 #include "apps/snmpclient/snmpc_config.h"
 #include "apps/sparkplug/spb_config.h"
 #include "apps/wwwserver/www_app.h"
@@ -25,8 +27,9 @@
 
 /* The modules with a schema, in the order a site folder is checked. */
 static const char *const schemas[] = {"bus", "modbusclient", "modbusserver",
-                                      "snmpclient", "sparkplug", "history",
-                                      "wwwserver", NULL};
+                                      "snmpclient", "sparkplug", "logixclient",
+                                      "logixserver", "history", "wwwserver",
+                                      NULL};
 
 typedef struct {
     int warnings; /* WARN lines logged while loading: each is a finding */
@@ -90,6 +93,20 @@ static int load_config(const char *module, const char *path,
             ms_mbc_config_free(&cfg);
             ms_conf_free(doc);
         }
+    } else if (!strcmp(module, "logixclient") ||
+               !strcmp(module, "logixserver")) {
+        ms_conf_doc *doc = NULL;
+        rc = ms_conf_load(path, &doc, err);
+        if (rc == 0 && module[5] == 'c') {
+            ms_lgxc_config cfg;
+            rc = ms_lgxc_config_from_conf(ms_conf_root(doc), &cfg, err);
+            ms_lgxc_config_free(&cfg);
+        } else if (rc == 0) {
+            ms_lgxs_config cfg;
+            rc = ms_lgxs_config_from_conf(ms_conf_root(doc), &cfg, err);
+            ms_lgxs_config_free(&cfg);
+        }
+        ms_conf_free(doc);
     } else if (!strcmp(module, "wwwserver")) {
         ms_www_app_config cfg;
         ms_www_app_config_init(&cfg);
@@ -316,6 +333,7 @@ const ms_module ms_module_validate = {
              "--config, a module config: its module comes from --module NAME\n"
              "or else from the file's name (bus.yaml, history.yaml,\n"
              "modbusclient.yaml, modbusserver.yaml, snmpclient.yaml, sparkplug.yaml,\n"
+             "logixclient.yaml, logixserver.yaml,\n"
              "wwwserver.yaml; others: YAML syntax only).\n"
              "Given a folder (a site from `mscada checkout`), checks its\n"
              "tags.yaml and every MODULE.yaml in it.\n"

@@ -1,0 +1,42 @@
+// st-ethernet-ip (an independent EtherNet/IP client) against mscada's
+// logixserver: writes then reads back every atomic type, an array
+// element range, a bit (BOOL member of a DINT) and prints one JSON line.
+// Usage: node peer.js PORT
+const cfg = require('st-ethernet-ip/dist/config');
+cfg.EIP_PORT = parseInt(process.argv[2], 10); // read at connect time
+const { Controller, Tag } = require('st-ethernet-ip');
+
+(async () => {
+  const plc = new Controller();
+  await plc.connect('127.0.0.1', 0, false);
+  const out = {};
+  const atoms = [
+    ['S8', 0xC2, -128], ['I16', 0xC3, 32767], ['D32', 0xC4, -2147483648],
+    ['L64', 0xC5, BigInt('-9223372036854775808')], ['R32', 0xCA, 1.5],
+  ];
+  for (const [name, type, val] of atoms) {
+    const t = new Tag(name, null, type);
+    t.value = val;
+    await plc.writeTag(t);
+    const r = new Tag(name);
+    await plc.readTag(r);
+    out[name] = typeof r.value === 'bigint' ? r.value.toString() : r.value;
+  }
+  const el = new Tag('Iout[5]', null, 0xC4);
+  el.value = 7;
+  await plc.writeTag(el);
+  const arr = new Tag('Iout', null, 0xC4, 0, 10);
+  await plc.readTag(arr, 10);
+  out.Iout = arr.value;
+  const bit = new Tag('Word.3', null, 0xC4);
+  bit.value = true;
+  await plc.writeTag(bit);
+  const word = new Tag('Word');
+  await plc.readTag(word);
+  out.Word = word.value;
+  const missing = new Tag('Nope');
+  try { await plc.readTag(missing); out.Nope = 'read'; }
+  catch (e) { out.Nope = JSON.stringify(e); }
+  await plc.disconnect();
+  console.log(JSON.stringify(out));
+})().catch(e => { console.error('ERR', e); process.exit(1); });
