@@ -53,7 +53,6 @@ typedef struct {
     double rate, timeout;
     unsigned conn_size;       /* 0: auto */
     bool write_on_reconnect;
-    bool check_types;
     ms_lgxc_poll *poll;
     size_t npoll;
 } ms_lgxc_rtu;

@@ -1,7 +1,7 @@
 /* logixclient.yaml (docs/logix.md): pymscada's keys unchanged (rtus with
  * name, ip (also ip/slot and ip/route), rate, poll; tags with type and
  * read/write `PLC:address`), and port, path, timeout, connection_size,
- * write_on_reconnect, check_types. */
+ * write_on_reconnect. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +86,7 @@ static int load_rtu(ms_lgxc_rtu *r, const ms_conf_node *n,
 {
     static const char *const known[] = {
         "name", "ip", "port", "path", "rate", "timeout", "connection_size",
-        "write_on_reconnect", "check_types", "poll", NULL};
+        "write_on_reconnect", "poll", NULL};
     const char *s;
     int64_t v;
     const ms_conf_node *k;
@@ -155,9 +155,6 @@ static int load_rtu(ms_lgxc_rtu *r, const ms_conf_node *n,
     if ((k = ms_conf_get(n, "write_on_reconnect")))
         TRY(ms_conf_bool(k, "write_on_reconnect", &r->write_on_reconnect,
                          err));
-    if ((k = ms_conf_get(n, "check_types")))
-        TRY(ms_conf_bool(k, "check_types", &r->check_types, err));
-    const ms_conf_node *poll = ms_conf_get(n, "poll");
     if (!poll || poll->null)
         return 0;
     TRY(ms_conf_want(poll, MS_CONF_SEQ, "poll", err));
