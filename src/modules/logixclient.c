@@ -2,7 +2,6 @@
  * into bus tags and writes bus changes back (docs/logix.md).
  * logixclient.yaml + tags.yaml -> ms_lgxc_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -10,6 +9,14 @@
 #include "apps/logixclient/lgxc_app.h"
 #include "modules/module.h"
 #include "mscada/log.h"
+
+static int lgxc_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    ms_lgxc *p = NULL;
+    int rc = ms_lgxc_start(loop, arg, &p);
+    *rt = p;
+    return rc; /* what failed is logged */
+}
 
 static void lgxc_stop(void *p)
 {
@@ -41,25 +48,10 @@ static int lgxc_main(const ms_module *m, int argc, char **argv)
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_lgxc_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_FAIL;
-    }
-    ms_lgxc *c = NULL;
-    rc = ms_lgxc_start(&loop, &cfg, &c);
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "stopping", lgxc_stop, c);
-    if (rc < 0)
-        ms_cli_stopper_fire(&stopper);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        ms_log_warn("handles left open at exit");
+    ms_cli_runtime r = {lgxc_start, lgxc_stop, &cfg, "stopping"};
+    rc = ms_cli_run(&r);
     ms_lgxc_config_free(&cfg);
     ms_tagdescs_free(&descs);
-    ms_log_info("stopped");
     return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 

@@ -1,7 +1,6 @@
 /* `mscada logixserver`: a Logix "mailbox" any EtherNet/IP client reads and
  * writes, its elements tied to bus tags (docs/logix.md). logixserver.yaml
  * -> ms_lgxs_start -> run the loop until SIGTERM/SIGINT. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -9,6 +8,14 @@
 #include "apps/logixserver/lgxs_app.h"
 #include "modules/module.h"
 #include "mscada/log.h"
+
+static int lgxs_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    ms_lgxs *p = NULL;
+    int rc = ms_lgxs_start(loop, arg, &p);
+    *rt = p;
+    return rc; /* what failed is logged */
+}
 
 static void lgxs_stop(void *p)
 {
@@ -42,25 +49,10 @@ static int lgxs_main(const ms_module *m, int argc, char **argv)
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN);
-    uv_loop_t loop;
-    if (ms_cli_loop_init(&loop) != 0) {
-        ms_lgxs_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_FAIL;
-    }
-    ms_lgxs *s = NULL;
-    rc = ms_lgxs_start(&loop, &cfg, &s);
-    ms_cli_stopper stopper;
-    ms_cli_stopper_start(&stopper, &loop, "stopping", lgxs_stop, s);
-    if (rc < 0)
-        ms_cli_stopper_fire(&stopper);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        ms_log_warn("handles left open at exit");
+    ms_cli_runtime r = {lgxs_start, lgxs_stop, &cfg, "stopping"};
+    rc = ms_cli_run(&r);
     ms_lgxs_config_free(&cfg);
     ms_tagdescs_free(&descs);
-    ms_log_info("stopped");
     return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
 }
 

@@ -155,6 +155,7 @@ static int load_rtu(ms_lgxc_rtu *r, const ms_conf_node *n,
     if ((k = ms_conf_get(n, "write_on_reconnect")))
         TRY(ms_conf_bool(k, "write_on_reconnect", &r->write_on_reconnect,
                          err));
+    const ms_conf_node *poll = ms_conf_get(n, "poll");
     if (!poll || poll->null)
         return 0;
     TRY(ms_conf_want(poll, MS_CONF_SEQ, "poll", err));
