@@ -64,7 +64,14 @@ class Watch:
             self.names[i] = n
             m = self.c.sub(i)
             if m.cmd == CMD_SET and m.data:
-                self.vals[n] = m.value()[1]
+                self.vals[n] = self.decode(n, m.value()[1])
+
+    @staticmethod
+    def decode(name, v):
+        # a status tag is JSON text
+        if name.endswith('_status') and isinstance(v, (str, bytes)):
+            return json.loads(v)
+        return v
 
     def pump(self, timeout=0.2):
         while True:
@@ -73,7 +80,8 @@ class Watch:
                 return
             timeout = 0.01
             if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
-                self.vals[self.names[m.tag_id]] = m.value()[1]
+                n = self.names[m.tag_id]
+                self.vals[n] = self.decode(n, m.value()[1])
 
     def wait(self, name, pred, what, timeout=30):
         def ok():
@@ -86,10 +94,6 @@ class Watch:
     def set(self, name, value, vtype=None):
         self.c.set_value(self.ids[name], value, vtype)
 
-    def status(self, rtu='Ani'):
-        self.pump()
-        v = self.vals.get(rtu + '_status')
-        return v if isinstance(v, dict) else json.loads(v) if v else {}
 
 
 def f32(x):
@@ -185,10 +189,9 @@ def test_demo_config_edges_and_writes():
     w.wait('S_Iin_21', lambda v: v == 0x18, 'bit 3 set, bit 4 kept')
     w.set('Ani_Iin_21_0', 0)
     w.wait('S_Iin_21', lambda v: v == 0x10, 'bit 3 cleared, bit 4 kept')
-    st = w.status()
-    check(st.get('connected') is True, 'status: %r', st)
-    check_eq(st.get('connection_size'), 4002, 'connection size')
-    check_eq(st.get('msp'), True, 'MSP in use')
+    w.wait('Ani_status', lambda v: v.get('connected') is True and
+           v.get('connection_size') == 4002 and v.get('msp') is True,
+           'status: connected, 4002 bytes, MSP')
     check_eq(cli.stop(), 0, 'logixclient exit')
     check_eq(srv.stop(), 0, 'logixserver exit')
 
@@ -219,9 +222,9 @@ def test_fragmented_and_missing_tag():
     log = cli.log()
     check_eq(log.count('reading Nope failed: 0x04 path segment error'), 1,
              'the missing tag logged once')
-    st = w.status()
-    check('Nope' in (st.get('last_error') or {}).get('text', ''),
-          'status last_error names it: %r', st)
+    w.wait('Ani_status',
+           lambda v: 'Nope' in (v.get('last_error') or {}).get('text', ''),
+           'status last_error names the missing tag')
     check('Ani_Nope' not in w.vals, 'the missing tag has no value')
     cli.stop()
     srv.stop()
@@ -246,9 +249,8 @@ def test_no_msp_no_large_fo_refused_fo():
     w.wait('Ani_Iout_0', lambda v: v == 5, 'read by single requests')
     check_eq(srv.log().count('forward open refused (0x01/0x0113)'), 2,
              'refused twice')
-    st = w.status()
-    check_eq(st.get('connection_size'), 504, 'plain connection size')
-    check_eq(st.get('msp'), False, 'no MSP')
+    w.wait('Ani_status', lambda v: v.get('connection_size') == 504 and
+           v.get('msp') is False, 'status: 504 bytes, no MSP')
     cli.stop()
     srv.stop()
 

@@ -267,6 +267,7 @@ static void on_poll_reply(int status, const uint8_t *p, size_t n, void *arg)
                     "one request per poll entry from now on", cr->name);
         r->no_msp = true;
         plan(r);
+        publish_status(r);
         return;
     }
     ms_lgx_slice part[MS_LGX_MSP_MAX];
