@@ -610,12 +610,18 @@ class Bus:
                                      'accepting connections; log:\n%s'
                                      % (self.proc.returncode,
                                         self.log_tail()))
+            # Ours, not another test's process that took the same free
+            # port meanwhile: the bus says it listens once both ports are
+            # bound.
+            mine = ('listening on' in self.log()[self.log_mark:] and
+                    ':%d\n' % self.port in self.log()[self.log_mark:])
             s = socket.socket(socket.AF_INET6 if ':' in self.cfg['ip']
                               else socket.AF_INET)
             s.settimeout(2)
             try:
-                s.connect((self.cfg['ip'], self.port))
-                return
+                if mine:
+                    s.connect((self.cfg['ip'], self.port))
+                    return
             except OSError:
                 pass
             finally:

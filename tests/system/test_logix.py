@@ -360,7 +360,12 @@ def test_tshark_decodes_our_frames():
     w.wait('S_Fin_20', lambda v: v == 2.5, 'a write')
     w.set('Ani_Iin_21_0', 1)
     w.wait('S_Iin_21', lambda v: v == 8, 'a bit write')
+    fins = open(cap_log, errors='replace').read().count('FIN')
     check_eq(cli.stop(), 0, 'logixclient exit')
+    # The client's FIN follows its Forward Close: once tshark has printed
+    # it, every frame of the session is in the capture.
+    h.wait_until(lambda: open(cap_log, errors='replace').read().count('FIN')
+                 > fins, 'tshark seeing the client close', 60, 0.1)
     h.stop_pid(cap, signal.SIGINT, 30)
     rc, out, err = h.run_cmd([tshark, '-r', pcap, '-d',
                               'tcp.port==%d,enip' % port, '-V'],
