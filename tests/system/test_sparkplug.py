@@ -200,7 +200,7 @@ def test_edge_read_by_tahu():
         c.set_value(c.id(name), v)
     c.sync()
     peer = Peer(br)
-    ed = Module(edge_cfg(bus, br), TAGS)
+    ed = Module(edge_cfg(bus, br), TAGS + 'absent: {type: int}\n')
     nb = peer.wait('NBIRTH', lambda m: True, 'NBIRTH')['payload']
     check_eq(nb['seq'], '0', 'NBIRTH seq')
     m = by_name(nb)
@@ -214,20 +214,14 @@ def test_edge_read_by_tahu():
     check('plc1_sp' not in m, 'device metric in NBIRTH')
     alias = {k: m[k]['alias'] for k in ('temp', 'count', 'label')}
     check_eq(len(set(alias.values())), 3, 'distinct aliases')
-
-    def current():
-        """alias -> value: the NBIRTH's (it may be null when the tag's
-        first value came after the birth), then each NDATA's."""
-        vals = {x['alias']: x['value'] for x in nb['metrics']
-                if 'alias' in x and x['value'] is not None}
-        for d in peer.msgs('NDATA'):
-            for x in d['payload']['metrics']:
-                check('name' not in x, 'NDATA by alias only: %r', x)
-                vals[x['alias']] = x['value']
-        return vals
-    want = {alias['temp']: 21.5, alias['count']: '7', alias['label']: 'héllo'}
-    h.wait_until(lambda: all(current().get(a) == v for a, v in want.items()),
-                 'values by alias %r' % want, 30)
+    # the NBIRTH waited for the bus's answers: values, and null for the
+    # tag the bus does not have
+    vals = {k: m[k]['value'] for k in ('temp', 'count', 'label', 'absent')}
+    check_eq(vals, {'temp': 21.5, 'count': '7', 'label': 'héllo',
+                    'absent': None}, 'NBIRTH values')
+    check('have not answered' not in ed.text(), 'born by the answers, not '
+          'the bound: %s', ed.text()[-600:])
+    check_eq(peer.msgs('NDATA'), [], 'no NDATA of the values at start')
     db = peer.wait('DBIRTH', lambda m: True, 'DBIRTH')
     check(db['topic'].endswith('/Site1/PLC1'), 'DBIRTH topic %r', db['topic'])
     check_eq(db['payload']['seq'], '1', 'DBIRTH seq')

@@ -1,7 +1,7 @@
 /* The Sparkplug edge node (docs/sparkplug.md): the selected tags of
  * tags.yaml are metrics of the node or of its devices, alias = index + 1.
  * Once the MQTT session is up (and the primary host online, when one is
- * named): NBIRTH (seq 0, bdSeq, Node Control/Rebirth, every node metric
+ * named) and every tag has answered (at most MS_SPB_READY_MS): NBIRTH (seq 0, bdSeq, Node Control/Rebirth, every node metric
  * with its value, datatype and properties), a DBIRTH per device that is
  * up, the values queued meanwhile (historical, their own timestamps, in
  * order), then NDATA/DDATA of the tags that changed, batched per loop
@@ -21,12 +21,16 @@
 
 #define REBIRTH "Node Control/Rebirth"
 #define HIST_BATCH 500
+/* The longest the first NBIRTH waits for the tags' values. */
+#define MS_SPB_READY_MS 2000
 
 typedef struct {
     ms_tag *tag;
     const ms_tagdesc *desc;
     int dev;              /* -1: a node metric */
     bool writable, dirty;
+    bool answered;        /* the bus gave its value, or said it has none */
+    uint32_t pending;     /* id known, no value: the barrier that settles it */
 } edge_point;
 
 typedef struct {
@@ -56,6 +60,12 @@ struct ms_spb_edge {
     size_t qhead, qlen;
     uint64_t dropped;
     uv_timer_t flush;
+    /* The first NBIRTH waits until every tag has answered (or ready_ms) so
+     * that it carries values, not nulls. */
+    uv_timer_t ready_timer;
+    size_t unanswered;
+    uint32_t barrier_next;  /* the next LIST barrier's number (from 1) */
+    bool barrier_out, ready, want_birth;
     uint8_t seq;
     uint64_t bdseq;
     bool attempted, live, host_online;
@@ -172,7 +182,7 @@ static void birth_device(ms_spb_edge *e, int dev)
 
 static void replay_queue(ms_spb_edge *e);
 
-static void birth(ms_spb_edge *e)
+static void birth_now(ms_spb_edge *e)
 {
     ms_spb_metric *ms = calloc(e->npts + 2, sizeof *ms);
     if (!ms)
@@ -205,6 +215,16 @@ static void birth(ms_spb_edge *e)
     replay_queue(e);
     ms_log_info("%s/%s: born (bdSeq %llu, %zu metrics)", e->cfg->group,
                 e->cfg->node, (unsigned long long)e->bdseq, e->npts);
+}
+
+/* NBIRTH now, or once the tags have answered. */
+static void birth(ms_spb_edge *e)
+{
+    if (e->ready) {
+        birth_now(e);
+        return;
+    }
+    e->want_birth = true;
 }
 
 /* A DATA message per node/device of the dirty points. */
@@ -342,10 +362,110 @@ static void mark(ms_spb_edge *e, size_t i)
         uv_timer_start(&e->flush, on_flush, 0, 0);
 }
 
+/* ---- the first birth waits for the tags' answers ------------------------------ */
+
+static void set_ready(ms_spb_edge *e, const char *why)
+{
+    if (e->ready)
+        return;
+    e->ready = true;
+    uv_timer_stop(&e->ready_timer);
+    if (e->unanswered)
+        ms_log_warn("%s/%s: %zu of %zu tags have not answered in %d ms (is "
+                    "the bus there?): born with null values for them",
+                    e->cfg->group, e->cfg->node, e->unanswered, e->npts,
+                    MS_SPB_READY_MS);
+    else
+        ms_log_debug("%s/%s: every tag answered (%s)", e->cfg->group,
+                     e->cfg->node, why);
+    if (e->want_birth && e->link && ms_spb_link_up(e->link)) {
+        e->want_birth = false;
+        birth_now(e);
+    }
+}
+
+static void answered(ms_spb_edge *e, edge_point *p)
+{
+    if (p->answered)
+        return;
+    p->answered = true;
+    p->pending = 0;
+    if (--e->unanswered == 0)
+        set_ready(e, "all");
+}
+
+static void on_ready_timeout(uv_timer_t *t)
+{
+    set_ready(t->data, "timeout");
+}
+
+static void send_barrier(ms_spb_edge *e);
+
+/* A LIST that matches nothing: the bus answers in order, so by its answer
+ * every SUB sent before it has had its reply (value or none). */
+static void on_barrier(ms_client *c, int status, const char *const *names,
+                       size_t n, void *arg)
+{
+    ms_spb_edge *e = arg;
+    (void)c;
+    (void)names;
+    (void)n;
+    e->barrier_out = false;
+    if (status < 0 || e->stopping || e->ready)
+        return; /* the connection went: the ids come again on reconnect */
+    uint32_t done = e->barrier_next - 1;
+    bool more = false;
+    for (size_t i = 0; i < e->npts && !e->ready; i++) {
+        edge_point *p = &e->pts[i];
+        if (p->pending && p->pending <= done)
+            answered(e, p);
+        else if (p->pending)
+            more = true;
+    }
+    if (more && !e->ready)
+        send_barrier(e);
+}
+
+static void send_barrier(ms_spb_edge *e)
+{
+    if (e->barrier_out)
+        return;
+    if (ms_client_list(e->bus, NULL, UINT64_MAX, on_barrier, e) == 0) {
+        e->barrier_out = true;
+        e->barrier_next++;
+    }
+}
+
+static void on_id(ms_tag *tag, void *arg)
+{
+    ms_spb_edge *e = arg;
+    edge_point *p = ms_tag_data(tag);
+    if (e->ready || p->answered || ms_tag_has_value(tag))
+        return; /* a value: on_change answers it */
+    /* settled by the next barrier sent (sent after this SUB) */
+    p->pending = e->barrier_next;
+    send_barrier(e);
+}
+
+static void on_absent(ms_tag *tag, void *arg)
+{
+    ms_spb_edge *e = arg;
+    if (!e->ready)
+        answered(e, ms_tag_data(tag));
+}
+
 static void on_change(ms_tag *tag, void *arg)
 {
     ms_spb_edge *e = arg;
     edge_point *p = ms_tag_data(tag);
+    if (!p->answered) {
+        /* the bus's value at start: the NBIRTH carries it (it may be that
+         * answer's birth), else the next data */
+        bool live = e->live;
+        answered(e, p);
+        if (!live)
+            return;
+    }
     mark(e, (size_t)(p - e->pts));
 }
 
@@ -501,6 +621,7 @@ static void on_down(ms_spb_link *l, const char *why, void *arg)
     (void)l;
     (void)why;
     e->live = false;
+    e->want_birth = false;
     e->host_online = false;
     for (size_t k = 0; k < e->ndirty; k++) { /* not sent: held */
         e->pts[e->dirty[k]].dirty = false;
@@ -532,6 +653,7 @@ static void on_message(ms_spb_link *l, const char *topic, const uint8_t *p,
                         "back", t.node);
             e->host_online = false;
             e->live = false;
+            e->want_birth = false;
         }
         return;
     }
@@ -560,9 +682,11 @@ static void edge_free(ms_spb_edge *e)
     free(e);
 }
 
-static void on_flush_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
-    edge_free(h->data);
+    ms_spb_edge *e = h->data;
+    if (--e->handles == 0)
+        edge_free(e);
 }
 
 void ms_spb_edge_stop(ms_spb_edge *e)
@@ -583,7 +707,8 @@ void ms_spb_edge_stop(ms_spb_edge *e)
     }
     ms_spb_link_close(e->link);
     ms_client_close(e->bus);
-    uv_close((uv_handle_t *)&e->flush, on_flush_closed);
+    uv_close((uv_handle_t *)&e->flush, on_timer_closed);
+    uv_close((uv_handle_t *)&e->ready_timer, on_timer_closed);
 }
 
 static int device_of(const ms_spb_config *cfg, const char *name)
@@ -626,8 +751,15 @@ static int start(ms_spb_edge *e)
             return rc;
         }
         ms_tag_set_data(p->tag, p);
+        ms_tag_on_id(p->tag, on_id, e);
+        ms_tag_on_absent(p->tag, on_absent, e);
         e->npts++;
     }
+    e->unanswered = e->npts;
+    if (!e->npts)
+        e->ready = true;
+    else
+        uv_timer_start(&e->ready_timer, on_ready_timeout, MS_SPB_READY_MS, 0);
     if (!e->npts)
         ms_log_warn("no tags of tags.yaml are selected (tags:, devices:): "
                     "the node has no metrics");
@@ -667,6 +799,10 @@ int ms_spb_edge_start(uv_loop_t *loop, ms_spb_config *cfg,
     e->loop = loop;
     uv_timer_init(loop, &e->flush);
     e->flush.data = e;
+    uv_timer_init(loop, &e->ready_timer);
+    e->ready_timer.data = e;
+    e->handles = 2;
+    e->barrier_next = 1;
     int rc = start(e);
     if (rc < 0) {
         ms_spb_edge_stop(e);
