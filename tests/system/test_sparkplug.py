@@ -6,6 +6,7 @@ stopped by pid). The independent peer is Eclipse Tahu's JS codec
 what the edge publishes and plays an edge node for the host. Raw bus
 clients read and set the tags on real `mscada bus` processes."""
 
+import getpass
 import json
 import os
 import shutil
@@ -35,18 +36,28 @@ def need_peer():
 
 
 class Broker:
-    def __init__(self):
+    """mosquitto on a free port; extra: more lines of its config (then
+    anonymous clients are refused)."""
+
+    def __init__(self, extra=None):
         self.dir = h.tmpdir('mscada-mqtt-')
         self.port = h.free_port()
         self.conf = os.path.join(self.dir, 'mosquitto.conf')
+        self.log = os.path.join(self.dir, 'mosquitto.log')
         with open(self.conf, 'w') as f:
-            f.write('listener %d 127.0.0.1\nallow_anonymous true\n'
-                    'persistence false\n' % self.port)
+            # as root it would become user mosquitto, who can't read our
+            # files: stay who we are
+            f.write('listener %d 127.0.0.1\npersistence false\nuser %s\n'
+                    % (self.port, getpass.getuser()))
+            f.write('allow_anonymous true\n' if extra is None else extra)
         self.proc = None
 
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
     def start(self):
-        self.proc = h.spawn([MOSQUITTO, '-c', self.conf],
-                            os.path.join(self.dir, 'mosquitto.log'))
+        self.proc = h.spawn([MOSQUITTO, '-c', self.conf], self.log)
         h.wait_until(self.ready, 'mosquitto listening on %d' % self.port, 30)
 
     def ready(self):
@@ -150,7 +161,7 @@ plc1_ro: {type: int}
 
 
 class Module:
-    def __init__(self, cfg, tags=None):
+    def __init__(self, cfg, tags=None, env=None):
         self.dir = h.tmpdir('mscada-spb-')
         self.cfg = os.path.join(self.dir, 'sparkplug.yaml')
         with open(self.cfg, 'w') as f:
@@ -162,7 +173,7 @@ class Module:
                 f.write(tags)
             argv += ['--tags', tp]
         self.log = os.path.join(self.dir, 'sparkplug.log')
-        self.proc = h.spawn(argv, self.log)
+        self.proc = h.spawn(argv, self.log, env=env)
 
     def text(self):
         with open(self.log) as f:
@@ -340,6 +351,152 @@ def test_edge_host_end_to_end_and_broker_restart():
           'queue replayed: %s', ed.text()[-800:])
     check_eq(ed.stop(), 0, 'edge exit status')
     check_eq(ho.stop(), 0, 'host exit status')
+    br.stop()
+
+
+def test_rebirth_ncmd():
+    """NCMD Node Control/Rebirth: a new NBIRTH with the same bdSeq, seq 0,
+    and the current values."""
+    need_peer()
+    br = Broker()
+    br.start()
+    bus = Bus()
+    c = bus.client()
+    c.set_value(c.id('count'), 7)
+    c.sync()
+    peer = Peer(br)
+    ed = Module(edge_cfg(bus, br), TAGS)
+    nb = peer.wait('NBIRTH', lambda m: True, 'NBIRTH')['payload']
+    c.set_value(c.id('count'), 8)
+    peer.wait('NDATA', lambda m: True, 'NDATA of count 8')
+    publish(br, 'spBv1.0/Plant/NCMD/Site1', {'timestamp': 1, 'metrics': [
+        {'name': 'Node Control/Rebirth', 'type': 'Boolean', 'value': True}]})
+    h.wait_until(lambda: len(peer.msgs('NBIRTH')) == 2, 'a second NBIRTH')
+    again = peer.msgs('NBIRTH')[1]['payload']
+    check_eq(again['seq'], '0', 'rebirth seq')
+    check_eq(by_name(again)['bdSeq']['value'], by_name(nb)['bdSeq']['value'],
+             'rebirth bdSeq')
+    check_eq(by_name(again)['count']['value'], '8', 'current value')
+    # the devices are born again after it, seq going on from 0
+    db = peer.wait('DBIRTH', lambda m: m['payload']['seq'] == '1',
+                   'DBIRTH after the rebirth')
+    check(db['topic'].endswith('/PLC1'), 'DBIRTH topic %r', db['topic'])
+    check('rebirth asked' in ed.text(), 'logged: %s', ed.text()[-600:])
+    check_eq(ed.stop(), 0, 'edge exit status')
+    peer.stop()
+    br.stop()
+
+
+def test_device_status():
+    """A device's status tag drives DDEATH (0) and DBIRTH (back to 1)."""
+    need_peer()
+    br = Broker()
+    br.start()
+    bus = Bus()
+    c = bus.client()
+    st = c.id('plc1_status')
+    c.set_value(st, 1)
+    c.set_value(c.id('plc1_sp'), 3)
+    c.sync()
+    peer = Peer(br)
+    cfg = ('bus_port: %d\nbroker: 127.0.0.1\nport: %d\ngroup: Plant\n'
+           'node: Site1\ndevices:\n  PLC1: {tags: [\'plc1_*\'], '
+           'status: plc1_status}\n' % (bus.port, br.port))
+    ed = Module(cfg, TAGS)
+    peer.wait('DBIRTH', lambda m: True, 'DBIRTH')
+    c.set_value(st, 0)
+    dd = peer.wait('DDEATH', lambda m: True, 'DDEATH')
+    check(dd['topic'] == 'spBv1.0/Plant/DDEATH/Site1/PLC1', 'topic %r',
+          dd['topic'])
+    c.set_value(c.id('plc1_sp'), 4)   # while down: in the next DBIRTH
+    c.set_value(st, 1)
+    h.wait_until(lambda: len(peer.msgs('DBIRTH')) == 2, 'a second DBIRTH')
+    db = peer.msgs('DBIRTH')[1]['payload']
+    check_eq(by_name(db)['plc1_sp']['value'], '4', 'value in the DBIRTH')
+    check_eq(peer.msgs('DDATA'), [], 'no DDATA while down')
+    seqs = [int(m['payload']['seq']) for m in peer.lines()
+            if 'topic' in m and '/STATE/' not in m['topic'] and
+            'seq' in m['payload']]
+    check_eq(seqs, list(range(len(seqs))), 'one seq across N and D')
+    check_eq(ed.stop(), 0, 'edge exit status')
+    peer.stop()
+    br.stop()
+
+
+def make_tls(d):
+    """A CA and a server certificate for 127.0.0.1, made with openssl."""
+    def ssl(*args):
+        rc, out, err = h.run_cmd(['openssl'] + list(args), cwd=d)
+        check_eq(rc, 0, 'openssl %s: %s' % (args[0], err))
+    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+          '-nodes']
+    ssl('req', '-x509', *ec, '-keyout', 'ca.key', '-out', 'ca.crt',
+        '-days', '2', '-subj', '/CN=mscada test CA')
+    ssl('req', *ec, '-keyout', 'server.key', '-out', 'server.csr',
+        '-subj', '/CN=127.0.0.1')
+    with open(os.path.join(d, 'ext.cnf'), 'w') as f:
+        f.write('subjectAltName=IP:127.0.0.1\n')
+    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey',
+        'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2',
+        '-extfile', 'ext.cnf')
+    return {k: os.path.join(d, k + '.crt') for k in ('ca', 'server')}
+
+
+def test_tls_password_mqtt5():
+    """A broker with TLS (a CA and server cert made here) and a password
+    file: an edge on MQTT 5 with its password from ${ENV} and a host on
+    3.1.1 exchange values; a wrong password is refused and said so."""
+    need_peer()
+    if not shutil.which('openssl') or not shutil.which('mosquitto_passwd'):
+        print('SKIP: openssl or mosquitto_passwd missing')
+        sys.exit(77)
+    d = h.tmpdir('mscada-tls-')
+    crt = make_tls(d)
+    pw = os.path.join(d, 'passwd')
+    for user, secret in (('edge', 'e-secret'), ('centre', 'c-secret')):
+        rc, out, err = h.run_cmd(['mosquitto_passwd', '-b'] +
+                                 ([] if os.path.exists(pw) else ['-c']) +
+                                 [pw, user, secret])
+        check_eq(rc, 0, 'mosquitto_passwd: %s' % err)
+    br = Broker('allow_anonymous false\npassword_file %s\ncafile %s\n'
+                'certfile %s\nkeyfile %s\n'
+                % (pw, crt['ca'], crt['server'],
+                   os.path.join(d, 'server.key')))
+    br.start()
+    b1, b2 = Bus(), Bus()
+    c1 = b1.client()
+    c1.set_value(c1.id('count'), 11)
+    c1.sync()
+    tls = 'ca_file: %s\n' % crt['ca']
+    env = dict(os.environ, SPB_TEST_PASSWORD='e-secret')
+    ed = Module(edge_cfg(b1, br, tls + 'mqtt: 5\nusername: edge\n'
+                         'password: ${SPB_TEST_PASSWORD}\n'), TAGS, env=env)
+    ho = Module(host_cfg(b2, br) + tls + 'username: centre\n'
+                'password: c-secret\n')
+    w2 = Watch(b2, ['Plant/Site1/count'])
+    w2.wait('Plant/Site1/count', lambda v: v == 11, 'count at the host')
+    c1.set_value(c1.id('count'), 12)
+    w2.wait('Plant/Site1/count', lambda v: v == 12, 'count changed')
+    log = br.text()
+    check("(p5, c1, k30, u'edge')" in log, 'the edge on MQTT 5: %s', log)
+    # mosquitto's names: p2 is 3.1.1, p5 is 5
+    check("(p2, c1, k30, u'centre')" in log, 'the host on 3.1.1: %s', log)
+    bad = Module(host_cfg(Bus(), br).replace('host_id: centre',
+                                             'host_id: other') + tls +
+                 'username: centre\npassword: wrong\n')
+    h.wait_until(lambda: 'refused the connection' in bad.text(),
+                 'a wrong password refused')
+    check('not authorised' in bad.text().lower() or
+          'bad user name or password' in bad.text().lower(),
+          'says why: %s', bad.text()[-400:])
+    plain = Module(host_cfg(Bus(), br).replace('host_id: centre',
+                                               'host_id: plain'))
+    h.wait_until(lambda: 'MQTT 127.0.0.1:%d' % br.port in plain.text(),
+                 'no TLS: no session')
+    check('connected' not in plain.text().split('MQTT')[-1],
+          'plain TCP to a TLS port: %s', plain.text()[-400:])
+    for m in (ed, ho, bad, plain):
+        check_eq(m.stop(), 0, 'exit status')
     br.stop()
 
 
