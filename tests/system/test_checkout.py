@@ -67,6 +67,23 @@ def test_writes_site():
         check_eq((rc, (o + e).strip()), (0, ''), 'systemd-analyze verify')
 
 
+def test_sparkplug_module():
+    """--modules ...,sparkplug: the edge example as sparkplug.yaml, valid
+    in the folder, run by a unit bound to the bus."""
+    d = os.path.join(h.tmpdir('mscada-checkout-'), 'east')
+    rc, out, err = checkout(d, '--modules', 'sparkplug')
+    check_eq(rc, 0, 'checkout exit (%s)' % err)
+    check_eq(open(os.path.join(d, 'sparkplug.yaml')).read(),
+             open(os.path.join(TOP, 'config', 'sparkplug.yaml')).read(),
+             'sparkplug.yaml is the template')
+    rc, out, err = h.run_cmd([h.MSCADA, 'validate', '.'], cwd=d)
+    check_eq(rc, 0, 'validate the folder: %s%s' % (out, err))
+    check('sparkplug.yaml: ok (sparkplug config)' in out, out)
+    u = open(os.path.join(d, 'systemd',
+                          'mscada-east-sparkplug.service')).read()
+    check('PartOf=mscada-east-bus.service\n' in u, u)
+
+
 def test_keeps_edits():
     d = os.path.join(h.tmpdir('mscada-checkout-'), 'site')
     check_eq(checkout(d)[0], 0, 'first checkout')
