@@ -47,7 +47,8 @@ def test_every_example_validates():
             args = ['--tags', os.path.join(d, 'none.yaml'), '--config',
                     path, '--module', kind]
             open(args[1], 'w').close()
-        env = dict(os.environ, BUS_HOST='127.0.0.1', WEB_HOST='127.0.0.1')
+        env = dict(os.environ, BUS_HOST='127.0.0.1', WEB_HOST='127.0.0.1',
+                   MQTT_PASSWORD='secret')
         rc, out, err = h.run_cmd([h.MSCADA, 'validate'] + args, env=env)
         check_eq((rc, err), (0, ''), '%s (%s example) validates' % (where,
                                                                     kind))
