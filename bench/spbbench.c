@@ -19,7 +19,10 @@
  * up: nothing lost).
  *
  *   spbbench [--mscada PATH] [--nodes 10] [--tags 6000] [--seconds 30]
- *            [--settle 10]
+ *            [--settle 10] [--broker-nagle]
+ *
+ * The broker runs with set_tcp_nodelay true (as docs/sparkplug.md
+ * advises); --broker-nagle leaves mosquitto's default (false).
  *
  * One bus holds at most 65,535 tags, so the centre can mirror at most
  * about 65,000 metrics: --nodes x --tags is held below that. */
@@ -50,6 +53,7 @@ static char dir[] = "/tmp/spbbench-XXXXXX";
 static char mscada[1024] = "./mscada";
 static int nodes = 10, ntags = 6000;
 static double secs = 30, settle = 10;
+static bool nodelay = true;     /* mosquitto's set_tcp_nodelay */
 
 static pid_t broker_pid, bus_pid[MAX_NODES + 1], spb_pid[MAX_NODES + 1];
 
@@ -238,7 +242,8 @@ static int start_broker(int *port)
     /* as root mosquitto would become user mosquitto: stay who we are */
     const char *user = getenv("USER");
     fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\n"
-               "persistence false\nuser %s\n", *port,
+               "persistence false\nset_tcp_nodelay %s\nuser %s\n", *port,
+            nodelay ? "true" : "false",
             user && *user ? user : (getuid() ? "nobody" : "root"));
     fclose(f);
     char *argv[] = {(char *)MOSQUITTO, (char *)"-c", conf, NULL};
@@ -407,7 +412,8 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"mscada", 1, 0, 'm'}, {"nodes", 1, 0, 'n'}, {"tags", 1, 0, 't'},
-        {"seconds", 1, 0, 's'}, {"settle", 1, 0, 'w'}, {"help", 0, 0, 'h'},
+        {"seconds", 1, 0, 's'}, {"settle", 1, 0, 'w'},
+        {"broker-nagle", 0, 0, 'g'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -417,9 +423,11 @@ int main(int argc, char **argv)
         case 't': ntags = atoi(optarg); break;
         case 's': secs = atof(optarg); break;
         case 'w': settle = atof(optarg); break;
+        case 'g': nodelay = false; break;
         default:
             fprintf(stderr, "usage: spbbench [--mscada PATH] [--nodes 10] "
-                            "[--tags 6000] [--seconds 30] [--settle 10]\n");
+                            "[--tags 6000] [--seconds 30] [--settle 10] "
+                            "[--broker-nagle]\n");
             return o == 'h' ? 0 : 2;
         }
     }

@@ -222,6 +222,9 @@ static int setup(ms_spb_link *l)
     mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION,
                          c->protocol == 5 ? MQTT_PROTOCOL_V5
                                           : MQTT_PROTOCOL_V311);
+    /* Each message is written whole: Nagle would hold a small NDATA back
+     * for the ACK of the last one (tens of ms at a delayed ACK). */
+    mosquitto_int_option(l->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_callback_set(l->mosq, on_connect);
     mosquitto_disconnect_callback_set(l->mosq, on_disconnect);
     mosquitto_message_callback_set(l->mosq, on_message);
