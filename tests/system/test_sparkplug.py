@@ -469,8 +469,10 @@ def test_tls_password_mqtt5():
     c1.sync()
     tls = 'ca_file: %s\n' % crt['ca']
     env = dict(os.environ, SPB_TEST_PASSWORD='e-secret')
+    # born once the host is online: the host sees the NBIRTH
     ed = Module(edge_cfg(b1, br, tls + 'mqtt: 5\nusername: edge\n'
-                         'password: ${SPB_TEST_PASSWORD}\n'), TAGS, env=env)
+                         'password: ${SPB_TEST_PASSWORD}\n'
+                         'primary_host: centre\n'), TAGS, env=env)
     ho = Module(host_cfg(b2, br) + tls + 'username: centre\n'
                 'password: c-secret\n')
     w2 = Watch(b2, ['Plant/Site1/count'])
