@@ -20,6 +20,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "apps/common/drv.h"
 #include "apps/modbusclient/mbc_run.h"
 #include "core/fault.h"
 #include "mscada/client.h"
@@ -53,9 +54,7 @@ typedef struct {
     mbc_event fault_was; /* the last fault that ended, */
     uint64_t recovered_us; /* and when */
     uint64_t req_at_up, resp_at_up; /* session counters at the last up */
-    ms_tag *status;
-    char *status_text;
-    ms_fault status_fault;
+    ms_drv_status status;
 } mbc_rtu;
 
 typedef struct {
@@ -70,17 +69,12 @@ typedef struct {
 } mbc_tag;
 
 struct ms_mbc {
+    ms_drv drv;         /* first: bus, status timer, handles (each poll) */
     ms_mbc_config *cfg;        /* borrowed */
     const ms_tagdescs *descs;  /* borrowed */
     ms_tagdescs limits; /* the min/max of clamped tags (copies of descs') */
-    uv_loop_t *loop;
-    ms_client *bus;
-    uint64_t bus_up_us; /* when the bus connection last came up */
     mbc_rtu *rtus;
     mbc_tag *tags;
-    uv_timer_t status_timer;
-    int handles;        /* status_timer and each RTU's poll timer */
-    bool stopping;
 };
 
 static void do_write(mbc_tag *mt);
@@ -145,31 +139,15 @@ static json_t *status_json(mbc_rtu *r)
 
 static void publish_status(mbc_rtu *r)
 {
-    if (!r->status || !r->mb)
+    if (!r->status.tag || !r->mb)
         return;
-    json_t *j = status_json(r);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!text)
-        return;
-    if (r->status_text && !strcmp(text, r->status_text)) {
-        free(text);
-        return;
-    }
-    free(r->status_text);
-    r->status_text = text;
-    int rc = ms_tag_set_json(r->status, text);
-    ms_fault_note(&r->status_fault, rc, ms_tag_name(r->status),
-                  "publishing the RTU status");
-    if (rc < 0) { /* tried again at the next tick */
-        free(r->status_text);
-        r->status_text = NULL;
-    }
+    ms_drv_status_publish(&r->status, status_json(r),
+                          "publishing the RTU status");
 }
 
-static void on_status_timer(uv_timer_t *t)
+static void on_status_tick(ms_drv *d)
 {
-    ms_mbc *m = t->data;
+    ms_mbc *m = (ms_mbc *)d;
     for (size_t i = 0; i < m->cfg->nrtus; i++)
         publish_status(&m->rtus[i]);
 }
@@ -219,14 +197,9 @@ static void update_tag(mbc_rtu *r, size_t ti, uint64_t seq)
     if (!ms_mbc_gather(r->m->cfg, ti, regs))
         return;
     const ms_mbc_tag *t = &r->m->cfg->tags[ti];
-    ms_value v = ms_mb_decode(&t->conv, regs), cur;
-    if (ms_tag_get(mt->tag, &cur) == 0 && ms_value_same(&cur, &v))
-        return; /* only changes are published */
-    int rc = ms_tag_set(mt->tag, &v, 0);
-    if (rc < 0)
+    ms_value v = ms_mb_decode(&t->conv, regs);
+    if (ms_drv_value_publish(mt->tag, &v, &mt->set_fault) < 0)
         r->set_errors++;
-    ms_fault_note(&mt->set_fault, rc, ms_tag_name(mt->tag),
-                  "publishing a polled value");
 }
 
 static void on_poll_done(int status, uint8_t unit, const ms_mb_request *req,
@@ -392,7 +365,7 @@ static void on_write_done(int status, uint8_t unit, const ms_mb_request *req,
     const ms_mbc_tag *t = &mt->m->cfg->tags[mt->i];
     mbc_rtu *r = &mt->m->rtus[t->rtu_w];
     (void)unit;
-    if (mt->m->stopping)
+    if (mt->m->drv.stopping)
         return;
     if (status == ms_mb_exc_err(MS_MB_MASK_WRITE_REGISTER,
                                 MS_MB_EX_ILLEGAL_FUNCTION)) {
@@ -505,12 +478,8 @@ static void on_bus_change(ms_tag *tag, void *arg)
     (void)tag;
     /* The value the bus hands out on subscribe was set before we came: a
      * stale command is not sent to a plant. */
-    if (ms_tag_time_us(mt->tag) < mt->m->bus_up_us) {
-        ms_log_debug("%s: value from before this connection; not written",
-                     ms_tag_name(mt->tag));
-        return;
-    }
-    do_write(mt);
+    if (ms_drv_fresh(&mt->m->drv, mt->tag))
+        do_write(mt);
 }
 
 /* ---- connection events ------------------------------------------------------ */
@@ -555,23 +524,16 @@ static void on_rtu_fail(ms_mb_client *c, const char *why, void *arg)
     fault_set(arg, "%s", why);
 }
 
-static void on_bus_state(ms_client *c, ms_client_state s, void *arg)
-{
-    ms_mbc *m = arg;
-    (void)c;
-    if (s == MS_CLIENT_CONNECTED)
-        m->bus_up_us = ms_time_now_us();
-}
-
 /* ---- start and stop --------------------------------------------------------- */
 
-static void mbc_free(ms_mbc *m)
+static void mbc_free(ms_drv *d)
 {
+    ms_mbc *m = (ms_mbc *)d;
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         free(m->rtus[i].pending);
         free(m->rtus[i].seq);
         free(m->rtus[i].read_fault);
-        free(m->rtus[i].status_text);
+        ms_drv_status_free(&m->rtus[i].status);
     }
     free(m->rtus);
     free(m->tags);
@@ -579,39 +541,20 @@ static void mbc_free(ms_mbc *m)
     free(m);
 }
 
-static void handle_closed(ms_mbc *m)
-{
-    if (--m->handles == 0)
-        mbc_free(m);
-}
-
-static void on_poll_closed(uv_handle_t *h)
-{
-    handle_closed(((mbc_rtu *)h->data)->m);
-}
-
-static void on_status_closed(uv_handle_t *h)
-{
-    handle_closed(h->data);
-}
-
 /* Closes whatever start made; the Modbus and bus clients free themselves,
  * m once its timers are closed. */
 void ms_mbc_stop(ms_mbc *m)
 {
-    if (!m || m->stopping)
+    if (!m || m->drv.stopping)
         return;
-    m->stopping = true;
+    m->drv.stopping = true;
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         mbc_rtu *r = &m->rtus[i];
-        if (r->poll.data)
-            uv_close((uv_handle_t *)&r->poll, on_poll_closed);
+        ms_drv_timer_close(&m->drv, &r->poll);
         ms_mb_client_close(r->mb);
         r->mb = NULL;
     }
-    ms_client_close(m->bus);
-    m->bus = NULL;
-    uv_close((uv_handle_t *)&m->status_timer, on_status_closed);
+    ms_drv_stop(&m->drv);
 }
 
 /* The client library keeps a program's own sets inside a tag's described
@@ -646,18 +589,12 @@ static int limits_make(ms_mbc *m)
 static int start(ms_mbc *m)
 {
     ms_mbc_config *cfg = m->cfg;
-    m->bus_up_us = UINT64_MAX;
-    cfg->bus.on_state = on_bus_state;
-    cfg->bus.on_state_arg = m;
     int rc = limits_make(m);
     if (rc < 0)
         return rc;
     cfg->bus.tagdescs = &m->limits;
-    rc = ms_client_new(m->loop, &cfg->bus, &m->bus);
-    if (rc < 0) {
-        ms_log_error("bus client: %s", ms_strerror(rc));
+    if ((rc = ms_drv_bus_new(&m->drv, &cfg->bus)) < 0)
         return rc;
-    }
     m->rtus = calloc(cfg->nrtus ? cfg->nrtus : 1, sizeof *m->rtus);
     m->tags = calloc(cfg->ntags ? cfg->ntags : 1, sizeof *m->tags);
     if (!m->rtus || !m->tags)
@@ -671,7 +608,7 @@ static int start(ms_mbc *m)
                              t->conv.type == MS_MB_FLOAT64 || t->conv.scaled
                          ? MS_TYPE_FLOAT : MS_TYPE_INT;
         mt->tag = NULL;
-        rc = ms_tag_new(m->bus, t->name, ty, &mt->tag);
+        rc = ms_tag_new(m->drv.bus, t->name, ty, &mt->tag);
         if (rc == 0 && t->has_write)
             rc = ms_tag_watch(mt->tag, on_bus_change, mt);
         if (rc < 0) {
@@ -689,19 +626,9 @@ static int start(ms_mbc *m)
         r->read_fault = calloc(cr->nreq + 1, sizeof *r->read_fault);
         if (!r->pending || !r->seq || !r->read_fault)
             return MS_ENOMEM;
-        char name[MS_MB_RTU_NAME_MAX + 8], why[160];
-        snprintf(name, sizeof name, "%s_status", cr->name);
-        if ((rc = ms_tag_new(m->bus, name, MS_TYPE_JSON, &r->status)) < 0) {
-            ms_tag *clash = ms_tag_find(m->bus, name);
-            if (rc == MS_ETYPE && clash)
-                ms_log_error("%s: its status tag %s is also a config tag, "
-                             "of type %s; rename that tag", cr->name, name,
-                             ms_type_name(ms_tag_type(clash)));
-            else
-                ms_log_error("%s: status tag %s: %s", cr->name, name,
-                             ms_strerror(rc));
+        char why[160];
+        if ((rc = ms_drv_status_new(&m->drv, cr->name, &r->status)) < 0)
             return rc;
-        }
         cr->net.on_state = on_rtu_state;
         cr->net.on_unit = on_rtu_unit;
         cr->net.on_fail = on_rtu_fail;
@@ -710,18 +637,16 @@ static int start(ms_mbc *m)
             ms_log_error("%s: %s", cr->name, why);
             return MS_EINVAL;
         }
-        if ((rc = ms_mb_client_new(m->loop, &cr->net, &r->mb)) < 0) {
+        if ((rc = ms_mb_client_new(m->drv.loop, &cr->net, &r->mb)) < 0) {
             ms_log_error("%s: %s", cr->name, ms_strerror(rc));
             return rc;
         }
-        uv_timer_init(m->loop, &r->poll);
-        r->poll.data = r;
-        m->handles++;
         uint64_t ms = (uint64_t)(cr->rate * 1000.0);
-        uv_timer_start(&r->poll, on_poll_timer, ms ? ms : 1, ms ? ms : 1);
+        ms_drv_timer_start(&m->drv, &r->poll, r, on_poll_timer, ms ? ms : 1,
+                           ms ? ms : 1);
         publish_status(r);
     }
-    uv_timer_start(&m->status_timer, on_status_timer, 1000, 1000);
+    ms_drv_status_start(&m->drv);
     return 0;
 }
 
@@ -734,10 +659,7 @@ int ms_mbc_start(uv_loop_t *loop, ms_mbc_config *cfg,
         return MS_ENOMEM;
     m->cfg = cfg;
     m->descs = descs;
-    m->loop = loop;
-    uv_timer_init(loop, &m->status_timer);
-    m->status_timer.data = m;
-    m->handles = 1;
+    ms_drv_init(&m->drv, loop, on_status_tick, mbc_free);
     int rc = start(m);
     if (rc < 0) {
         ms_mbc_stop(m); /* freed once the loop has closed what it made */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "apps/common/drv.h"
 #include "apps/snmpclient/snmpc_run.h"
 #include "core/fault.h"
 #include "mscada/client.h"
@@ -79,22 +80,15 @@ struct snmpc_rtu {
     uint64_t polls, overruns, requests, answers, timeouts, errors, resets,
         write_errors, set_errors;
     double rtt_ms;
-    ms_tag *status;
-    char *status_text;
-    ms_fault status_fault;
+    ms_drv_status status;
 };
 
 struct ms_snmpc {
+    ms_drv drv;           /* first: bus, status timer, handles (each poll) */
     ms_snmpc_config *cfg;
     const ms_tagdescs *descs;
-    uv_loop_t *loop;
-    ms_client *bus;
-    uint64_t bus_up_us;
     snmpc_rtu *rtus;
     snmpc_point *tags;    /* per config tag */
-    uv_timer_t status_timer;
-    int handles;
-    bool stopping;
 };
 
 static const ms_snmp_oid sys_uptime = {{1, 3, 6, 1, 2, 1, 1, 3, 0}, 9};
@@ -132,28 +126,12 @@ static void publish_status(snmpc_rtu *r)
         "write_errors", (json_int_t)r->write_errors, "bad_oids",
         (json_int_t)nbad, "rtt_ms", round(r->rtt_ms * 1000) / 1000,
         "bad", bad);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!text)
-        return;
-    if (r->status_text && !strcmp(text, r->status_text)) {
-        free(text);
-        return;
-    }
-    free(r->status_text);
-    r->status_text = text;
-    int rc = ms_tag_set_json(r->status, text);
-    ms_fault_note(&r->status_fault, rc, ms_tag_name(r->status),
-                  "publishing the agent status");
-    if (rc < 0) {
-        free(r->status_text);
-        r->status_text = NULL;
-    }
+    ms_drv_status_publish(&r->status, j, "publishing the agent status");
 }
 
-static void on_status_timer(uv_timer_t *t)
+static void on_status_tick(ms_drv *d)
 {
-    ms_snmpc *m = t->data;
+    ms_snmpc *m = (ms_snmpc *)d;
     for (size_t i = 0; i < m->cfg->nrtus; i++)
         publish_status(&m->rtus[i]);
 }
@@ -179,14 +157,8 @@ static void set_ok(snmpc_rtu *r, bool ok, const char *why)
 
 static void publish(snmpc_rtu *r, snmpc_point *p, const ms_value *v)
 {
-    ms_value cur;
-    if (ms_tag_get(p->tag, &cur) == 0 && ms_value_same(&cur, v))
-        return; /* only changes are published */
-    int rc = ms_tag_set(p->tag, v, 0);
-    if (rc < 0)
+    if (ms_drv_value_publish(p->tag, v, &p->set_fault) < 0)
         r->set_errors++;
-    ms_fault_note(&p->set_fault, rc, ms_tag_name(p->tag),
-                  "publishing a polled value");
 }
 
 static void point_bad(snmpc_rtu *r, snmpc_point *p, uint8_t type)
@@ -388,7 +360,7 @@ static snmpc_point *walk_point(snmpc_rtu *r, size_t w, const ms_snmp_oid *o)
     memset(p, 0, sizeof *p);
     p->kind = cw->kind;
     p->oid = *o;
-    int rc = ms_tag_new(r->m->bus, name, ms_snmpc_kind_type(cw->kind),
+    int rc = ms_tag_new(r->m->drv.bus, name, ms_snmpc_kind_type(cw->kind),
                         &p->tag);
     if (rc < 0) {
         ms_log_warn("%s: walk tag %s: %s", r->m->cfg->rtus[r->i].name, name,
@@ -497,7 +469,7 @@ static void on_answer(const ms_snmp_result *res, void *arg)
 {
     snmpc_req *q = arg;
     snmpc_rtu *r = q->r;
-    if (res->status == MS_ECLOSED || r->m->stopping) {
+    if (res->status == MS_ECLOSED || r->m->drv.stopping) {
         req_free(q); /* stopping: the session ended it */
         return;
     }
@@ -575,11 +547,8 @@ static void on_bus_change(ms_tag *tag, void *arg)
     size_t i = (size_t)(p - m->tags);
     const ms_snmpc_tag *t = &m->cfg->tags[i];
     snmpc_rtu *r = &m->rtus[t->rtu_w];
-    if (ms_tag_time_us(tag) < m->bus_up_us) {
-        ms_log_debug("%s: value from before this connection; not written",
-                     ms_tag_name(tag));
+    if (!ms_drv_fresh(&m->drv, tag))
         return;
-    }
     ms_value v;
     if (ms_tag_get(tag, &v) < 0)
         return;
@@ -608,18 +577,11 @@ static void on_bus_change(ms_tag *tag, void *arg)
     }
 }
 
-static void on_bus_state(ms_client *c, ms_client_state s, void *arg)
-{
-    ms_snmpc *m = arg;
-    (void)c;
-    if (s == MS_CLIENT_CONNECTED)
-        m->bus_up_us = ms_time_now_us();
-}
-
 /* ---- start and stop --------------------------------------------------------- */
 
-static void snmpc_free(ms_snmpc *m)
+static void snmpc_free(ms_drv *d)
 {
+    ms_snmpc *m = (ms_snmpc *)d;
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         snmpc_rtu *r = &m->rtus[i];
         for (size_t w = 0; r->walks && w < m->cfg->rtus[i].nwalks; w++)
@@ -627,44 +589,25 @@ static void snmpc_free(ms_snmpc *m)
         free(r->walks);
         free(r->get);
         free(r->get_pt);
-        free(r->status_text);
+        ms_drv_status_free(&r->status);
     }
     free(m->rtus);
     free(m->tags);
     free(m);
 }
 
-static void handle_closed(ms_snmpc *m)
-{
-    if (--m->handles == 0)
-        snmpc_free(m);
-}
-
-static void on_poll_closed(uv_handle_t *h)
-{
-    handle_closed(((snmpc_rtu *)h->data)->m);
-}
-
-static void on_status_closed(uv_handle_t *h)
-{
-    handle_closed(h->data);
-}
-
 void ms_snmpc_stop(ms_snmpc *m)
 {
-    if (!m || m->stopping)
+    if (!m || m->drv.stopping)
         return;
-    m->stopping = true;
+    m->drv.stopping = true;
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         snmpc_rtu *r = &m->rtus[i];
-        if (r->poll.data)
-            uv_close((uv_handle_t *)&r->poll, on_poll_closed);
+        ms_drv_timer_close(&m->drv, &r->poll);
         ms_snmp_session_close(r->sess); /* requests out end unanswered */
         r->sess = NULL;
     }
-    ms_client_close(m->bus);
-    m->bus = NULL;
-    uv_close((uv_handle_t *)&m->status_timer, on_status_closed);
+    ms_drv_stop(&m->drv);
 }
 
 static bool has_counters(const ms_snmpc_config *cfg, size_t ri)
@@ -719,32 +662,19 @@ static int start_rtu(ms_snmpc *m, size_t i)
                     r->get_pt[k] = &m->tags[t];
             }
     }
-    char name[MS_SNMP_NAME_MAX + 8], why[200];
-    snprintf(name, sizeof name, "%s_status", cr->name);
-    int rc = ms_tag_new(m->bus, name, MS_TYPE_JSON, &r->status);
-    if (rc < 0) {
-        ms_tag *clash = ms_tag_find(m->bus, name);
-        if (rc == MS_ETYPE && clash)
-            ms_log_error("%s: its status tag %s is also a config tag, of "
-                         "type %s; rename that tag", cr->name, name,
-                         ms_type_name(ms_tag_type(clash)));
-        else
-            ms_log_error("%s: status tag %s: %s", cr->name, name,
-                         ms_strerror(rc));
+    char why[200];
+    int rc = ms_drv_status_new(&m->drv, cr->name, &r->status);
+    if (rc < 0)
         return rc;
-    }
-    if ((rc = ms_snmp_session_new(m->loop, &cr->net, &r->sess, why,
+    if ((rc = ms_snmp_session_new(m->drv.loop, &cr->net, &r->sess, why,
                                   sizeof why)) < 0) {
         ms_log_error("%s: %s", cr->name, why);
         return rc;
     }
-    uv_timer_init(m->loop, &r->poll);
-    r->poll.data = r;
-    m->handles++;
     uint64_t ms = (uint64_t)(cr->rate * 1000.0);
     /* The first poll at once (v3: once discovery had a moment). */
-    uv_timer_start(&r->poll, on_poll_timer,
-                   cr->net.version == MS_SNMP_V3 ? 20 : 0, ms ? ms : 1);
+    ms_drv_timer_start(&m->drv, &r->poll, r, on_poll_timer,
+                       cr->net.version == MS_SNMP_V3 ? 20 : 0, ms ? ms : 1);
     r->ok = true; /* until told otherwise */
     publish_status(r);
     return 0;
@@ -753,15 +683,10 @@ static int start_rtu(ms_snmpc *m, size_t i)
 static int start(ms_snmpc *m)
 {
     ms_snmpc_config *cfg = m->cfg;
-    m->bus_up_us = UINT64_MAX;
-    cfg->bus.on_state = on_bus_state;
-    cfg->bus.on_state_arg = m;
     cfg->bus.tagdescs = m->descs;
-    int rc = ms_client_new(m->loop, &cfg->bus, &m->bus);
-    if (rc < 0) {
-        ms_log_error("bus client: %s", ms_strerror(rc));
+    int rc = ms_drv_bus_new(&m->drv, &cfg->bus);
+    if (rc < 0)
         return rc;
-    }
     m->rtus = calloc(cfg->nrtus + 1, sizeof *m->rtus);
     m->tags = calloc(cfg->ntags + 1, sizeof *m->tags);
     if (!m->rtus || !m->tags)
@@ -771,7 +696,7 @@ static int start(ms_snmpc *m)
         snmpc_point *p = &m->tags[i];
         p->kind = t->kind;
         p->oid = t->read;
-        rc = ms_tag_new(m->bus, t->name, ms_snmpc_kind_type(t->kind),
+        rc = ms_tag_new(m->drv.bus, t->name, ms_snmpc_kind_type(t->kind),
                         &p->tag);
         if (rc == 0 && t->has_write) {
             ms_tag_set_data(p->tag, m);
@@ -785,7 +710,7 @@ static int start(ms_snmpc *m)
     for (size_t i = 0; i < cfg->nrtus; i++)
         if ((rc = start_rtu(m, i)) < 0)
             return rc;
-    uv_timer_start(&m->status_timer, on_status_timer, 1000, 1000);
+    ms_drv_status_start(&m->drv);
     return 0;
 }
 
@@ -798,10 +723,7 @@ int ms_snmpc_start(uv_loop_t *loop, ms_snmpc_config *cfg,
         return MS_ENOMEM;
     m->cfg = cfg;
     m->descs = descs;
-    m->loop = loop;
-    uv_timer_init(loop, &m->status_timer);
-    m->status_timer.data = m;
-    m->handles = 1;
+    ms_drv_init(&m->drv, loop, on_status_tick, snmpc_free);
     int rc = start(m);
     if (rc < 0) {
         ms_snmpc_stop(m);
