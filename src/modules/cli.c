@@ -194,3 +194,52 @@ int ms_cli_run(const ms_cli_runtime *r)
         ms_log_info("stopped");
     return rc;
 }
+
+typedef struct {
+    const ms_cli_driver *d;
+    void *cfg;
+    const ms_tagdescs *descs;
+} driver_args;
+
+static int driver_start(uv_loop_t *loop, void *arg, void **rt)
+{
+    driver_args *a = arg;
+    *rt = NULL;
+    int rc = a->d->start(loop, a->cfg, a->descs, rt);
+    if (rc < 0)
+        ms_log_error("cannot start: %s", ms_strerror(rc));
+    return rc;
+}
+
+int ms_cli_driver_run(const ms_module *m, int argc, char **argv,
+                      const ms_cli_driver *d, void *cfg)
+{
+    ms_cli cli;
+    int rc = ms_cli_parse(m, argc, argv, &cli);
+    if (rc == MS_CLI_HELP)
+        return MS_EXIT_OK;
+    if (rc >= 0)
+        return rc;
+    ms_tagdescs descs;
+    memset(&descs, 0, sizeof descs);
+    ms_conf_error err;
+    ms_conf_doc *doc = NULL;
+    rc = ms_conf_load(cli.config, &doc, &err);
+    if (rc == 0)
+        rc = d->from_conf(ms_conf_root(doc), cfg, &err);
+    ms_conf_free(doc);
+    if (rc == 0)
+        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
+    if (rc < 0) {
+        ms_cli_config_failed(m, &cli, rc, &err);
+        d->config_free(cfg);
+        ms_tagdescs_free(&descs);
+        return MS_EXIT_USAGE;
+    }
+    ms_cli_runtime r = {driver_start, d->stop,
+                        &(driver_args){d, cfg, &descs}, "stopping"};
+    rc = ms_cli_run(&r);
+    d->config_free(cfg);
+    ms_tagdescs_free(&descs);
+    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+}

@@ -2,69 +2,45 @@
  * to bus tags, and writes bus changes back (docs/modbus.md).
  * modbusclient.yaml + tags.yaml -> ms_mbc_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "apps/modbusclient/mbc_run.h"
 #include "modules/module.h"
-#include "mscada/error.h"
-#include "mscada/log.h"
 
-typedef struct {
-    ms_mbc_config *cfg;
-    ms_tagdescs *descs;
-} mbc_args;
-
-static int mbc_start(uv_loop_t *loop, void *arg, void **rt)
+static int mbc_from_conf(const ms_conf_node *root, void *cfg,
+                         ms_conf_error *err)
 {
-    mbc_args *a = arg;
-    ms_mbc *mbc = NULL;
-    int rc = ms_mbc_start(loop, a->cfg, a->descs, &mbc);
-    if (rc < 0)
-        ms_log_error("cannot start: %s", ms_strerror(rc));
-    *rt = mbc;
+    return ms_mbc_config_from_conf(root, cfg, err);
+}
+
+static void mbc_config_free(void *cfg)
+{
+    ms_mbc_config_free(cfg);
+}
+
+static int mbc_start(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                     void **rt)
+{
+    ms_mbc *p = NULL;
+    int rc = ms_mbc_start(loop, cfg, descs, &p);
+    *rt = p;
     return rc;
 }
 
-static void mbc_stop(void *mbc)
+static void mbc_stop(void *rt)
 {
-    ms_mbc_stop(mbc);
+    ms_mbc_stop(rt);
 }
 
-static int mbc_run(const ms_module *mod, int argc, char **argv)
+static const ms_cli_driver mbc_driver = {mbc_from_conf, mbc_config_free,
+                                         mbc_start, mbc_stop};
+
+static int mbc_main(const ms_module *mod, int argc, char **argv)
 {
-    ms_cli cli;
-    int rc = ms_cli_parse(mod, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
-    if (rc >= 0)
-        return rc;
     ms_mbc_config cfg;
-    ms_tagdescs descs;
     memset(&cfg, 0, sizeof cfg);
-    memset(&descs, 0, sizeof descs);
-    ms_conf_error err;
-    ms_conf_doc *doc = NULL;
-    rc = ms_conf_load(cli.config, &doc, &err);
-    if (rc == 0)
-        rc = ms_mbc_config_from_conf(ms_conf_root(doc), &cfg, &err);
-    ms_conf_free(doc);
-    if (rc == 0)
-        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
-    if (rc < 0) {
-        ms_cli_config_failed(mod, &cli, rc, &err);
-        ms_mbc_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_USAGE;
-    }
-    ms_cli_runtime r = {mbc_start, mbc_stop, &(mbc_args){&cfg, &descs},
-                        "stopping"};
-    rc = ms_cli_run(&r);
-    ms_mbc_config_free(&cfg);
-    ms_tagdescs_free(&descs);
-    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+    return ms_cli_driver_run(mod, argc, argv, &mbc_driver, &cfg);
 }
 
 const ms_module ms_module_modbusclient = {
@@ -105,5 +81,5 @@ const ms_module ms_module_modbusclient = {
         "    Run: {type: bool, read: 'PLC1:1:4x:7.3'}\n"
         "    Level: {type: int16, read: 'PLC1:1:4x:9', scale: 0.1, offset: 0,\n"
         "            clamp: true}   # this tag only\n",
-    .run = mbc_run,
+    .run = mbc_main,
 };

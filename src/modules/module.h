@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "mscada/conf.h"
+#include "mscada/tagdesc.h"
 
 /* Exit statuses shared by every module. */
 enum {
@@ -90,6 +91,22 @@ typedef struct {
  * start's error (after its handles closed), or MS_ENOMEM when no loop could
  * be made (logged). */
 int ms_cli_run(const ms_cli_runtime *r);
+
+/* A driver module (modbusclient, snmpclient): a config read from the
+ * module's yaml by from_conf, tags.yaml, and a runtime started with both. */
+typedef struct {
+    int (*from_conf)(const ms_conf_node *root, void *cfg, ms_conf_error *err);
+    void (*config_free)(void *cfg);
+    int (*start)(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                 void **rt); /* the error is logged by the caller */
+    void (*stop)(void *rt);
+} ms_cli_driver;
+
+/* The whole `mscada <driver>` command: parses argv, loads the config into
+ * cfg (zeroed by the caller) and tags.yaml, runs the runtime as a service
+ * (ms_cli_run) and frees both. Returns the exit status. */
+int ms_cli_driver_run(const ms_module *m, int argc, char **argv,
+                      const ms_cli_driver *d, void *cfg);
 
 /* uv_loop_init for a module: when libuv can't make the loop (no
  * descriptors or memory left) it logs what happened and what to do and

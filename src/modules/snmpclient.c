@@ -1,72 +1,47 @@
 /* `mscada snmpclient`: polls SNMP agents into bus tags and sends SETs of
  * bus changes (docs/snmp.md). snmpclient.yaml + tags.yaml ->
  * ms_snmpc_start -> run the loop until SIGTERM/SIGINT. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "apps/snmpclient/snmpc_run.h"
 #include "snmp/snmp_session.h"
 #include "modules/module.h"
-#include "mscada/error.h"
-#include "mscada/log.h"
 
-typedef struct {
-    ms_snmpc_config *cfg;
-    ms_tagdescs *descs;
-} snmpc_args;
-
-static int snmpc_start(uv_loop_t *loop, void *arg, void **rt)
+static int snmpc_from_conf(const ms_conf_node *root, void *cfg,
+                           ms_conf_error *err)
 {
-    snmpc_args *a = arg;
+    return ms_snmpc_config_from_conf(root, cfg, err);
+}
+
+static void snmpc_config_free(void *cfg)
+{
+    ms_snmpc_config_free(cfg);
+    ms_snmp_lib_shutdown();
+}
+
+static int snmpc_start(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                       void **rt)
+{
     ms_snmpc *p = NULL;
-    int rc = ms_snmpc_start(loop, a->cfg, a->descs, &p);
-    if (rc < 0)
-        ms_log_error("cannot start: %s", ms_strerror(rc));
+    int rc = ms_snmpc_start(loop, cfg, descs, &p);
     *rt = p;
     return rc;
 }
 
-static void snmpc_stop(void *p)
+static void snmpc_stop(void *rt)
 {
-    ms_snmpc_stop(p);
+    ms_snmpc_stop(rt);
 }
+
+static const ms_cli_driver snmpc_driver = {snmpc_from_conf, snmpc_config_free,
+                                           snmpc_start, snmpc_stop};
 
 static int snmpc_main(const ms_module *mod, int argc, char **argv)
 {
-    ms_cli cli;
-    int rc = ms_cli_parse(mod, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
-    if (rc >= 0)
-        return rc;
     ms_snmpc_config cfg;
-    ms_tagdescs descs;
     memset(&cfg, 0, sizeof cfg);
-    memset(&descs, 0, sizeof descs);
-    ms_conf_error err;
-    ms_conf_doc *doc = NULL;
-    rc = ms_conf_load(cli.config, &doc, &err);
-    if (rc == 0)
-        rc = ms_snmpc_config_from_conf(ms_conf_root(doc), &cfg, &err);
-    ms_conf_free(doc);
-    if (rc == 0)
-        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
-    if (rc < 0) {
-        ms_cli_config_failed(mod, &cli, rc, &err);
-        ms_snmpc_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        ms_snmp_lib_shutdown();
-        return MS_EXIT_USAGE;
-    }
-    ms_cli_runtime r = {snmpc_start, snmpc_stop,
-                        &(snmpc_args){&cfg, &descs}, "stopping"};
-    rc = ms_cli_run(&r);
-    ms_snmpc_config_free(&cfg);
-    ms_tagdescs_free(&descs);
-    ms_snmp_lib_shutdown();
-    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+    return ms_cli_driver_run(mod, argc, argv, &snmpc_driver, &cfg);
 }
 
 const ms_module ms_module_snmpclient = {
