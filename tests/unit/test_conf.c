@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ms_capture.h"
 #include "mscada/conf.h"
 #include "mscada/error.h"
 
@@ -62,48 +63,6 @@ static void check_text(const ms_conf_node *n, const char *text)
     assert_int_equal(n->kind, MS_CONF_SCALAR);
     assert_string_equal(n->text, text);
     assert_int_equal(n->len, strlen(text));
-}
-
-/* Captures what the code under test writes to fd 2 (ms_log). */
-typedef struct {
-    int saved;
-    int fd;
-    char path[64];
-} capture;
-
-static void capture_begin(capture *c)
-{
-    strcpy(c->path, "/tmp/mscada_test_conf_XXXXXX");
-    c->fd = mkstemp(c->path);
-    assert_true(c->fd >= 0);
-    fflush(stderr);
-    c->saved = dup(2);
-    assert_true(c->saved >= 0);
-    assert_true(dup2(c->fd, 2) >= 0);
-}
-
-static char *capture_end(capture *c)
-{
-    fflush(stderr);
-    dup2(c->saved, 2);
-    close(c->saved);
-    off_t n = lseek(c->fd, 0, SEEK_END);
-    assert_true(n >= 0);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(pread(c->fd, buf, (size_t)n, 0), n);
-    buf[n] = '\0';
-    close(c->fd);
-    unlink(c->path);
-    return buf;
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
 }
 
 /* ---- tree and positions ------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ms_capture.h"
 #include "mscada/conf.h"
 #include "mscada/error.h"
 #include "mscada/tagdesc.h"
@@ -25,47 +26,6 @@ static void check_double(double got, double want)
     /* cmocka 1.1.5's assert_float_equal compares as float: be exact. */
     if (got != want)
         fail_msg("got %.17g, want %.17g", got, want);
-}
-
-typedef struct {
-    int saved;
-    int fd;
-    char path[64];
-} capture;
-
-static void capture_begin(capture *c)
-{
-    strcpy(c->path, "/tmp/mscada_test_tagdesc_XXXXXX");
-    c->fd = mkstemp(c->path);
-    assert_true(c->fd >= 0);
-    fflush(stderr);
-    c->saved = dup(2);
-    assert_true(c->saved >= 0);
-    assert_true(dup2(c->fd, 2) >= 0);
-}
-
-static char *capture_end(capture *c)
-{
-    fflush(stderr);
-    dup2(c->saved, 2);
-    close(c->saved);
-    off_t n = lseek(c->fd, 0, SEEK_END);
-    assert_true(n >= 0);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(pread(c->fd, buf, (size_t)n, 0), n);
-    buf[n] = '\0';
-    close(c->fd);
-    unlink(c->path);
-    return buf;
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
 }
 
 /* Parses text as tags.yaml; returns ms_tagdesc_from_conf's code. */
