@@ -17,108 +17,23 @@
 #include <cmocka.h>
 #include <modbus.h>
 
+#include "ms_lmb.h"
 #include "ms_syshelp.h"
 #include "mscada/client.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-/* ---- the libmodbus slave ---------------------------------------------------- */
+/* ---- the libmodbus slave (ms_lmb.h) ----------------------------------------- */
 
-typedef struct {
-    int port;
-    modbus_mapping_t *map;
-    pthread_mutex_t lock;
-    pthread_t th;
-    volatile int stop;
-    int running;
-} slave;
-
-static void *slave_main(void *arg)
+/* Holding register `word`, numbered from 1 as the config numbers it. */
+static uint16_t hreg(lmb_server *s, int word)
 {
-    slave *s = arg;
-    modbus_t *ctx = modbus_new_tcp("127.0.0.1", s->port);
-    int lfd = modbus_tcp_listen(ctx, 8);
-    if (lfd < 0) {
-        fprintf(stderr, "slave: listen on %d failed\n", s->port);
-        modbus_free(ctx);
-        return NULL;
-    }
-    int fds[16], nfd = 0;
-    uint8_t q[MODBUS_TCP_MAX_ADU_LENGTH];
-    while (!s->stop) {
-        fd_set rs;
-        FD_ZERO(&rs);
-        FD_SET(lfd, &rs);
-        int mx = lfd;
-        for (int i = 0; i < nfd; i++) {
-            FD_SET(fds[i], &rs);
-            if (fds[i] > mx)
-                mx = fds[i];
-        }
-        struct timeval tv = {0, 20000};
-        if (select(mx + 1, &rs, NULL, NULL, &tv) <= 0)
-            continue;
-        if (FD_ISSET(lfd, &rs)) {
-            int fd = accept(lfd, NULL, NULL);
-            if (fd >= 0 && nfd < 16)
-                fds[nfd++] = fd;
-            else if (fd >= 0)
-                close(fd);
-        }
-        for (int i = 0; i < nfd; i++) {
-            if (!FD_ISSET(fds[i], &rs))
-                continue;
-            modbus_set_socket(ctx, fds[i]);
-            int rc = modbus_receive(ctx, q);
-            if (rc > 0) {
-                pthread_mutex_lock(&s->lock);
-                modbus_reply(ctx, q, rc, s->map);
-                pthread_mutex_unlock(&s->lock);
-            } else if (rc < 0) {
-                close(fds[i]);
-                fds[i--] = fds[--nfd];
-            }
-        }
-    }
-    for (int i = 0; i < nfd; i++)
-        close(fds[i]);
-    close(lfd);
-    modbus_free(ctx);
-    return NULL;
+    return lmb_reg(s, word - 1);
 }
 
-static void slave_start(slave *s)
+static void set_hreg(lmb_server *s, int word, uint16_t v)
 {
-    s->stop = 0;
-    assert_int_equal(pthread_create(&s->th, NULL, slave_main, s), 0);
-    s->running = 1;
-    double end = ms_test_now() + 10;
-    while (!ms_test_port_open(s->port) && ms_test_now() < end)
-        usleep(10000);
-}
-
-static void slave_stop(slave *s)
-{
-    if (!s->running)
-        return;
-    s->stop = 1;
-    pthread_join(s->th, NULL);
-    s->running = 0;
-}
-
-static uint16_t hreg(slave *s, int word)
-{
-    pthread_mutex_lock(&s->lock);
-    uint16_t v = s->map->tab_registers[word - 1];
-    pthread_mutex_unlock(&s->lock);
-    return v;
-}
-
-static void set_hreg(slave *s, int word, uint16_t v)
-{
-    pthread_mutex_lock(&s->lock);
-    s->map->tab_registers[word - 1] = v;
-    pthread_mutex_unlock(&s->lock);
+    lmb_set_reg(s, word - 1, v);
 }
 
 /* 64-bit values, high word first (big) or low word first (little). */
@@ -219,7 +134,7 @@ static const char *writes =
     "  W_C10: {type: bool, read: 'PLC:1:0x:10', write: 'PLC:1:0x:10'}\n"
     "  W_SC: {type: uint16, write: 'PLC:1:4x:40', scale: 0.5, offset: 1}\n";
 
-static slave sl;
+static lmb_server sl;
 static int bus_port;
 static pid_t bus_pid, mbc_pid;
 static uv_loop_t loop;
@@ -236,13 +151,12 @@ static int setup(void **state)
     bus_port = ms_test_free_port();
     bus_pid = ms_test_bus_start(bus_port);
     assert_true(bus_pid > 0);
-    sl.port = ms_test_free_port();
+    lmb_init(&sl);
     sl.map = modbus_mapping_new(100, 0, 100, 10);
     sl.map->tab_input_bits = calloc(10, 1);
     sl.map->nb_input_bits = 10;
-    pthread_mutex_init(&sl.lock, NULL);
     fill(sl.map);
-    slave_start(&sl);
+    lmb_start(&sl);
 
     char conf[512], log[512];
     snprintf(conf, sizeof conf, "%s/modbusclient.yaml", dir);
@@ -290,9 +204,8 @@ static int teardown(void **state)
     ms_test_run_drain(&loop, 5);
     uv_loop_close(&loop);
     ms_test_kill_all();
-    slave_stop(&sl);
-    modbus_mapping_free(sl.map);
-    pthread_mutex_destroy(&sl.lock);
+    lmb_stop(&sl);
+    lmb_destroy(&sl);
     ms_test_cleanup();
     return 0;
 }
@@ -358,9 +271,7 @@ static bool reg_is(void *arg)
 static bool coil10_on(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&sl.lock);
-    bool on = sl.map->tab_bits[9] != 0;
-    pthread_mutex_unlock(&sl.lock);
+    bool on = lmb_coil(&sl, 9) != 0;
     return on;
 }
 
@@ -464,11 +375,11 @@ static ms_tag *bounce_slave(void)
     assert_non_null(strstr(s, "\"requests\":"));
     assert_non_null(strstr(s, "\"rtt_ms\":"));
 
-    slave_stop(&sl);
+    lmb_stop(&sl);
     w.needle = "\"connected\":false";
     assert_true(ms_test_run_until(&loop, status_has, &w, 20));
     set_hreg(&sl, 1, 777);
-    slave_start(&sl);
+    lmb_start(&sl);
     assert_true(ms_test_run_until(&loop, i16_is_777, i16, 30));
     w.needle = "\"connected\":true";
     assert_true(ms_test_run_until(&loop, status_has, &w, 20));

@@ -11,12 +11,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/ioctl.h>
-#include <sys/select.h>
 
 #include <cmocka.h>
 #include <modbus.h>
 
+#include "ms_lmb.h"
 #include "ms_syshelp.h"
 #include "mscada/client.h"
 #include "mscada/error.h"
@@ -27,77 +26,13 @@
 #define NCO 12       /* coil blocks of 8 */
 #define REQ_ADU 12   /* every read request: MBAP 7 + FC, addr, count */
 
-typedef struct {
-    int port;
-    modbus_mapping_t *map;
-    pthread_mutex_t lock;
-    pthread_t th;
-    volatile int stop;
-    int max_waiting; /* bytes unread in the socket before a request */
-    long served;
-} slave;
-
-static void *slave_main(void *arg)
-{
-    slave *s = arg;
-    modbus_t *ctx = modbus_new_tcp("127.0.0.1", s->port);
-    int lfd = modbus_tcp_listen(ctx, 8);
-    if (lfd < 0) {
-        fprintf(stderr, "slave: listen on %d failed\n", s->port);
-        modbus_free(ctx);
-        return NULL;
-    }
-    int fd = -1;
-    uint8_t q[MODBUS_TCP_MAX_ADU_LENGTH];
-    while (!s->stop) {
-        fd_set rs;
-        FD_ZERO(&rs);
-        FD_SET(lfd, &rs);
-        if (fd >= 0)
-            FD_SET(fd, &rs);
-        struct timeval tv = {0, 20000};
-        if (select((fd > lfd ? fd : lfd) + 1, &rs, NULL, NULL, &tv) <= 0)
-            continue;
-        if (FD_ISSET(lfd, &rs)) {
-            int nfd = accept(lfd, NULL, NULL);
-            if (nfd >= 0 && fd >= 0)
-                close(nfd); /* one master */
-            else if (nfd >= 0)
-                fd = nfd;
-        }
-        if (fd < 0 || !FD_ISSET(fd, &rs))
-            continue;
-        int waiting = 0;
-        if (ioctl(fd, FIONREAD, &waiting) < 0)
-            waiting = 0;
-        modbus_set_socket(ctx, fd);
-        int rc = modbus_receive(ctx, q);
-        if (rc > 0) {
-            pthread_mutex_lock(&s->lock);
-            if (waiting > s->max_waiting)
-                s->max_waiting = waiting;
-            s->served++;
-            modbus_reply(ctx, q, rc, s->map);
-            pthread_mutex_unlock(&s->lock);
-        } else if (rc < 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    close(lfd);
-    modbus_free(ctx);
-    return NULL;
-}
-
 /* The values of round r (0 or 1) of block k. */
 static int32_t hr_i32(int r, int k) { return (r ? -1 : 1) * (100003 * k + 7); }
 static uint16_t hr_u16(int r, int k) { return (uint16_t)(r * 1000 + k + 1); }
 static int16_t ir_i16(int r, int k) { return (int16_t)((r ? 500 : -500) - k); }
 static int co_bit(int r, int k) { return (k + r) % 2; }
 
-static void fill(slave *s, int r)
+static void fill(lmb_server *s, int r)
 {
     pthread_mutex_lock(&s->lock);
     modbus_mapping_t *m = s->map;
@@ -114,7 +49,7 @@ static void fill(slave *s, int r)
     pthread_mutex_unlock(&s->lock);
 }
 
-static slave sl;
+static lmb_server sl;
 static int bus_port;
 static pid_t bus_pid, mbc_pid;
 static uv_loop_t loop;
@@ -129,15 +64,11 @@ static int setup(void **state)
     bus_port = ms_test_free_port();
     bus_pid = ms_test_bus_start(bus_port);
     assert_true(bus_pid > 0);
-    sl.port = ms_test_free_port();
+    lmb_init(&sl);
     sl.map = modbus_mapping_new(20 * NCO, 0, 10 * NHR, 5 * NIR);
     assert_non_null(sl.map);
-    pthread_mutex_init(&sl.lock, NULL);
     fill(&sl, 0);
-    assert_int_equal(pthread_create(&sl.th, NULL, slave_main, &sl), 0);
-    double end = ms_test_now() + 10;
-    while (!ms_test_port_open(sl.port) && ms_test_now() < end)
-        usleep(10000);
+    lmb_start(&sl);
 
     char conf[512], log[512];
     snprintf(conf, sizeof conf, "%s/modbusclient.yaml", dir);
@@ -209,9 +140,8 @@ static int teardown(void **state)
     ms_test_run_drain(&loop, 5);
     uv_loop_close(&loop);
     ms_test_kill_all();
-    sl.stop = 1;
-    pthread_join(sl.th, NULL);
-    modbus_mapping_free(sl.map);
+    lmb_stop(&sl);
+    lmb_destroy(&sl);
     ms_test_cleanup();
     return 0;
 }

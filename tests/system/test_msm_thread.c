@@ -24,156 +24,11 @@
 #include <modbus.h>
 
 #include "modbus/msm/msm_int.h"
+#include "ms_lmb.h"
 #include "ms_syshelp.h"
 #include "mscada/error.h"
 #include "mscada/msm.h"
 
-/* A deadline 20 s from now for pthread_cond_timedwait. */
-static struct timespec deadline(void)
-{
-    struct timespec end;
-    clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += 20;
-    return end;
-}
-
-/* ---- a libmodbus server in a thread ---------------------------------------- */
-
-typedef struct {
-    int port;
-    modbus_mapping_t *map; /* coils 0-15, inputs 0-7, input regs 0-9,
-                            * holding 0-99 */
-    pthread_mutex_t lock; /* map, listening */
-    pthread_cond_t cv;    /* listening changed */
-    int listening;        /* 1 listening, -1 listen failed */
-    pthread_t th;
-    atomic_int stop;
-    int running;
-} lmb_server;
-
-static void lmb_listening(lmb_server *s, int state)
-{
-    pthread_mutex_lock(&s->lock);
-    s->listening = state;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->lock);
-}
-
-static void *lmb_main(void *arg)
-{
-    lmb_server *s = arg;
-    modbus_t *ctx = modbus_new_tcp("127.0.0.1", s->port);
-    int lfd = modbus_tcp_listen(ctx, 4);
-    lmb_listening(s, lfd < 0 ? -1 : 1);
-    if (lfd < 0) {
-        modbus_free(ctx);
-        return NULL;
-    }
-    int fds[8], nfd = 0;
-    uint8_t q[MODBUS_TCP_MAX_ADU_LENGTH];
-    while (!atomic_load(&s->stop)) {
-        fd_set rs;
-        FD_ZERO(&rs);
-        FD_SET(lfd, &rs);
-        int mx = lfd;
-        for (int i = 0; i < nfd; i++) {
-            FD_SET(fds[i], &rs);
-            mx = fds[i] > mx ? fds[i] : mx;
-        }
-        struct timeval tv = {0, 20000};
-        if (select(mx + 1, &rs, NULL, NULL, &tv) <= 0)
-            continue;
-        if (FD_ISSET(lfd, &rs)) {
-            int fd = accept(lfd, NULL, NULL);
-            if (fd >= 0 && nfd < 8)
-                fds[nfd++] = fd;
-            else if (fd >= 0)
-                close(fd);
-        }
-        for (int i = 0; i < nfd; i++) {
-            if (!FD_ISSET(fds[i], &rs))
-                continue;
-            modbus_set_socket(ctx, fds[i]);
-            int rc = modbus_receive(ctx, q);
-            if (rc > 0) {
-                pthread_mutex_lock(&s->lock);
-                modbus_reply(ctx, q, rc, s->map);
-                pthread_mutex_unlock(&s->lock);
-            } else if (rc < 0) {
-                close(fds[i]);
-                fds[i--] = fds[--nfd];
-            }
-        }
-    }
-    for (int i = 0; i < nfd; i++)
-        close(fds[i]);
-    close(lfd);
-    modbus_free(ctx);
-    return NULL;
-}
-
-static void lmb_init(lmb_server *s)
-{
-    s->port = ms_test_free_port();
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cv, NULL);
-}
-
-static void lmb_destroy(lmb_server *s)
-{
-    modbus_mapping_free(s->map);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->lock);
-}
-
-/* Starts the server thread and waits until it listens. */
-static void lmb_start(lmb_server *s)
-{
-    atomic_store(&s->stop, 0);
-    s->listening = 0;
-    assert_int_equal(pthread_create(&s->th, NULL, lmb_main, s), 0);
-    s->running = 1;
-    struct timespec end = deadline();
-    pthread_mutex_lock(&s->lock);
-    while (s->listening == 0 &&
-           pthread_cond_timedwait(&s->cv, &s->lock, &end) != ETIMEDOUT)
-        ;
-    int state = s->listening;
-    pthread_mutex_unlock(&s->lock);
-    assert_int_equal(state, 1);
-}
-
-static void lmb_stop(lmb_server *s)
-{
-    if (!s->running)
-        return;
-    atomic_store(&s->stop, 1);
-    pthread_join(s->th, NULL);
-    s->running = 0;
-}
-
-static uint16_t lmb_reg(lmb_server *s, int addr)
-{
-    pthread_mutex_lock(&s->lock);
-    uint16_t v = s->map->tab_registers[addr];
-    pthread_mutex_unlock(&s->lock);
-    return v;
-}
-
-static void lmb_set_reg(lmb_server *s, int addr, uint16_t v)
-{
-    pthread_mutex_lock(&s->lock);
-    s->map->tab_registers[addr] = v;
-    pthread_mutex_unlock(&s->lock);
-}
-
-static uint8_t lmb_coil(lmb_server *s, int addr)
-{
-    pthread_mutex_lock(&s->lock);
-    uint8_t v = s->map->tab_bits[addr];
-    pthread_mutex_unlock(&s->lock);
-    return v;
-}
 
 /* Polls for a state up to 20 s (a deadline only: nothing asserts timing). */
 #define WAIT_FOR(cond)                                                     \
@@ -379,7 +234,7 @@ static int wrote_count(wrote *x, int id)
 /* Waits until variable id (-1: any) was called back n times in all. */
 static bool wrote_wait(wrote *x, int id, int n)
 {
-    struct timespec end = deadline();
+    struct timespec end = lmb_deadline();
     pthread_mutex_lock(&x->mu);
     while ((id < 0 ? x->calls : x->per[id]) < n &&
            pthread_cond_timedwait(&x->cv, &x->mu, &end) != ETIMEDOUT)
