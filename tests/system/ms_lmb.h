@@ -1,13 +1,16 @@
-/* A libmodbus (3.1.6) Modbus TCP server in a thread of a C system test: an
+/* A libmodbus (3.1.6) Modbus server in a thread of a C system test: an
  * independent peer for our masters and modbusclient. lmb_init picks a free
- * port; the test makes s->map (modbus_mapping_new); lmb_start returns once
- * the thread listens (or fails the test); the map is read and written under
- * s->lock. Include after cmocka.h and modbus.h. */
+ * port; the test makes s->map (modbus_mapping_new); lmb_start serves TCP
+ * and returns once the thread listens (or fails the test), lmb_rtu_start
+ * serves a serial line as unit 1; lmb_stop and lmb_destroy end either. The
+ * map is read and written under s->lock. Include after cmocka.h and
+ * modbus.h. */
 #ifndef MS_TEST_LMB_H
 #define MS_TEST_LMB_H
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
@@ -37,6 +40,7 @@ typedef struct {
     long served;          /* requests answered */
     int max_waiting;      /* most bytes unread in a socket before a request
                            * (a pipelining master sends more than one) */
+    modbus_t *rtu;        /* lmb_rtu_start: the serial line */
 } lmb_server;
 
 static inline void lmb_listening(lmb_server *s, int state)
@@ -115,6 +119,11 @@ static inline void lmb_init(lmb_server *s)
 
 static inline void lmb_destroy(lmb_server *s)
 {
+    if (s->rtu) {
+        modbus_close(s->rtu);
+        modbus_free(s->rtu);
+        s->rtu = NULL;
+    }
     modbus_mapping_free(s->map);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->lock);
@@ -135,6 +144,38 @@ static inline void lmb_start(lmb_server *s)
     int state = s->listening;
     pthread_mutex_unlock(&s->lock);
     assert_int_equal(state, 1);
+}
+
+static inline void *lmb_rtu_main(void *arg)
+{
+    lmb_server *s = arg;
+    uint8_t q[MODBUS_RTU_MAX_ADU_LENGTH];
+    modbus_set_indication_timeout(s->rtu, 0, 100000); /* to see stop */
+    while (!atomic_load(&s->stop)) {
+        int n = modbus_receive(s->rtu, q);
+        if (n > 0) {
+            pthread_mutex_lock(&s->lock);
+            s->served++;
+            modbus_reply(s->rtu, q, n, s->map);
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    return NULL;
+}
+
+/* Serves s->map as unit 1 on the serial device dev (19200 baud, 8 data
+ * bits, parity 'N', 'E' or 'O', 1 stop bit); MB_DEBUG=1 shows the frames. */
+static inline void lmb_rtu_start(lmb_server *s, const char *dev, char parity)
+{
+    s->rtu = modbus_new_rtu(dev, 19200, parity, 8, 1);
+    assert_non_null(s->rtu);
+    modbus_set_slave(s->rtu, 1);
+    if (getenv("MB_DEBUG"))
+        modbus_set_debug(s->rtu, TRUE);
+    assert_int_equal(modbus_connect(s->rtu), 0);
+    atomic_store(&s->stop, 0);
+    assert_int_equal(pthread_create(&s->th, NULL, lmb_rtu_main, s), 0);
+    s->running = 1;
 }
 
 static inline void lmb_stop(lmb_server *s)

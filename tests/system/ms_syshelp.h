@@ -182,6 +182,37 @@ static inline pid_t ms_test_spawn(char *const argv[], const char *log)
     return pid;
 }
 
+/* A fresh pseudo-terminal pair (socat; it ends when one side hangs up):
+ * the paths of its ends in a and b (cap bytes each, inside ms_test_dir()).
+ * Returns socat's pid once both exist, or -1 (socat stopped) when they
+ * don't within 30 s. */
+static inline pid_t ms_test_pty_pair(char *a, char *b, size_t cap)
+{
+    static int n;
+    const char *dir = ms_test_dir();
+    char la[300], lb[300], log[300];
+    struct stat st;
+    n++;
+    snprintf(a, cap, "%.150s/a%d", dir, n);
+    snprintf(b, cap, "%.150s/b%d", dir, n);
+    snprintf(la, sizeof la, "pty,raw,echo=0,link=%s", a);
+    snprintf(lb, sizeof lb, "pty,raw,echo=0,link=%s", b);
+    snprintf(log, sizeof log, "%.150s/socat%d.log", dir, n);
+    char *argv[] = {(char *)"/usr/bin/socat", (char *)"-d", (char *)"-d", la,
+                    lb, NULL};
+    pid_t pid = ms_test_spawn(argv, log);
+    double end = ms_test_now() + 30;
+    bool ok = false;
+    while (pid > 0 && !(ok = stat(a, &st) == 0 && stat(b, &st) == 0) &&
+           ms_test_now() < end)
+        usleep(10000);
+    if (pid > 0 && !ok) {
+        ms_test_stop_pid(pid, 5);
+        pid = -1;
+    }
+    return pid;
+}
+
 /* Starts `mscada bus` on port and waits until it accepts. Returns its pid
  * or -1 (it exited, or never listened within 60 s). */
 static inline pid_t ms_test_bus_start(int port)

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <modbus.h>
 
+#include "ms_lmb.h"
 #include "ms_syshelp.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -38,32 +39,12 @@ static char pty_a[200], pty_b[200];
 static pid_t socat_pid;
 static uv_loop_t loop;
 
-static bool exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 /* A fresh pty pair per test: socat ends when one side hangs up. */
 static int setup(void **state)
 {
     (void)state;
-    static int n;
-    const char *dir = ms_test_dir();
-    char la[260], lb[260], log[300];
-    n++;
-    snprintf(pty_a, sizeof pty_a, "%.150s/a%d", dir, n);
-    snprintf(pty_b, sizeof pty_b, "%.150s/b%d", dir, n);
-    snprintf(la, sizeof la, "pty,raw,echo=0,link=%s", pty_a);
-    snprintf(lb, sizeof lb, "pty,raw,echo=0,link=%s", pty_b);
-    snprintf(log, sizeof log, "%.150s/socat%d.log", dir, n);
-    char *argv[] = {(char *)"/usr/bin/socat", (char *)"-d", (char *)"-d", la,
-                    lb, NULL};
-    socat_pid = ms_test_spawn(argv, log);
-    double t0 = ms_test_now();
-    while (!(exists(pty_a) && exists(pty_b)) && ms_test_now() - t0 < 30)
-        usleep(10000);
-    assert_true(exists(pty_a) && exists(pty_b));
+    socat_pid = ms_test_pty_pair(pty_a, pty_b, sizeof pty_a);
+    assert_true(socat_pid > 0);
     uv_loop_init(&loop);
     return 0;
 }
@@ -83,32 +64,6 @@ static void serial_cfg(ms_mb_serial_config *c, const char *dev)
     snprintf(c->device, sizeof c->device, "%s", dev);
     c->baud = 19200;
     c->parity = 'E';
-}
-
-/* ---- a libmodbus RTU slave in a thread ----------------------------------- */
-
-typedef struct {
-    modbus_t *ctx;
-    modbus_mapping_t *map;
-    pthread_mutex_t lock;
-    pthread_t th;
-    volatile int stop;
-} lm_slave;
-
-static void *lm_slave_main(void *arg)
-{
-    lm_slave *s = arg;
-    uint8_t q[MODBUS_RTU_MAX_ADU_LENGTH];
-    while (!s->stop) {
-        modbus_set_indication_timeout(s->ctx, 0, 100000);
-        int n = modbus_receive(s->ctx, q);
-        if (n > 0) {
-            pthread_mutex_lock(&s->lock);
-            modbus_reply(s->ctx, q, n, s->map);
-            pthread_mutex_unlock(&s->lock);
-        }
-    }
-    return NULL;
 }
 
 typedef struct {
@@ -163,20 +118,14 @@ static int run_req(ms_mb_client *c, uint8_t unit, const ms_mb_request *q,
 static void test_client_vs_libmodbus_slave(void **state)
 {
     (void)state;
-    lm_slave s;
+    lmb_server s;
     memset(&s, 0, sizeof s);
-    s.ctx = modbus_new_rtu(pty_b, 19200, 'E', 8, 1);
-    assert_non_null(s.ctx);
-    modbus_set_slave(s.ctx, 1);
-    if (getenv("MB_DEBUG"))
-        modbus_set_debug(s.ctx, TRUE);
-    assert_int_equal(modbus_connect(s.ctx), 0);
+    lmb_init(&s);
     s.map = modbus_mapping_new(32, 0, 32, 0);
     for (int i = 0; i < 32; i++)
         s.map->tab_registers[i] = (uint16_t)(1000 + i);
     s.map->tab_bits[3] = 1;
-    pthread_mutex_init(&s.lock, NULL);
-    pthread_create(&s.th, NULL, lm_slave_main, &s);
+    lmb_rtu_start(&s, pty_b, 'E');
 
     ms_mb_client_config cfg;
     ms_mb_client_config_init(&cfg);
@@ -227,11 +176,8 @@ static void test_client_vs_libmodbus_slave(void **state)
     assert_true(st.responses >= 3);
 
     ms_mb_client_close(c);
-    s.stop = 1;
-    pthread_join(s.th, NULL);
-    modbus_close(s.ctx);
-    modbus_free(s.ctx);
-    modbus_mapping_free(s.map);
+    lmb_stop(&s);
+    lmb_destroy(&s);
 }
 
 /* ---- a raw slave that talks through line noise --------------------------- */

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <modbus.h>
 
+#include "ms_lmb.h"
 #include "ms_syshelp.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -32,32 +33,11 @@
 static char pty_a[200], pty_b[200];
 static pid_t socat_pid;
 
-static bool exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    static int n;
-    const char *dir = ms_test_dir();
-    char la[260], lb[260], log[300];
-    n++;
-    snprintf(pty_a, sizeof pty_a, "%.150s/a%d", dir, n);
-    snprintf(pty_b, sizeof pty_b, "%.150s/b%d", dir, n);
-    snprintf(la, sizeof la, "pty,raw,echo=0,link=%s", pty_a);
-    snprintf(lb, sizeof lb, "pty,raw,echo=0,link=%s", pty_b);
-    snprintf(log, sizeof log, "%.150s/socat%d.log", dir, n);
-    char *argv[] = {(char *)"/usr/bin/socat", (char *)"-d", (char *)"-d", la,
-                    lb, NULL};
-    socat_pid = ms_test_spawn(argv, log);
+    socat_pid = ms_test_pty_pair(pty_a, pty_b, sizeof pty_a);
     assert_true(socat_pid > 0);
-    double end = ms_test_now() + 30;
-    while (!(exists(pty_a) && exists(pty_b)) && ms_test_now() < end)
-        usleep(10000);
-    assert_true(exists(pty_a) && exists(pty_b));
     return 0;
 }
 
@@ -88,61 +68,12 @@ static void line_cfg(ms_mb_serial_config *c, const char *dev)
         assert_true(cond);                                                 \
     } while (0)
 
-/* ---- a libmodbus RTU slave in a thread ----------------------------------- */
-
-typedef struct {
-    modbus_t *ctx;
-    modbus_mapping_t *map; /* coils 0-15, inputs 0-7, holding 0-19,
-                            * input regs 0-9 */
-    pthread_mutex_t lock;
-    pthread_t th;
-    atomic_int stop;
-} lm_slave;
-
-static void *lm_slave_main(void *arg)
-{
-    lm_slave *s = arg;
-    uint8_t q[MODBUS_RTU_MAX_ADU_LENGTH];
-    modbus_set_indication_timeout(s->ctx, 0, 100000);
-    while (!atomic_load(&s->stop)) {
-        int n = modbus_receive(s->ctx, q);
-        if (n > 0) {
-            pthread_mutex_lock(&s->lock);
-            modbus_reply(s->ctx, q, n, s->map);
-            pthread_mutex_unlock(&s->lock);
-        }
-    }
-    return NULL;
-}
-
-static uint16_t lm_reg(lm_slave *s, int addr)
-{
-    pthread_mutex_lock(&s->lock);
-    uint16_t v = s->map->tab_registers[addr];
-    pthread_mutex_unlock(&s->lock);
-    return v;
-}
-
-static uint8_t lm_coil(lm_slave *s, int addr)
-{
-    pthread_mutex_lock(&s->lock);
-    uint8_t v = s->map->tab_bits[addr];
-    pthread_mutex_unlock(&s->lock);
-    return v;
-}
-
 static void test_master_vs_libmodbus_slave(void **state)
 {
     (void)state;
-    lm_slave s;
+    lmb_server s;
     memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.lock, NULL);
-    s.ctx = modbus_new_rtu(pty_b, 19200, 'N', 8, 1);
-    assert_non_null(s.ctx);
-    modbus_set_slave(s.ctx, 1);
-    if (getenv("MB_DEBUG"))
-        modbus_set_debug(s.ctx, TRUE);
-    assert_int_equal(modbus_connect(s.ctx), 0);
+    lmb_init(&s);
     s.map = modbus_mapping_new(16, 8, 20, 10);
     assert_non_null(s.map);
     s.map->tab_registers[0] = 0x1234;  /* W */
@@ -158,7 +89,7 @@ static void test_master_vs_libmodbus_slave(void **state)
     s.map->tab_input_registers[2] = 0xFFFE; /* IR2 -2 */
     s.map->tab_input_bits[3] = 1;
     s.map->tab_bits[1] = 1;
-    assert_int_equal(pthread_create(&s.th, NULL, lm_slave_main, &s), 0);
+    lmb_rtu_start(&s, pty_b, 'N');
 
     ms_memory_layout l;
     memset(&l, 0, sizeof l);
@@ -216,12 +147,12 @@ static void test_master_vs_libmodbus_slave(void **state)
     assert_int_equal(ms_memory_set_str(m, str, "PUMP"), 0);
     assert_int_equal(ms_memory_set_word(m, w13, 777), 0);
     assert_int_equal(ms_memory_set_bool(m, c5, true), 0);
-    WAIT_FOR(lm_reg(&s, 4) == 0xBE80 && lm_reg(&s, 5) == 0);
-    WAIT_FOR(lm_reg(&s, 2) == 0x075B && lm_reg(&s, 3) == 0xCD15);
-    WAIT_FOR(lm_reg(&s, 12) == 0x8021);
-    WAIT_FOR(lm_reg(&s, 10) == 0x5055 && lm_reg(&s, 11) == 0x4D50);
-    WAIT_FOR(lm_reg(&s, 13) == 777);
-    WAIT_FOR(lm_coil(&s, 5) == 1);
+    WAIT_FOR(lmb_reg(&s, 4) == 0xBE80 && lmb_reg(&s, 5) == 0);
+    WAIT_FOR(lmb_reg(&s, 2) == 0x075B && lmb_reg(&s, 3) == 0xCD15);
+    WAIT_FOR(lmb_reg(&s, 12) == 0x8021);
+    WAIT_FOR(lmb_reg(&s, 10) == 0x5055 && lmb_reg(&s, 11) == 0x4D50);
+    WAIT_FOR(lmb_reg(&s, 13) == 777);
+    WAIT_FOR(lmb_coil(&s, 5) == 1);
     /* The written values stay (the reads that follow see the writes). */
     WAIT_FOR(ms_memory_get_f32(m, f32) == -0.25f);
     assert_int_equal(ms_memory_get_i32(m, i32), 123456789);
@@ -248,12 +179,8 @@ static void test_master_vs_libmodbus_slave(void **state)
 
     ms_worker_kill(mw);
     ms_memory_free(m);
-    atomic_store(&s.stop, 1);
-    pthread_join(s.th, NULL);
-    modbus_close(s.ctx);
-    modbus_free(s.ctx);
-    modbus_mapping_free(s.map);
-    pthread_mutex_destroy(&s.lock);
+    lmb_stop(&s);
+    lmb_destroy(&s);
 }
 
 /* ---- a libmodbus RTU master against our slave ------------------------------ */
