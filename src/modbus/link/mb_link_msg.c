@@ -1,6 +1,7 @@
 /* What the message links share (mb_link_msg.h): opening again with
  * backoff, and feeding whole ADUs. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "modbus/link/mb_link_msg.h"
 #include "mscada/error.h"
@@ -12,7 +13,7 @@ static void try_open(ms_mb_reopen *r)
 {
     if (r->closing)
         return;
-    int rc = r->open(r->arg);
+    int rc = r->open(r);
     if (rc < 0) {
         if (!r->fail_logged)
             ms_log_warn("%s: cannot open %s: %s; retrying every %gs at most",
@@ -39,21 +40,24 @@ static void on_timer(uv_timer_t *t)
     try_open(t->data);
 }
 
-void ms_mb_reopen_start(ms_mb_reopen *r, uv_loop_t *loop, ms_mb_client *c,
-                        const ms_mb_client_config *cfg, const char *what,
-                        int (*open)(void *arg),
-                        void (*on_closed)(void *arg), void *arg)
+int ms_mb_msg_link_new(size_t size, ms_mb_client *c, uv_loop_t *loop,
+                       const ms_mb_client_config *cfg, const char *what,
+                       int (*open)(void *link), ms_mb_link **out)
 {
+    ms_mb_reopen *r = calloc(1, size);
+    if (!r)
+        return MS_ENOMEM;
+    r->loop = loop;
     r->c = c;
     r->cfg = cfg;
     r->what = what;
     r->open = open;
-    r->on_closed = on_closed;
-    r->arg = arg;
     ms_backoff_init(&r->backoff, cfg->backoff_min, cfg->backoff_max, 0);
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
     uv_timer_start(&r->timer, on_timer, 0, 0);
+    *out = (ms_mb_link *)r;
+    return 0;
 }
 
 void ms_mb_reopen_failed(ms_mb_reopen *r, int err)
@@ -74,7 +78,9 @@ void ms_mb_reopen_failed(ms_mb_reopen *r, int err)
 static void on_timer_closed(uv_handle_t *h)
 {
     ms_mb_reopen *r = h->data;
-    r->on_closed(r->arg);
+    ms_mb_client *c = r->c;
+    free(r); /* the whole link */
+    ms_mb_client_link_closed(c);
 }
 
 void ms_mb_reopen_close(ms_mb_reopen *r)

@@ -13,7 +13,9 @@
 #include "modbus/link/mb_link.h"
 #include "net/backoff.h"
 
+/* The head of a message link (its struct ms_mb_link starts with one). */
 typedef struct {
+    uv_loop_t *loop;
     uv_timer_t timer;
     ms_backoff backoff;
     bool fail_logged;
@@ -21,20 +23,21 @@ typedef struct {
     ms_mb_client *c;
     const ms_mb_client_config *cfg;
     const char *what;            /* the device or host, for log lines */
-    int (*open)(void *arg);      /* 0, or an error: tried again later */
-    void (*on_closed)(void *arg); /* the timer is closed */
-    void *arg;
+    int (*open)(void *link);     /* 0, or an error: tried again later */
 } ms_mb_reopen;
 
-/* Opens from the loop at once (then again after each failure). */
-void ms_mb_reopen_start(ms_mb_reopen *r, uv_loop_t *loop, ms_mb_client *c,
-                        const ms_mb_client_config *cfg, const char *what,
-                        int (*open)(void *arg),
-                        void (*on_closed)(void *arg), void *arg);
+/* Makes a link of size bytes (an ms_mb_reopen first, the rest zeroed) for
+ * c and starts opening it: open(link) from the loop at once, then again
+ * after each failure. The link is freed, and the client told, once
+ * ms_mb_reopen_close has closed its timer. what (the device or host) must
+ * outlive it. */
+int ms_mb_msg_link_new(size_t size, ms_mb_client *c, uv_loop_t *loop,
+                       const ms_mb_client_config *cfg, const char *what,
+                       int (*open)(void *link), ms_mb_link **out);
 /* The open link failed (its owner has closed it): report the client down
  * and open again after the next backoff. err is logged. */
 void ms_mb_reopen_failed(ms_mb_reopen *r, int err);
-/* Stops opening; on_closed runs once the timer is closed. */
+/* Stops opening; the link is freed once the timer is closed. */
 void ms_mb_reopen_close(ms_mb_reopen *r);
 
 /* A whole answer ADU arrived (a garbled one is logged and ignored). */

@@ -3,18 +3,13 @@
  * max_in_flight says (RTU has no transaction id), the line opened again
  * with backoff when it fails (mb_link_msg.c). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "modbus/link/mb_link_msg.h"
 #include "modbus/link/mb_serial.h"
-#include "mscada/error.h"
 
 struct ms_mb_link {
-    ms_mb_client *c;
-    const ms_mb_client_config *cfg;
-    uv_loop_t *loop;
+    ms_mb_reopen m;    /* first: client, config, loop, reopening */
     ms_mb_line *line;  /* when open */
-    ms_mb_reopen reopen;
 };
 
 static int link_check(const ms_mb_client_config *cfg, char *why, size_t cap)
@@ -34,7 +29,7 @@ static void on_frame(ms_mb_line *line, const ms_mb_adu *adu, void *arg)
     ms_mb_link *l = arg;
     (void)line;
     /* The frame is unit + PDU + CRC, contiguous from adu->pdu - 1. */
-    ms_mb_msg_feed(l->c, l->cfg, adu->pdu - 1, 1 + adu->pdu_len + 2);
+    ms_mb_msg_feed(l->m.c, l->m.cfg, adu->pdu - 1, 1 + adu->pdu_len + 2);
 }
 
 static void on_error(ms_mb_line *line, int err, void *arg)
@@ -44,37 +39,21 @@ static void on_error(ms_mb_line *line, int err, void *arg)
         return;
     l->line = NULL;
     ms_mb_line_close(line);
-    ms_mb_reopen_failed(&l->reopen, err);
+    ms_mb_reopen_failed(&l->m, err);
 }
 
 static int open_line(void *arg)
 {
     ms_mb_link *l = arg;
-    return ms_mb_line_open(l->loop, &l->cfg->serial, MS_MB_RESPONSE,
+    return ms_mb_line_open(l->m.loop, &l->m.cfg->serial, MS_MB_RESPONSE,
                            on_frame, on_error, l, &l->line);
 }
 
-static void on_closed(void *arg)
-{
-    ms_mb_link *l = arg;
-    ms_mb_client *c = l->c;
-    free(l);
-    ms_mb_client_link_closed(c);
-}
-
 static int link_start(ms_mb_client *c, uv_loop_t *loop,
-                 const ms_mb_client_config *cfg, ms_mb_link **out)
+                      const ms_mb_client_config *cfg, ms_mb_link **out)
 {
-    ms_mb_link *l = calloc(1, sizeof *l);
-    if (!l)
-        return MS_ENOMEM;
-    l->c = c;
-    l->cfg = cfg;
-    l->loop = loop;
-    ms_mb_reopen_start(&l->reopen, loop, c, cfg, cfg->serial.device,
-                       open_line, on_closed, l);
-    *out = l;
-    return 0;
+    return ms_mb_msg_link_new(sizeof(ms_mb_link), c, loop, cfg,
+                              cfg->serial.device, open_line, out);
 }
 
 static void link_send(ms_mb_link *l, const uint8_t *p, size_t len)
@@ -90,7 +69,7 @@ static void link_close(ms_mb_link *l)
 {
     ms_mb_line_close(l->line);
     l->line = NULL;
-    ms_mb_reopen_close(&l->reopen);
+    ms_mb_reopen_close(&l->m);
 }
 
 const ms_mb_link_ops ms_mb_link_serial = {

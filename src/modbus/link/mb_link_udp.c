@@ -3,7 +3,6 @@
  * timeout and retries are the retry. A socket that can't be opened (a name
  * that does not resolve) is tried again with backoff (mb_link_msg.c). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "modbus/link/mb_link_msg.h"
 #include "modbus/link/mb_udp.h"
@@ -11,11 +10,8 @@
 #include "mscada/log.h"
 
 struct ms_mb_link {
-    ms_mb_client *c;
-    const ms_mb_client_config *cfg;
-    uv_loop_t *loop;
+    ms_mb_reopen m;    /* first: client, config, loop, reopening */
     ms_mb_udp *udp;    /* when open */
-    ms_mb_reopen reopen;
 };
 
 static int link_check(const ms_mb_client_config *cfg, char *why, size_t cap)
@@ -39,37 +35,22 @@ static void on_frame(ms_mb_udp *u, const uint8_t *p, size_t len, void *arg)
 {
     ms_mb_link *l = arg;
     (void)u;
-    ms_mb_msg_feed(l->c, l->cfg, p, len);
+    ms_mb_msg_feed(l->m.c, l->m.cfg, p, len);
 }
 
 static int open_socket(void *arg)
 {
     ms_mb_link *l = arg;
-    return ms_mb_udp_open(l->loop, l->cfg->host, l->cfg->port, l->cfg->name,
+    const ms_mb_client_config *cfg = l->m.cfg;
+    return ms_mb_udp_open(l->m.loop, cfg->host, cfg->port, cfg->name,
                           on_frame, l, &l->udp);
 }
 
-static void on_closed(void *arg)
-{
-    ms_mb_link *l = arg;
-    ms_mb_client *c = l->c;
-    free(l);
-    ms_mb_client_link_closed(c);
-}
-
 static int link_start(ms_mb_client *c, uv_loop_t *loop,
-                 const ms_mb_client_config *cfg, ms_mb_link **out)
+                      const ms_mb_client_config *cfg, ms_mb_link **out)
 {
-    ms_mb_link *l = calloc(1, sizeof *l);
-    if (!l)
-        return MS_ENOMEM;
-    l->c = c;
-    l->cfg = cfg;
-    l->loop = loop;
-    ms_mb_reopen_start(&l->reopen, loop, c, cfg, cfg->host, open_socket,
-                       on_closed, l);
-    *out = l;
-    return 0;
+    return ms_mb_msg_link_new(sizeof(ms_mb_link), c, loop, cfg, cfg->host,
+                              open_socket, out);
 }
 
 /* The session appended whole ADUs: one datagram each. */
@@ -83,7 +64,7 @@ static void link_send(ms_mb_link *l, const uint8_t *p, size_t len)
                                  len - off, &adu)) > 0) {
         int rc = ms_mb_udp_send(l->udp, p + off, (size_t)n);
         if (rc < 0)
-            ms_log_debug("%s: udp send: %s", l->cfg->name, uv_strerror(rc));
+            ms_log_debug("%s: udp send: %s", l->m.cfg->name, uv_strerror(rc));
         off += (size_t)n;
     }
 }
@@ -92,7 +73,7 @@ static void link_close(ms_mb_link *l)
 {
     ms_mb_udp_close(l->udp);
     l->udp = NULL;
-    ms_mb_reopen_close(&l->reopen);
+    ms_mb_reopen_close(&l->m);
 }
 
 const ms_mb_link_ops ms_mb_link_udp = {
