@@ -360,18 +360,26 @@ static void node_measure(cnode *c)
     c->height = h + 1;
 }
 
-static int ps_scalar(pstate *ps, const yaml_event_t *ev)
+/* A node of kind at m, counted against the limits (node count, depth). */
+static int ps_node(pstate *ps, ms_conf_kind kind, yaml_mark_t m, cnode **out)
 {
-    const yaml_mark_t m = ev->start_mark;
     int rc = ps_count(ps, 1, m);
     if (rc)
         return rc;
     if (ps->depth + 1 > CONF_MAX_DEPTH)
         return ps_fail(ps, m, "nesting is deeper than %d levels",
                        CONF_MAX_DEPTH);
-    cnode *c = node_new(ps, MS_CONF_SCALAR, m);
-    if (!c)
-        return ps_nomem(ps);
+    *out = node_new(ps, kind, m);
+    return *out ? 0 : ps_nomem(ps);
+}
+
+static int ps_scalar(pstate *ps, const yaml_event_t *ev)
+{
+    const yaml_mark_t m = ev->start_mark;
+    cnode *c;
+    int rc = ps_node(ps, MS_CONF_SCALAR, m, &c);
+    if (rc)
+        return rc;
     const char *s = (const char *)ev->data.scalar.value;
     size_t len = ev->data.scalar.length;
     const char *tag = (const char *)ev->data.scalar.tag;
@@ -397,15 +405,10 @@ static int ps_scalar(pstate *ps, const yaml_event_t *ev)
 static int ps_start(pstate *ps, const yaml_event_t *ev, ms_conf_kind kind)
 {
     const yaml_mark_t m = ev->start_mark;
-    int rc = ps_count(ps, 1, m);
+    cnode *c;
+    int rc = ps_node(ps, kind, m, &c);
     if (rc)
         return rc;
-    if (ps->depth + 1 > CONF_MAX_DEPTH)
-        return ps_fail(ps, m, "nesting is deeper than %d levels",
-                       CONF_MAX_DEPTH);
-    cnode *c = node_new(ps, kind, m);
-    if (!c)
-        return ps_nomem(ps);
     rc = ps_attach(ps, c, m);
     if (rc)
         return rc;
