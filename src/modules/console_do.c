@@ -115,18 +115,19 @@ static void look_exists(ms_con *con, const char *const *names, size_t n)
     ms_con_settle(con, con->after_sync);
 }
 
-/* Finds the tag named pl.words[wi] on the bus, then runs then. */
-static void look(ms_con *con, ms_con_step_fn then)
+/* A tag this client knows (con->tag) runs known once settled: it exists
+ * on the bus. Else the bus lists the names that start with name, for
+ * listed to tell whether it is one of them. */
+static void find_name(ms_con *con, const char *name, ms_con_step_fn known,
+                      ms_con_listed_fn listed)
 {
-    const char *name = con->pl.words[con->wi];
     if (!ms_tag_name_valid((const uint8_t *)name, strlen(name))) {
         ms_con_fail(con, "'%s' is not a tag name", name);
         return;
     }
-    con->after_sync = then;
     con->tag = ms_tag_find(con->c, name);
     if (con->tag) {
-        ms_con_settle(con, then); /* known here: it exists on the bus */
+        ms_con_settle(con, known);
         return;
     }
     char *pat = malloc(strlen(name) + 2);
@@ -135,8 +136,15 @@ static void look(ms_con *con, ms_con_step_fn then)
         return;
     }
     sprintf(pat, "^%s", name);
-    ms_con_list(con, pat, 0, look_exists);
+    ms_con_list(con, pat, 0, listed);
     free(pat);
+}
+
+/* Finds the tag named pl.words[wi] on the bus, then runs then. */
+static void look(ms_con *con, ms_con_step_fn then)
+{
+    con->after_sync = then;
+    find_name(con, con->pl.words[con->wi], then, look_exists);
 }
 
 /* ---- an rta's answers, kept for the sub that follows ------------------- */
@@ -360,25 +368,8 @@ static void set_exists(ms_con *con, const char *const *names, size_t n)
 
 void ms_con_do_set(ms_con *con)
 {
-    const char *name = con->pl.words[0];
-    if (!ms_tag_name_valid((const uint8_t *)name, strlen(name))) {
-        ms_con_fail(con, "'%s' is not a tag name", name);
-        return;
-    }
     con->created = false;
-    con->tag = ms_tag_find(con->c, name);
-    if (con->tag) {
-        ms_con_settle(con, set_typed);
-        return;
-    }
-    char *pat = malloc(strlen(name) + 2);
-    if (!pat) {
-        ms_con_fail(con, "out of memory");
-        return;
-    }
-    sprintf(pat, "^%s", name);
-    ms_con_list(con, pat, 0, set_exists);
-    free(pat);
+    find_name(con, con->pl.words[0], set_typed, set_exists);
 }
 
 /* ---- watch -------------------------------------------------------------- */
