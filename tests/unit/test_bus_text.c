@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "bus/bus_core.h"
+#include "bus_testcore.h"
 #include "bus/bus_tags.h"
 #include "bus/bus_text.h"
 #include "core/buf.h"
@@ -264,42 +265,14 @@ static void test_format_json(void **state)
 
 /* ---- driving a core ----------------------------------------------------------- */
 
-static ms_bus_core *core_new(size_t max_payload, size_t high_water,
-                             size_t hard_cap)
-{
-    ms_bus_core *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    ms_bus_limits lim = {max_payload, high_water, hard_cap};
-    assert_int_equal(ms_bus_core_init(c, &lim), 0);
-    assert_int_equal(ms_bus_core_start(c), 0);
-    return c;
-}
-
-static ms_bus_core *core_default(void)
-{
-    return core_new(4u << 20, 1u << 20, 64u << 20);
-}
-
-static void core_del(ms_bus_core *c)
-{
-    ms_bus_core_free(c);
-    free(c);
-}
-
 static ms_bus_conn *text_conn(ms_bus_core *c, const char *peer)
 {
-    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL,
-                                             &ms_bus_proto_text);
-    assert_non_null(conn);
-    return conn;
+    return core_conn(c, peer, &ms_bus_proto_text);
 }
 
 static ms_bus_conn *bin_conn(ms_bus_core *c, const char *peer)
 {
-    ms_bus_conn *conn = ms_bus_core_conn_new(c, peer, NULL,
-                                             &ms_bus_proto_frames);
-    assert_non_null(conn);
-    return conn;
+    return core_conn(c, peer, &ms_bus_proto_frames);
 }
 
 /* Everything queued for a text connection, as a string (consumed; caller
