@@ -991,13 +991,7 @@ static void test_ids_run_out(void **state)
     (void)state;
     ms_bus_core *c = core_default();
     ms_bus_conn *a = conn_new(c, "a");
-    char name[32];
-    while (c->tags.next_id < MS_BUS_MAX_ID) {
-        int n = snprintf(name, sizeof name, "t%u", (unsigned)c->tags.next_id);
-        int err = 0;
-        assert_non_null(ms_bus_tags_add(&c->tags, (const uint8_t *)name,
-                                        (size_t)n, 0, &err));
-    }
+    core_fill_tags(c);
     assert_int_equal(tag_id(a, "t1000"), 1000);
     assert_int_equal(tag_id(a, "last"), 65535);
     send_str(a, MS_CMD_ID, 0, 3, "one_too_many");

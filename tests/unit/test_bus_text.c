@@ -674,13 +674,7 @@ static void test_set_creates_until_table_full(void **state)
     (void)state;
     ms_bus_core *c = core_default();
     ms_bus_conn *t = text_conn(c, "t");
-    char name[32];
-    while (c->tags.next_id < MS_BUS_MAX_ID) {
-        int n = snprintf(name, sizeof name, "t%u", (unsigned)c->tags.next_id);
-        int err = 0;
-        assert_non_null(ms_bus_tags_add(&c->tags, (const uint8_t *)name,
-                                        (size_t)n, 0, &err));
-    }
+    core_fill_tags(c);
     ask(t, "set last 1\n", "OK\n");
     assert_int_equal(find(c, "last")->id, MS_BUS_MAX_ID);
     ask(t, "set one_too_many 1\n",
