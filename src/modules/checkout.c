@@ -133,9 +133,9 @@ static int parse_args(checkout *co, int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage_text, stdout);
-            return MS_CLI_HELP;
+            return MS_EXIT_OK;
         } else if (ms_cli_version(&ms_module_checkout, a)) {
-            return MS_CLI_HELP;
+            return MS_EXIT_OK;
         } else if (!strcmp(a, "--overwrite")) {
             co->overwrite = true;
         } else if (!strcmp(a, "--site") || !strcmp(a, "--modules") ||
@@ -394,8 +394,6 @@ static int run(const ms_module *m, int argc, char **argv)
     (void)m;
     checkout co;
     int rc = parse_args(&co, argc, argv);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
     if (rc >= 0)
         return rc;
     if (make_dir(&co, "state", 0755) || make_dir(&co, "systemd", 0755))

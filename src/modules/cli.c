@@ -47,9 +47,9 @@ int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli)
         const char *val = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             ms_cli_help(m, stdout);
-            return MS_CLI_HELP;
+            return MS_EXIT_OK;
         } else if (ms_cli_version(m, a)) {
-            return MS_CLI_HELP;
+            return MS_EXIT_OK;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             cli->verbose = true;
         } else if (!strcmp(a, "--config") || !strcmp(a, "--tags")) {
@@ -216,8 +216,6 @@ int ms_cli_driver_run(const ms_module *m, int argc, char **argv,
 {
     ms_cli cli;
     int rc = ms_cli_parse(m, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
     if (rc >= 0)
         return rc;
     ms_tagdescs descs;

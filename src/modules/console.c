@@ -70,9 +70,9 @@ static int parse_args(const ms_module *m, int argc, char **argv,
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             console_help(m);
-            return MS_CLI_HELP;
+            return MS_EXIT_OK;
         } else if (ms_cli_version(m, a)) {
-            return MS_CLI_HELP;
+            return MS_EXIT_OK;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = true;
         } else if (is_opt(a, NULL, "--bus")) {
@@ -178,7 +178,7 @@ static int console_run(const ms_module *m, int argc, char **argv)
     if (rc >= 0) {
         free(o.cmds);
         free(con);
-        return rc == MS_CLI_HELP ? MS_EXIT_OK : rc;
+        return rc;
     }
     ms_log_setup(m->name, o.verbose ? MS_LOG_DEBUG : MS_LOG_WARN);
     ms_conf_error err;

@@ -35,11 +35,10 @@ struct ms_module {
 };
 
 /* Parses the common options from argv (argv[0] is the module name).
- * Prints help and returns MS_EXIT_OK+100 for --help (caller exits 0),
- * prints usage to stderr and returns MS_EXIT_USAGE for anything unknown,
- * returns -1 when the caller should go on. Sets up logging. */
+ * Returns -1 when the caller should go on, else the status to exit with:
+ * MS_EXIT_OK after printing --help or --version, MS_EXIT_USAGE (usage on
+ * stderr) for anything unknown. Sets up logging. */
 int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli);
-#define MS_CLI_HELP 100
 
 /* A module's config or tags.yaml failed to load with rc: prints the error
  * (file:line:column: ...) and, when the config file itself is missing,

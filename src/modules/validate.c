@@ -281,8 +281,6 @@ static int validate_run(const ms_module *m, int argc, char **argv)
         return rc;
     ms_cli cli;
     rc = ms_cli_parse(m, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
     if (rc >= 0)
         return rc;
     bool config_given = strcmp(cli.config, "validate.yaml") != 0;

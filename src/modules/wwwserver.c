@@ -39,8 +39,6 @@ static int wwwserver_run(const ms_module *m, int argc, char **argv)
 {
     ms_cli cli;
     int rc = ms_cli_parse(m, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
     if (rc >= 0)
         return rc;
 
