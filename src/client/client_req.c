@@ -10,6 +10,7 @@
 #include "client/client_int.h"
 #include "client/client_req.h"
 #include "client/client_writer.h"
+#include "core/grow.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 
@@ -26,14 +27,10 @@ int ms_client_list(ms_client *c, const char *pattern, uint64_t since_us,
     if (len > c->cfg.max_payload)
         return MS_ETOOBIG;
     ms_client_reqs *q = &c->reqs;
-    if (q->nlists == q->alists) {
-        size_t na = q->alists ? 2 * q->alists : 4;
-        ms_req_list *nl = realloc(q->lists, na * sizeof *nl);
-        if (!nl)
-            return MS_ENOMEM;
-        q->lists = nl;
-        q->alists = na;
-    }
+    ms_req_list *nl = ms_grow(q->lists, q->nlists, &q->alists, sizeof *nl, 4);
+    if (!nl)
+        return MS_ENOMEM;
+    q->lists = nl;
     /* An empty pattern asks "set after time_us"; otherwise the time_us is
      * free, and a stamp lets the answer be matched. */
     uint64_t t = len ? ms_client_writer_stamp(&c->w) : since_us;

@@ -18,6 +18,7 @@
 #include "client/client_tags.h"
 #include "client/client_writer.h"
 #include "client/tag_int.h"
+#include "core/grow.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/mstime.h"
@@ -53,14 +54,11 @@ int ms_tag_watch(ms_tag *t, ms_tag_cb cb, void *arg)
             return 0;
         }
     }
-    if (t->nwatchers == t->awatchers) {
-        size_t na = t->awatchers ? 2 * t->awatchers : 2;
-        ms_tag_watcher *nw = realloc(t->watchers, na * sizeof *nw);
-        if (!nw)
-            return MS_ENOMEM;
-        t->watchers = nw;
-        t->awatchers = na;
-    }
+    ms_tag_watcher *nw = ms_grow(t->watchers, t->nwatchers, &t->awatchers,
+                                 sizeof *nw, 2);
+    if (!nw)
+        return MS_ENOMEM;
+    t->watchers = nw;
     t->watchers[t->nwatchers++] = (ms_tag_watcher){cb, arg, false};
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "client/client_tags.h"
 #include "client/tag_int.h"
+#include "core/grow.h"
 #include "mscada/error.h"
 
 static uint32_t name_hash(const char *s, size_t n)
@@ -30,14 +31,10 @@ ms_tag *ms_tags_find(const ms_client *c, const char *name, size_t len)
 /* Adds t to the name hash and the list (the caller holds the lock). */
 static int table_add(ms_client *c, ms_tag *t)
 {
-    if (c->ntags == c->atags) {
-        size_t na = c->atags ? 2 * c->atags : 16;
-        ms_tag **nt = realloc(c->tags, na * sizeof *nt);
-        if (!nt)
-            return MS_ENOMEM;
-        c->tags = nt;
-        c->atags = na;
-    }
+    ms_tag **nt = ms_grow(c->tags, c->ntags, &c->atags, sizeof *nt, 16);
+    if (!nt)
+        return MS_ENOMEM;
+    c->tags = nt;
     if (c->ntags + 1 > c->hsize) {
         size_t ns = c->hsize ? 2 * c->hsize : 16;
         ms_tag **nh = calloc(ns, sizeof *nh);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "modules/console_int.h"
 #include "mscada/error.h"
 #include "mscada/mstime.h"
@@ -28,14 +29,10 @@ int ms_con_sub_add(ms_con *con, ms_tag *t)
 {
     if (ms_con_sub_has(con, t))
         return 0;
-    if (con->nsubs == con->asubs) {
-        size_t na = con->asubs ? 2 * con->asubs : 16;
-        ms_tag **ns = realloc(con->subs, na * sizeof *ns);
-        if (!ns)
-            return MS_ENOMEM;
-        con->subs = ns;
-        con->asubs = na;
-    }
+    ms_tag **ns = ms_grow(con->subs, con->nsubs, &con->asubs, sizeof *ns, 16);
+    if (!ns)
+        return MS_ENOMEM;
+    con->subs = ns;
     int rc = ms_tag_watch(t, on_change, con);
     if (rc == 0)
         con->subs[con->nsubs++] = t;

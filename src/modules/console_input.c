@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "core/grow.h"
 #include "modules/console_int.h"
 
 /* ---- input and the end -------------------------------------------------- */
@@ -39,14 +40,10 @@ void ms_con_shutdown(ms_con *con)
 
 bool ms_con_push_line(ms_con *con, const char *s, size_t n)
 {
-    if (con->nlines == con->alines) {
-        size_t na = con->alines ? 2 * con->alines : 16;
-        char **nl = realloc(con->lines, na * sizeof *nl);
-        if (!nl)
-            return false;
-        con->lines = nl;
-        con->alines = na;
-    }
+    char **nl = ms_grow(con->lines, con->nlines, &con->alines, sizeof *nl, 16);
+    if (!nl)
+        return false;
+    con->lines = nl;
     char *l = strndup(s, n);
     if (!l)
         return false;

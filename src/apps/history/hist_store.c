@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "apps/history/hist_store_int.h"
+#include "core/grow.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 
@@ -364,14 +365,10 @@ fail:
 
 static int add_file(ms_hist_series *h, uint64_t time_us)
 {
-    if (h->nfiles == h->capfiles) {
-        size_t cap = h->capfiles ? h->capfiles * 2 : 4;
-        ms_hist_file *t = realloc(h->files, cap * sizeof *t);
-        if (!t)
-            return MS_ENOMEM;
-        h->files = t;
-        h->capfiles = cap;
-    }
+    ms_hist_file *t = ms_grow(h->files, h->nfiles, &h->capfiles, sizeof *t, 4);
+    if (!t)
+        return MS_ENOMEM;
+    h->files = t;
     ms_hist_file *f = &h->files[h->nfiles++];
     memset(f, 0, sizeof *f);
     f->time_us = time_us;

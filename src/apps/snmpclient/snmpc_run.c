@@ -22,6 +22,7 @@
 #include "apps/common/drv.h"
 #include "apps/snmpclient/snmpc_run.h"
 #include "core/fault.h"
+#include "core/grow.h"
 #include "mscada/client.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
@@ -348,14 +349,10 @@ static snmpc_point *walk_point(snmpc_rtu *r, size_t w, const ms_snmp_oid *o)
     char name[300];
     if (!cw->tag || ms_snmpc_walk_tag_name(cw, o, name, sizeof name) < 0)
         return NULL;
-    if (sw->n == sw->cap) {
-        size_t cap = sw->cap ? sw->cap * 2 : 16;
-        snmpc_point *p = realloc(sw->pts, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        sw->pts = p;
-        sw->cap = cap;
-    }
+    snmpc_point *pts = ms_grow(sw->pts, sw->n, &sw->cap, sizeof *pts, 16);
+    if (!pts)
+        return NULL;
+    sw->pts = pts;
     snmpc_point *p = &sw->pts[sw->n];
     memset(p, 0, sizeof *p);
     p->kind = cw->kind;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "modbus/msm/msm_int.h"
 #include "mscada/error.h"
 
@@ -18,14 +19,10 @@ void msm_plan_free(msm_plan *p)
 
 static msm_req *add(msm_plan *p)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 8;
-        msm_req *n = realloc(p->reqs, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        p->reqs = n;
-        p->cap = cap;
-    }
+    msm_req *n = ms_grow(p->reqs, p->n, &p->cap, sizeof *n, 8);
+    if (!n)
+        return NULL;
+    p->reqs = n;
     msm_req *r = &p->reqs[p->n++];
     memset(r, 0, sizeof *r);
     return r;
