@@ -26,6 +26,7 @@
 
 #include "ms_lmb.h"
 #include "ms_syshelp.h"
+#include "msm_testmem.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "mscada/msm.h"
@@ -202,28 +203,10 @@ static void on_wrote(ms_worker *w, ms_memory *m, ms_var v, void *arg)
 static void test_slave_vs_libmodbus_master(void **state)
 {
     (void)state;
-    ms_memory_layout l;
-    memset(&l, 0, sizeof l);
-    l.coils = (ms_memory_area){8, 10};
-    l.discrete_inputs = (ms_memory_area){4, 0};
-    l.input_registers = (ms_memory_area){4, 0};
-    l.holding = (ms_memory_area){8, 100};
-    ms_memory *m;
-    assert_int_equal(ms_memory_new_layout(&l, &m), 0);
-    ms_var state_v = ms_memory_word(m, "STATE", 0);
-    ms_var counter = ms_memory_uint32(m, "COUNTER", 1);
-    ms_var f32 = ms_memory_float32(m, "F32", 3);
-    ms_var c = ms_memory_coil(m, "C", 2);
-    ms_var di = ms_memory_input(m, "DI", 1);
-    ms_var_decl d = {"IR", MS_MB_INPUT_REGISTERS, 0, MS_VAR_INT16,
-                     MS_MB_WORDS_BIG, -1, 0};
-    ms_var ir = ms_memory_declare(m, &d);
-    assert_true(ms_var_ok(state_v) && ms_var_ok(counter) && ms_var_ok(f32) &&
-                ms_var_ok(c) && ms_var_ok(di) && ms_var_ok(ir));
-    ms_memory_set_u32(m, counter, 0x00050006);
-    ms_memory_set_f32(m, f32, 2.5f);
-    ms_memory_set_bool(m, di, true);
-    ms_memory_set_i16(m, ir, -3);
+    slave_mem sm;
+    slave_mem_new(&sm);
+    ms_memory *m = sm.m;
+    ms_var state_v = sm.state, counter = sm.counter, c = sm.c;
 
     /* A line that won't open: ms_worker_run says so. */
     ms_mb_serial_config lc;
