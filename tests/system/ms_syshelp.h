@@ -244,6 +244,17 @@ static inline pid_t ms_test_bus_start(int port)
     return -1;
 }
 
+/* Polls for cond (a state no callback tells of) up to 20 s, then asserts
+ * it: a deadline that only turns a hang into a failure, no timing. Needs
+ * cmocka. */
+#define MS_TEST_WAIT_FOR(cond)                                             \
+    do {                                                                   \
+        double end_ = ms_test_now() + 20;                                  \
+        while (!(cond) && ms_test_now() < end_)                            \
+            usleep(10000);                                                 \
+        assert_true(cond);                                                 \
+    } while (0)
+
 /* Runs loop until done(arg) is true; false when `seconds` pass first. */
 static inline void ms_test_tick(uv_timer_t *t)
 {

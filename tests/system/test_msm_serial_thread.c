@@ -60,15 +60,6 @@ static void line_cfg(ms_mb_serial_config *c, const char *dev)
     c->stop_bits = 1;
 }
 
-/* Waits up to 20 s for cond (a deadline only: nothing asserts timing). */
-#define WAIT_FOR(cond)                                                     \
-    do {                                                                   \
-        double end_ = ms_test_now() + 20;                                  \
-        while (!(cond) && ms_test_now() < end_)                            \
-            usleep(10000);                                                 \
-        assert_true(cond);                                                 \
-    } while (0)
-
 static void test_master_vs_libmodbus_slave(void **state)
 {
     (void)state;
@@ -128,16 +119,16 @@ static void test_master_vs_libmodbus_slave(void **state)
     assert_int_equal(ms_worker_run(mw), 0);
 
     /* Reads of every area, several types. */
-    WAIT_FOR(ms_memory_get_word(m, w) == 0x1234);
-    WAIT_FOR(ms_memory_get_i32(m, i32) == -100000);
-    WAIT_FOR(ms_memory_get_f32(m, f32) == 1.5f);
-    WAIT_FOR(ms_memory_get_u64(m, u64l) == 0x0001000200030004ULL);
+    MS_TEST_WAIT_FOR(ms_memory_get_word(m, w) == 0x1234);
+    MS_TEST_WAIT_FOR(ms_memory_get_i32(m, i32) == -100000);
+    MS_TEST_WAIT_FOR(ms_memory_get_f32(m, f32) == 1.5f);
+    MS_TEST_WAIT_FOR(ms_memory_get_u64(m, u64l) == 0x0001000200030004ULL);
     char buf[16];
-    WAIT_FOR(ms_memory_get_str(m, str, buf, sizeof buf) == 2 &&
+    MS_TEST_WAIT_FOR(ms_memory_get_str(m, str, buf, sizeof buf) == 2 &&
              strcmp(buf, "OK") == 0);
-    WAIT_FOR(ms_memory_get_i16(m, ir2) == -2);
-    WAIT_FOR(ms_memory_get_bool(m, di3));
-    WAIT_FOR(ms_memory_get_bool(m, c1));
+    MS_TEST_WAIT_FOR(ms_memory_get_i16(m, ir2) == -2);
+    MS_TEST_WAIT_FOR(ms_memory_get_bool(m, di3));
+    MS_TEST_WAIT_FOR(ms_memory_get_bool(m, c1));
     assert_false(ms_memory_get_bool(m, bit5));
 
     /* Writes: registers, a register's bit (its neighbours kept), a
@@ -148,14 +139,14 @@ static void test_master_vs_libmodbus_slave(void **state)
     assert_int_equal(ms_memory_set_str(m, str, "PUMP"), 0);
     assert_int_equal(ms_memory_set_word(m, w13, 777), 0);
     assert_int_equal(ms_memory_set_bool(m, c5, true), 0);
-    WAIT_FOR(lmb_reg(&s, 4) == 0xBE80 && lmb_reg(&s, 5) == 0);
-    WAIT_FOR(lmb_reg(&s, 2) == 0x075B && lmb_reg(&s, 3) == 0xCD15);
-    WAIT_FOR(lmb_reg(&s, 12) == 0x8021);
-    WAIT_FOR(lmb_reg(&s, 10) == 0x5055 && lmb_reg(&s, 11) == 0x4D50);
-    WAIT_FOR(lmb_reg(&s, 13) == 777);
-    WAIT_FOR(lmb_coil(&s, 5) == 1);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 4) == 0xBE80 && lmb_reg(&s, 5) == 0);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 2) == 0x075B && lmb_reg(&s, 3) == 0xCD15);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 12) == 0x8021);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 10) == 0x5055 && lmb_reg(&s, 11) == 0x4D50);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 13) == 777);
+    MS_TEST_WAIT_FOR(lmb_coil(&s, 5) == 1);
     /* The written values stay (the reads that follow see the writes). */
-    WAIT_FOR(ms_memory_get_f32(m, f32) == -0.25f);
+    MS_TEST_WAIT_FOR(ms_memory_get_f32(m, f32) == -0.25f);
     assert_int_equal(ms_memory_get_i32(m, i32), 123456789);
 
     /* The slave's mapping changes. */
@@ -166,11 +157,11 @@ static void test_master_vs_libmodbus_slave(void **state)
     s.map->tab_input_bits[3] = 0;
     s.map->tab_bits[1] = 0;
     pthread_mutex_unlock(&s.lock);
-    WAIT_FOR(ms_memory_get_word(m, w) == 99);
-    WAIT_FOR(ms_memory_get_u64(m, u64l) == 0x000100020003FFFFULL);
-    WAIT_FOR(ms_memory_get_i16(m, ir2) == 7);
-    WAIT_FOR(!ms_memory_get_bool(m, di3));
-    WAIT_FOR(!ms_memory_get_bool(m, c1));
+    MS_TEST_WAIT_FOR(ms_memory_get_word(m, w) == 99);
+    MS_TEST_WAIT_FOR(ms_memory_get_u64(m, u64l) == 0x000100020003FFFFULL);
+    MS_TEST_WAIT_FOR(ms_memory_get_i16(m, ir2) == 7);
+    MS_TEST_WAIT_FOR(!ms_memory_get_bool(m, di3));
+    MS_TEST_WAIT_FOR(!ms_memory_get_bool(m, c1));
     assert_true(ms_memory_get_bool(m, c5));
 
     ms_worker_status st;
@@ -251,16 +242,16 @@ static void test_slave_vs_libmodbus_master(void **state)
     /* Writes: FC6, FC16, FC5, each seen in memory and by the callback. */
     assert_int_equal(modbus_write_register(ctx, 100, 42), 1);
     assert_int_equal(ms_memory_get_word(m, state_v), 42);
-    WAIT_FOR(atomic_load(&x.calls) == 1);
+    MS_TEST_WAIT_FOR(atomic_load(&x.calls) == 1);
     assert_int_equal(atomic_load(&x.seen), 1u << state_v.id);
     uint16_t wv[2] = {0x0102, 0x0304};
     assert_int_equal(modbus_write_registers(ctx, 101, 2, wv), 2);
     assert_int_equal(ms_memory_get_u32(m, counter), 0x01020304);
-    WAIT_FOR(atomic_load(&x.calls) == 2);
+    MS_TEST_WAIT_FOR(atomic_load(&x.calls) == 2);
     assert_true(atomic_load(&x.seen) & (1u << counter.id));
     assert_int_equal(modbus_write_bit(ctx, 12, 1), 1);
     assert_true(ms_memory_get_bool(m, c));
-    WAIT_FOR(atomic_load(&x.calls) == 3);
+    MS_TEST_WAIT_FOR(atomic_load(&x.calls) == 3);
     assert_true(atomic_load(&x.seen) & (1u << c.id));
     assert_int_equal(modbus_read_bits(ctx, 10, 8, b), 8);
     assert_int_equal(b[2], 1);
@@ -325,25 +316,25 @@ static void test_master_vs_slave(void **state)
     assert_int_equal(ms_worker_run(mw), 0);
 
     /* Slave to master. */
-    WAIT_FOR(ms_memory_get_u32(mm, m_counter) == 123456);
-    WAIT_FOR(ms_memory_get_f64(mm, m_f64) == -1.125);
+    MS_TEST_WAIT_FOR(ms_memory_get_u32(mm, m_counter) == 123456);
+    MS_TEST_WAIT_FOR(ms_memory_get_f64(mm, m_f64) == -1.125);
     /* Master to slave, with the callback. */
     ms_memory_set_word(mm, m_state, 1);
     ms_memory_set_str(mm, m_name, "TANK1");
     ms_memory_set_bool(mm, m_run, true);
-    WAIT_FOR(ms_memory_get_word(sm, s_state) == 1);
+    MS_TEST_WAIT_FOR(ms_memory_get_word(sm, s_state) == 1);
     char buf[16];
-    WAIT_FOR(ms_memory_get_str(sm, s_name, buf, sizeof buf) == 5 &&
+    MS_TEST_WAIT_FOR(ms_memory_get_str(sm, s_name, buf, sizeof buf) == 5 &&
              strcmp(buf, "TANK1") == 0);
-    WAIT_FOR(ms_memory_get_bool(sm, s_run));
+    MS_TEST_WAIT_FOR(ms_memory_get_bool(sm, s_run));
     unsigned want = 1u << s_state.id | 1u << s_name.id | 1u << s_run.id;
-    WAIT_FOR((atomic_load(&x.seen) & want) == want);
+    MS_TEST_WAIT_FOR((atomic_load(&x.seen) & want) == want);
     /* Nothing the master only reads was reported written. */
     assert_int_equal(atomic_load(&x.seen) & (1u << s_counter.id), 0);
     /* The slave keeps changing; the master follows. */
     for (uint32_t i = 1; i <= 5; i++) {
         ms_memory_set_u32(sm, s_counter, 1000 + i);
-        WAIT_FOR(ms_memory_get_u32(mm, m_counter) == 1000 + i);
+        MS_TEST_WAIT_FOR(ms_memory_get_u32(mm, m_counter) == 1000 + i);
     }
     ms_worker_status st;
     ms_worker_get_status(mw, &st);

@@ -6,9 +6,9 @@
  * against our own slave worker; threads hammering accessors (numbers and
  * strings) while both workers run; declarations racing ms_worker_run.
  * Threads meet on conditions (the slave's write callbacks counted under a
- * condition variable, the server thread's listen); WAIT_FOR polls a state
- * where no callback tells of it, with a deadline that only turns a hang
- * into a failure. */
+ * condition variable, the server thread's listen); MS_TEST_WAIT_FOR polls
+ * a state where no callback tells of it, with a deadline that only turns a
+ * hang into a failure. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -29,16 +29,6 @@
 #include "msm_testmem.h"
 #include "mscada/error.h"
 #include "mscada/msm.h"
-
-
-/* Polls for a state up to 20 s (a deadline only: nothing asserts timing). */
-#define WAIT_FOR(cond)                                                     \
-    do {                                                                   \
-        double end_ = ms_test_now() + 20;                                  \
-        while (!(cond) && ms_test_now() < end_)                            \
-            usleep(10000);                                                 \
-        assert_true(cond);                                                 \
-    } while (0)
 
 /* ---- master against libmodbus ------------------------------------------------- */
 
@@ -91,23 +81,24 @@ static void test_master_libmodbus(void **state)
     assert_int_equal(ms_worker_run(mw), 0);
     assert_int_equal(ms_worker_set_period(mw, 1), MS_ERUNNING);
     /* Reads of every area. */
-    WAIT_FOR(ms_memory_get_word(m, w) == 0x1234);
-    WAIT_FOR(ms_memory_get_u32(m, u32l) == 0x01020304);
-    WAIT_FOR(ms_memory_get_word(m, ir3) == 0xBEEF);
-    WAIT_FOR(ms_memory_get_bool(m, di2));
-    WAIT_FOR(ms_memory_get_bool(m, c4));
+    MS_TEST_WAIT_FOR(ms_memory_get_word(m, w) == 0x1234);
+    MS_TEST_WAIT_FOR(ms_memory_get_u32(m, u32l) == 0x01020304);
+    MS_TEST_WAIT_FOR(ms_memory_get_word(m, ir3) == 0xBEEF);
+    MS_TEST_WAIT_FOR(ms_memory_get_bool(m, di2));
+    MS_TEST_WAIT_FOR(ms_memory_get_bool(m, c4));
     /* Writes: registers, a bit (its neighbours kept), coils, a string. */
     ms_memory_set_f64(m, f64, -2.5);
     ms_memory_set_bool(m, bit3, true);
     ms_memory_set_bool(m, c6, true);
     ms_memory_set_str(m, str, "PUMP");
-    WAIT_FOR(lmb_reg(&s, 60) == 0x8009);
-    WAIT_FOR(lmb_coil(&s, 6) == 1);
-    WAIT_FOR(lmb_reg(&s, 53) == 0xC004); /* -2.5 big: C004 0000 0000 0000 */
-    WAIT_FOR(lmb_reg(&s, 62) == 0x5055 && lmb_reg(&s, 63) == 0x4D50);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 60) == 0x8009);
+    MS_TEST_WAIT_FOR(lmb_coil(&s, 6) == 1);
+    /* -2.5 big: C004 0000 0000 0000 */
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 53) == 0xC004);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 62) == 0x5055 && lmb_reg(&s, 63) == 0x4D50);
     /* The device changes too. */
     lmb_set_reg(&s, 50, 77);
-    WAIT_FOR(ms_memory_get_word(m, w) == 77);
+    MS_TEST_WAIT_FOR(ms_memory_get_word(m, w) == 77);
     ms_worker_status st;
     ms_worker_get_status(mw, &st);
     assert_true(st.running && st.connected);
@@ -116,16 +107,16 @@ static void test_master_libmodbus(void **state)
     /* The device goes away; values set meanwhile arrive once it is back
      * (kept: an exchange without a connection leaves the marks alone). */
     lmb_stop(&s);
-    WAIT_FOR((ms_worker_get_status(mw, &st), !st.connected));
+    MS_TEST_WAIT_FOR((ms_worker_get_status(mw, &st), !st.connected));
     ms_memory_set_word(m, w, 4321);
     ms_memory_set_u32(m, u32l, 0xA0B0C0D0);
     ms_memory_set_bool(m, c6, false);
     assert_int_equal(ms_memory_get_word(m, w), 4321);
     lmb_start(&s);
-    WAIT_FOR(lmb_reg(&s, 50) == 4321);
-    WAIT_FOR(lmb_reg(&s, 51) == 0xC0D0 && lmb_reg(&s, 52) == 0xA0B0);
-    WAIT_FOR(lmb_coil(&s, 6) == 0);
-    WAIT_FOR((ms_worker_get_status(mw, &st), st.reconnects >= 1));
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 50) == 4321);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 51) == 0xC0D0 && lmb_reg(&s, 52) == 0xA0B0);
+    MS_TEST_WAIT_FOR(lmb_coil(&s, 6) == 0);
+    MS_TEST_WAIT_FOR((ms_worker_get_status(mw, &st), st.reconnects >= 1));
     assert_true(st.last_error != 0);
     assert_true(st.last_error_text[0] != '\0');
     ms_worker_kill(mw);
@@ -164,17 +155,17 @@ static void test_master_drop_writes(void **state)
     ms_worker_set_keep_writes(mw, false);
     assert_int_equal(ms_worker_run(mw), 0);
     ms_memory_set_word(m, w, 5);
-    WAIT_FOR(lmb_reg(&s, 0) == 5);
+    MS_TEST_WAIT_FOR(lmb_reg(&s, 0) == 5);
     lmb_stop(&s);
     ms_worker_status st;
-    WAIT_FOR((ms_worker_get_status(mw, &st), !st.connected));
+    MS_TEST_WAIT_FOR((ms_worker_get_status(mw, &st), !st.connected));
     ms_memory_set_word(m, w, 9);
     /* The next exchange without the device drops the change. */
-    WAIT_FOR(!holding_changed(m));
+    MS_TEST_WAIT_FOR(!holding_changed(m));
     lmb_start(&s);
-    WAIT_FOR((ms_worker_get_status(mw, &st), st.connected));
+    MS_TEST_WAIT_FOR((ms_worker_get_status(mw, &st), st.connected));
     /* The device's value replaces the dropped change. */
-    WAIT_FOR(ms_memory_get_word(m, w) == 5);
+    MS_TEST_WAIT_FOR(ms_memory_get_word(m, w) == 5);
     assert_int_equal(lmb_reg(&s, 0), 5);
     ms_worker_kill(mw);
     ms_memory_free(m);
@@ -381,7 +372,7 @@ static void test_master_slave_hammered(void **state)
     pair_start(&p);
 
     ms_memory_set_u32(p.sm, s_counter, 123456);
-    WAIT_FOR(ms_memory_get_u32(p.mm, m_counter) == 123456);
+    MS_TEST_WAIT_FOR(ms_memory_get_u32(p.mm, m_counter) == 123456);
     ms_memory_set_word(p.mm, m_state, 1);
     assert_true(wrote_wait(&p.x, s_state.id, 1));
     assert_int_equal(ms_memory_get_word(p.sm, s_state), 1);
@@ -404,9 +395,9 @@ static void test_master_slave_hammered(void **state)
     }
     /* Whatever each side set last ends up on the other. */
     uint32_t hv = ms_memory_get_u32(p.mm, m_h);
-    WAIT_FOR(ms_memory_get_u32(p.sm, s_h) == hv);
+    MS_TEST_WAIT_FOR(ms_memory_get_u32(p.sm, s_h) == hv);
     uint32_t gv = ms_memory_get_u32(p.sm, s_g);
-    WAIT_FOR(ms_memory_get_u32(p.mm, m_g) == gv);
+    MS_TEST_WAIT_FOR(ms_memory_get_u32(p.mm, m_g) == gv);
     pair_stop(&p);
 }
 
@@ -503,10 +494,10 @@ static void test_strings_hammered(void **state)
     char want[256], got[256];
     assert_true(ms_memory_get_str(p.mm, m_s1, want, sizeof want) > 0);
     assert_true(strcmp(want, hs[0].last) == 0 || strcmp(want, hs[1].last) == 0);
-    WAIT_FOR(ms_memory_get_str(p.sm, s_s1, got, sizeof got) >= 0 &&
+    MS_TEST_WAIT_FOR(ms_memory_get_str(p.sm, s_s1, got, sizeof got) >= 0 &&
              strcmp(got, want) == 0);
     assert_true(ms_memory_get_str(p.sm, s_s2, want, sizeof want) > 0);
-    WAIT_FOR(ms_memory_get_str(p.mm, m_s2, got, sizeof got) >= 0 &&
+    MS_TEST_WAIT_FOR(ms_memory_get_str(p.mm, m_s2, got, sizeof got) >= 0 &&
              strcmp(got, want) == 0);
     pair_stop(&p);
 }
