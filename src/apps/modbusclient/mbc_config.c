@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv_conf.h"
 #include "apps/modbusclient/mbc_plan.h"
 #include "mscada/error.h"
 
@@ -97,13 +98,7 @@ static int parse_rtu(const ms_conf_node *m, ms_mbc_rtu *r, ms_conf_error *err)
     ms_conf_warn_unknown(m, known, "an rtu");
     ms_mb_client_config_init(&r->net);
     r->rate = 1.0;
-    if (!(n = ms_conf_get(m, "name")))
-        return ms_conf_fail(err, m, "an rtu needs a name");
-    TRY(ms_conf_str(n, "name", &s, err));
-    if (!*s || strlen(s) > MS_MB_RTU_NAME_MAX || strchr(s, ':') ||
-        strchr(s, ' '))
-        return ms_conf_fail(err, n, "name must be 1-%d characters, no ':' "
-                                    "or spaces", MS_MB_RTU_NAME_MAX);
+    TRY(ms_drv_conf_rtu_name(m, MS_MB_RTU_NAME_MAX, &s, err));
     snprintf(r->name, sizeof r->name, "%s", s);
     snprintf(r->net.name, sizeof r->net.name, "%s", s);
     if ((n = ms_conf_get(m, "ip"))) {
@@ -286,17 +281,11 @@ int ms_mbc_config_from_conf(const ms_conf_node *root, ms_mbc_config *cfg,
                                         "tags", "clamp", NULL};
     const ms_conf_node *n;
     memset(cfg, 0, sizeof *cfg);
-    ms_client_config_init(&cfg->bus);
-    snprintf(cfg->bus.name, sizeof cfg->bus.name, "modbusclient");
-    TRY(ms_conf_want(root, MS_CONF_MAP, "the config", err));
-    ms_conf_warn_unknown(root, known, "the config");
-    TRY(ms_client_config_from_conf(&cfg->bus, root, err));
+    TRY(ms_drv_conf_open(root, known, "modbusclient", &cfg->bus, err));
     if ((n = ms_conf_get(root, "clamp")))
         TRY(ms_conf_bool(n, "clamp", &cfg->clamp, err));
-    const ms_conf_node *rtus = ms_conf_get(root, "rtus");
-    if (!rtus)
-        return ms_conf_fail(err, root, "no rtus");
-    TRY(ms_conf_want(rtus, MS_CONF_SEQ, "rtus", err));
+    const ms_conf_node *rtus, *tags;
+    TRY(ms_drv_conf_rtus(root, &rtus, err));
     cfg->rtus = calloc(rtus->n ? rtus->n : 1, sizeof *cfg->rtus);
     if (!cfg->rtus)
         return MS_ENOMEM;
@@ -307,9 +296,8 @@ int ms_mbc_config_from_conf(const ms_conf_node *root, ms_mbc_config *cfg,
             return ms_conf_fail(err, rtus->items[i], "a second rtu called "
                                 "'%s'", cfg->rtus[i].name);
     }
-    const ms_conf_node *tags = ms_conf_get(root, "tags");
+    TRY(ms_drv_conf_tags(root, &tags, err));
     if (tags) {
-        TRY(ms_conf_want(tags, MS_CONF_MAP, "tags", err));
         cfg->tags = calloc(tags->n ? tags->n : 1, sizeof *cfg->tags);
         if (!cfg->tags)
             return MS_ENOMEM;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv_conf.h"
 #include "apps/snmpclient/snmpc_config.h"
 #include "snmp/snmp_mib.h"
 #include "mscada/error.h"
@@ -173,13 +174,7 @@ static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
     r->rate = 1.0;
     r->max_oids = 32;
     r->max_rep = 20;
-    if (!(n = ms_conf_get(m, "name")))
-        return ms_conf_fail(err, m, "an rtu needs a name");
-    TRY(ms_conf_str(n, "name", &s, err));
-    if (!*s || strlen(s) > MS_SNMP_NAME_MAX || strchr(s, ':') ||
-        strchr(s, ' '))
-        return ms_conf_fail(err, n, "name must be 1-%d characters, no ':' "
-                            "or spaces", MS_SNMP_NAME_MAX);
+    TRY(ms_drv_conf_rtu_name(m, MS_SNMP_NAME_MAX, &s, err));
     snprintf(r->name, sizeof r->name, "%s", s);
     snprintf(r->net.name, sizeof r->net.name, "%s", s);
     if (!(n = ms_conf_get(m, "ip")))
@@ -361,11 +356,7 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
     static const char *const known[] = {"bus_ip", "bus_port", "rtus",
                                         "tags", "mibs", "mib_dirs", NULL};
     memset(cfg, 0, sizeof *cfg);
-    ms_client_config_init(&cfg->bus);
-    snprintf(cfg->bus.name, sizeof cfg->bus.name, "snmpclient");
-    TRY(ms_conf_want(root, MS_CONF_MAP, "the config", err));
-    ms_conf_warn_unknown(root, known, "the config");
-    TRY(ms_client_config_from_conf(&cfg->bus, root, err));
+    TRY(ms_drv_conf_open(root, known, "snmpclient", &cfg->bus, err));
     const ms_conf_node *n;
     if ((n = ms_conf_get(root, "mibs")))
         TRY(get_list(n, "mibs", false, &cfg->mibs, err));
@@ -374,10 +365,8 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
     /* Names in OIDs resolve through these MIBs: loaded before the OIDs
      * are read, so that no name is looked up once the loop runs. */
     ms_snmp_lib_init(cfg->mibs, cfg->mib_dirs);
-    const ms_conf_node *rtus = ms_conf_get(root, "rtus");
-    if (!rtus)
-        return ms_conf_fail(err, root, "no rtus");
-    TRY(ms_conf_want(rtus, MS_CONF_SEQ, "rtus", err));
+    const ms_conf_node *rtus, *tags;
+    TRY(ms_drv_conf_rtus(root, &rtus, err));
     cfg->rtus = calloc(rtus->n + 1, sizeof *cfg->rtus);
     if (!cfg->rtus)
         return MS_ENOMEM;
@@ -389,9 +378,8 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
             return ms_conf_fail(err, rtus->items[i], "a second rtu called "
                                 "'%s'", name);
     }
-    const ms_conf_node *tags = ms_conf_get(root, "tags");
+    TRY(ms_drv_conf_tags(root, &tags, err));
     if (tags) {
-        TRY(ms_conf_want(tags, MS_CONF_MAP, "tags", err));
         cfg->tags = calloc(tags->n + 1, sizeof *cfg->tags);
         if (!cfg->tags)
             return MS_ENOMEM;

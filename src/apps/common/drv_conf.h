@@ -1,0 +1,27 @@
+/* What the driver apps' yaml configs (modbusclient.yaml, snmpclient.yaml)
+ * share: the top map with the bus keys, the rtus list and each rtu's name,
+ * the tags map. Every error names file:line:column. Internal to
+ * libmscada. */
+#ifndef MS_APPS_COMMON_DRV_CONF_H
+#define MS_APPS_COMMON_DRV_CONF_H
+
+#include "mscada/client.h"
+#include "mscada/conf.h"
+
+/* root must be a map of the known keys (others warned of); bus gets its
+ * defaults, `module` as its name, and bus_ip/bus_port. */
+int ms_drv_conf_open(const ms_conf_node *root, const char *const *known,
+                     const char *module, ms_client_config *bus,
+                     ms_conf_error *err);
+/* root's `rtus`: a list (required). */
+int ms_drv_conf_rtus(const ms_conf_node *root, const ms_conf_node **rtus,
+                     ms_conf_error *err);
+/* An rtu's `name`: 1 to max characters, no ':' or spaces (a tag's
+ * address names its rtu before a ':'). */
+int ms_drv_conf_rtu_name(const ms_conf_node *rtu, int max, const char **name,
+                         ms_conf_error *err);
+/* root's `tags`: a map, or *tags NULL when absent. */
+int ms_drv_conf_tags(const ms_conf_node *root, const ms_conf_node **tags,
+                     ms_conf_error *err);
+
+#endif
