@@ -446,6 +446,18 @@ static void note_failure(ms_hist_store *s, const ms_hist_series *h)
                  h->name, s->dir, strerror(s->fail_errno), s->o.mem_cap);
 }
 
+/* A whole pass wrote every series: a failure before is over. */
+static void note_recovered(ms_hist_store *s)
+{
+    if (!s->failing)
+        return;
+    s->failing = false;
+    s->drop_logged = false;
+    ms_log_info("history: writing to %s works again (%" PRIu64
+                " records dropped meanwhile)",
+                s->dir, s->dropped);
+}
+
 int ms_hist_store_flush(ms_hist_store *s)
 {
     int rc = 0;
@@ -459,13 +471,8 @@ int ms_hist_store_flush(ms_hist_store *s)
                 rc = r;
             }
         }
-    if (rc == 0 && s->failing) {
-        s->failing = false;
-        s->drop_logged = false;
-        ms_log_info("history: writing to %s works again (%" PRIu64
-                    " records dropped meanwhile)",
-                    s->dir, s->dropped);
-    }
+    if (rc == 0)
+        note_recovered(s);
     return rc;
 }
 
@@ -491,13 +498,8 @@ int ms_hist_store_flush_some(ms_hist_store *s, size_t *cursor,
         (*cursor)++;
     }
     *done = *cursor >= s->hash_cap;
-    if (*done && !s->pass_failed && s->failing) {
-        s->failing = false;
-        s->drop_logged = false;
-        ms_log_info("history: writing to %s works again (%" PRIu64
-                    " records dropped meanwhile)",
-                    s->dir, s->dropped);
-    }
+    if (*done && !s->pass_failed)
+        note_recovered(s);
     return rc;
 }
 
