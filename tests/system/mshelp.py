@@ -481,6 +481,17 @@ def yaml_text(cfg):
     return '\n'.join(lines) + '\n'
 
 
+def read_log(path, mark=0):
+    """What a process wrote to path from byte mark on, bad UTF-8 replaced
+    ('' while the file does not exist yet)."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(mark)
+            return f.read().decode('utf-8', 'replace')
+    except FileNotFoundError:
+        return ''
+
+
 def stop_pid(proc, sig=signal.SIGTERM, grace=20.0):
     """Signals one process by pid, waits, SIGKILLs it after grace seconds.
     Returns its exit status (negative: killed by that signal)."""
@@ -537,11 +548,7 @@ def run_cmd(argv, timeout=60, cwd=None, env=None, input_bytes=None):
         finally:
             if p in _live:
                 _live.remove(p)
-    with open(out_path, 'rb') as f:
-        so = f.read().decode('utf-8', 'replace')
-    with open(err_path, 'rb') as f:
-        se = f.read().decode('utf-8', 'replace')
-    return p.returncode, so, se
+    return p.returncode, read_log(out_path), read_log(err_path)
 
 
 class Bus:
@@ -653,11 +660,7 @@ class Bus:
             raise AssertionError('bus still running after %.0f s' % timeout)
 
     def log(self):
-        try:
-            with open(self.log_path, 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except FileNotFoundError:
-            return ''
+        return read_log(self.log_path)
 
     def log_tail(self, n=40):
         return '\n'.join(self.log().splitlines()[-n:])

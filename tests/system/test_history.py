@@ -83,11 +83,7 @@ class History:
         return h.stop_pid(self.proc, sig, 30)
 
     def log(self):
-        try:
-            with open(self.log_path, 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except FileNotFoundError:
-            return ''
+        return h.read_log(self.log_path)
 
     def files(self, tag):
         out = []

@@ -128,12 +128,6 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def read_log(path, mark=0):
-    with open(path, 'rb') as f:
-        f.seek(mark)
-        return f.read().decode('utf-8', 'replace')
-
-
 def test_serial_reopen():
     from test_mbclient_pymodbus import Watcher
     bus = Bus()
@@ -161,7 +155,7 @@ def test_serial_reopen():
             line.stop()
             w.wait('R_status', lambda v: v.get('connected') is False,
                    'R_status not connected once the device is gone')
-            h.wait_until(lambda: FAILED in read_log(log, mark),
+            h.wait_until(lambda: FAILED in h.read_log(log, mark),
                          'the failure logged', 30)
             h.wait_until(lambda: pty_fds(mbc.pid) == 0,
                          'the line closed (no fd on a pty)', 30)
@@ -170,7 +164,7 @@ def test_serial_reopen():
             time.sleep(OUTAGE)
             check(mbc.poll() is None, 'modbusclient exited (%r) while the '
                   'device was away', mbc.returncode)
-            text = read_log(log, mark)
+            text = h.read_log(log, mark)
             fails = [x for x in text.splitlines() if FAILED in x]
             check_eq(len(fails), 1, 'failure lines in the outage:\n%s'
                      % text)
@@ -189,7 +183,7 @@ def test_serial_reopen():
                         v.get('connects') == connects + 1,
                         'R_status connected again, one more connect')
             connects = st['connects']
-            text = read_log(log, mark)
+            text = h.read_log(log, mark)
             check('R: %s %s' % (REOPENED, line.a) in text,
                   'reopening logged:\n%s', text)
             check_eq(len([x for x in text.splitlines() if FAILED in x]), 1,
@@ -197,11 +191,13 @@ def test_serial_reopen():
             check_eq(pty_fds(mbc.pid), 1, 'fds on a pty after reopening')
         check_eq(h.stop_pid(mbc), 0, 'modbusclient exit status')
     except Exception:
-        sys.stdout.write('---- modbusclient log:\n%s' % read_log(log)[-6000:])
+        sys.stdout.write('---- modbusclient log:\n%s'
+                         % h.read_log(log)[-6000:])
         for name in ('slave.log', 'socat.log'):
             p = os.path.join(d, name)
             if os.path.exists(p):
-                sys.stdout.write('---- %s:\n%s' % (name, read_log(p)[-2000:]))
+                sys.stdout.write('---- %s:\n%s'
+                                 % (name, h.read_log(p)[-2000:]))
         raise
     finally:
         h.stop_pid(mbc)

@@ -61,11 +61,6 @@ def pm_regs(port, addr, count):
         c.close()
 
 
-def log_text(path):
-    with open(path, 'rb') as f:
-        return f.read().decode('utf-8', 'replace')
-
-
 def start_server(d, port, regs):
     script = os.path.join(d, 'server.py')
     with open(script, 'w') as f:
@@ -77,7 +72,7 @@ def start_server(d, port, regs):
 
 
 def last_master_line(path):
-    lines = re.findall(r'^STATE (\d+) COUNTER (\d+)$', log_text(path), re.M)
+    lines = re.findall(r'^STATE (\d+) COUNTER (\d+)$', h.read_log(path), re.M)
     return tuple(map(int, lines[-1])) if lines else None
 
 
@@ -96,7 +91,7 @@ def test_master_against_pymodbus():
                      'STATE 1 written to the pymodbus server', 30)
         # The server goes and comes back with other values: read again.
         h.stop_pid(srv, h.signal.SIGKILL, 10)
-        h.wait_until(lambda: 'not connected' in log_text(log),
+        h.wait_until(lambda: 'not connected' in h.read_log(log),
                      'msm_master noticing the outage', 30)
         srv = start_server(d, port, [3, 0, 5, 0, 0, 0, 0, 0])
         h.wait_until(lambda: last_master_line(log) == (3, 5),
@@ -139,7 +134,7 @@ def test_slave_with_mbpoll():
                      'COUNTER increasing past %d' % c1, 30)
         st, out, err = mbpoll(port, ['-a', '1', '-r', '1'], [1234])
         check_eq(st, 0, 'mbpoll write: %s %s' % (out, err))
-        h.wait_until(lambda: 'STATE 1234' in log_text(log),
+        h.wait_until(lambda: 'STATE 1234' in h.read_log(log),
                      'msm_slave printing STATE 1234', 30)
         check_eq(h.stop_pid(p, h.signal.SIGINT), 0, 'msm_slave exit')
     finally:
@@ -166,7 +161,7 @@ def test_slave_with_pymodbus():
             check(r.isError(), 'read past the 8 registers answered: %r', r)
         finally:
             c.close()
-        h.wait_until(lambda: 'STATE 77\nSTATE 78' in log_text(log),
+        h.wait_until(lambda: 'STATE 77\nSTATE 78' in h.read_log(log),
                      'msm_slave printing STATE 77 and 78', 30)
         check_eq(pm_regs(port, 0, 1), [78], 'STATE read back')
     finally:
