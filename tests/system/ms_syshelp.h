@@ -133,7 +133,8 @@ static inline int ms_test_free_port(void)
     return ntohs(a.sin_port);
 }
 
-static inline bool ms_test_port_open(int port)
+/* A TCP connection to a loopback port: its fd, or -1. */
+static inline int ms_test_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
@@ -141,10 +142,19 @@ static inline bool ms_test_port_open(int port)
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static inline bool ms_test_port_open(int port)
+{
+    int fd = ms_test_connect(port);
     if (fd >= 0)
         close(fd);
-    return ok;
+    return fd >= 0;
 }
 
 /* Starts argv in its own session, output appended to log. */

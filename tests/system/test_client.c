@@ -910,13 +910,8 @@ static bool rec_int_is(void *arg)
 /* A raw client that creates tags on the fresh bus, so ids shift. */
 static void shift_ids(int port, int n)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    int fd = ms_test_connect(port);
+    assert_true(fd >= 0);
     for (int i = 0; i < n; i++) {
         uint8_t m[14 + 32];
         int len = snprintf((char *)m + 14, 32, "zz_shift_%d", i);
