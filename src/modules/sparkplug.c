@@ -47,8 +47,6 @@ static int spb_main(const ms_module *mod, int argc, char **argv)
 {
     ms_cli cli;
     int rc = ms_cli_parse(mod, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
     if (rc >= 0)
         return rc;
     ms_spb_config cfg;
