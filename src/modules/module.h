@@ -39,6 +39,9 @@ struct ms_module {
  * MS_EXIT_OK after printing --help or --version, MS_EXIT_USAGE (usage on
  * stderr) for anything unknown. Sets up logging. */
 int ms_cli_parse(const ms_module *m, int argc, char **argv, ms_cli *cli);
+/* The old name of its "exit 0" result, for modules written before it
+ * returned exit statuses only: `if (rc >= 0) return rc;` is enough. */
+#define MS_CLI_HELP MS_EXIT_OK
 
 /* A module's config or tags.yaml failed to load with rc: prints the error
  * (file:line:column: ...) and, when the config file itself is missing,
