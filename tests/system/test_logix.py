@@ -392,5 +392,150 @@ def test_tshark_decodes_our_frames():
     srv.stop()
 
 
+
+
+# one Logix tag per type; the client writes each through the bus
+TYPED = [  # (plc name, Logix type, client tag type, value)
+    ('W_S8', 'SINT', 'int8', -128),
+    ('W_I16', 'INT', 'int16', -32768),
+    ('W_D32', 'DINT', 'int32', 2147483647),
+    ('W_L64', 'LINT', 'int64', -9223372036854775808),
+    ('W_U8', 'USINT', 'uint8', 255),
+    ('W_U16', 'UINT', 'uint16', 65535),
+    ('W_U32', 'UDINT', 'uint32', 4294967295),
+    ('W_U64', 'ULINT', 'uint64', 9223372036854775807),
+    ('W_R32', 'REAL', 'float32', f32(-3.25e38)),
+    ('W_R64', 'LREAL', 'float64', 1.0000000000000002),
+    ('W_Str', 'STRING', 'string', 'written by logixclient'),
+]
+
+
+def test_writes_of_each_type():
+    """A bus change of each tag type is written by logixclient as its
+    Logix type (the tag's type: no poll entry covers them) and lands on
+    logixserver, seen through its mapped bus tags."""
+    bus = Bus()
+    port = h.free_port()
+    plc = dict(PLC)
+    stags = dict(SERVER_TAGS)
+    ctags = dict(CLIENT_TAGS)
+    for name, ltype, ctype, _ in TYPED:
+        plc[name] = {'type': ltype}
+        stags['S_' + name] = {'type': ctype, 'addr': name}
+        ctags['C_' + name] = {'type': ctype, 'write': 'Ani:' + name}
+    doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
+           'port': port, 'plc': plc, 'tags': stags}
+    srv = Proc('logixserver', doc)
+    srv.wait_log('serving EtherNet/IP')
+    w = Watch(bus, list(stags) + list(ctags) + ['Ani_status'])
+    cli = client(bus, port, tags=ctags)
+    w.wait('Ani_status', lambda v: v.get('connected') is True, 'connected')
+    for name, _, _, value in TYPED:
+        w.set('C_' + name, value)
+    for name, ltype, _, value in TYPED:
+        w.wait('S_' + name, lambda v, value=value: v == value,
+               '%s written as %s' % (name, ltype))
+    # a second STRING write reuses the handle learnt by the first
+    w.set('C_W_Str', 'again')
+    w.wait('S_W_Str', lambda v: v == 'again', 'a second STRING write')
+    check('write of' not in cli.log(), 'no write failed: %s' % cli.log())
+    w.wait('Ani_status', lambda v: v.get('write_errors') == 0,
+           'status: no write errors')
+    cli.stop()
+    srv.stop()
+
+
+def no_replay_or_replay(replay):
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port)
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
+    cli = client(bus, port, write_on_reconnect=replay)
+    w.wait('Ani_status', lambda v: v.get('connected') is True, 'connected')
+    w.set('Ani_Fin_20', 1.5)
+    w.wait('S_Fin_20', lambda v: v == 1.5, 'a first write')
+    srv.stop(signal.SIGKILL)
+    w.wait('Ani_status', lambda v: v.get('connected') is False,
+           'status says disconnected')
+    w.set('Ani_Fin_20', 99.5)  # while nobody listens: stale after reconnect
+    cli.wait_log('write of Ani_Fin_20' if not replay else
+                 'written on reconnect')
+    srv.start()
+    srv.wait_log('serving EtherNet/IP')
+    w.wait('Ani_status', lambda v: v.get('connected') is True and
+           v.get('connects') == 2, 'reconnected')
+    # a write after the reconnect: one in flight at a time, in order, so
+    # a replay of the stale one would have landed before this one
+    w.set('InVar', 4.25)
+    w.wait('S_InVar', lambda v: v == 4.25, 'a write after the reconnect')
+    w.pump()
+    return w, cli, srv
+
+
+def test_write_on_reconnect_off_no_replay():
+    """write_on_reconnect false (the default): a write made while the PLC
+    is away is not sent when it comes back."""
+    w, cli, srv = no_replay_or_replay(False)
+    check(w.vals.get('S_Fin_20') != 99.5,
+          'the stale write was not replayed (S_Fin_20 %r)',
+          w.vals.get('S_Fin_20'))
+    check('write of Ani_Fin_20 failed' in cli.log(),
+          'the lost write is logged as failed')
+    cli.stop()
+    srv.stop()
+
+
+def test_write_on_reconnect_on_replays():
+    """write_on_reconnect true: the same write lands after reconnect (so
+    the test above can see a replay)."""
+    w, cli, srv = no_replay_or_replay(True)
+    w.wait('S_Fin_20', lambda v: v == 99.5, 'the write replayed')
+    cli.stop()
+    srv.stop()
+
+
+def test_connection_in_use_fresh_serial():
+    """Forward Open refused twice with 0x01/0x0100 (connection in use):
+    the client tries again each time with another connection serial."""
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port, test={'in_use_forward_open': 2})
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
+    cli = client(bus, port)
+    w.set('S_Iout_0', 77)
+    w.wait('Ani_Iout_0', lambda v: v == 77, 'values after the retries')
+    check_eq(cli.log().count('connection serial in use; trying another'), 2,
+             'two retries')
+    import re
+    serials = re.findall(r'forward open(?: refused \(0x01/0x0100\)|, 4002 '
+                         r'bytes), serial (0x[0-9A-F]{4})', srv.log())
+    check_eq(len(serials), 3, 'two refused and one accepted serial (%s)'
+             % srv.log())
+    check_eq(len(set(serials)), 3, 'three different serials %r' % serials)
+    w.wait('Ani_status', lambda v: v.get('connects') == 1, 'one connect')
+    cli.stop()
+    srv.stop()
+
+
+def test_unconnected_over_a_route():
+    """No Forward Open at all (0x08 to both kinds): the client falls back
+    to unconnected messaging through Unconnected Send along its route
+    (`ip/1/0` style path), reads and writes."""
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port, test={'no_forward_open': True})
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
+    cli = client(bus, port, path='1,0')
+    cli.wait_log('trying unconnected messaging')
+    w.set('S_Fout_99', 2.5)
+    w.wait('Ani_Fout_99', lambda v: v == 2.5, 'read unconnected')
+    w.set('Ani_Fin_20', 6.5)
+    w.wait('S_Fin_20', lambda v: v == 6.5, 'written unconnected')
+    w.wait('Ani_status', lambda v: v.get('connected') is True and
+           v.get('connected_messaging') is False, 'status: unconnected')
+    cli.stop()
+    srv.stop()
+
+
 if __name__ == '__main__':
     h.main(globals())

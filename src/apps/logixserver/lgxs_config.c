@@ -1,7 +1,8 @@
 /* logixserver.yaml (docs/logix.md, "logixserver"): bus_ip, bus_port, ip,
  * port, max_conns; `plc:` the Logix tags served ({type, dims}); `tags:`
  * bus tags tied to elements ({type, addr}); `test:` faults for tests
- * (no_msp, no_large_forward_open, refuse_forward_open: N). */
+ * (no_msp, no_large_forward_open, no_forward_open, refuse_forward_open: N,
+ * in_use_forward_open: N). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,10 +167,20 @@ int ms_lgxs_config_from_conf(const ms_conf_node *root, ms_lgxs_config *cfg,
                 return MS_ECONFIG;
             cfg->db.no_large_fo = b;
         }
+        if ((k = ms_conf_get(n, "no_forward_open"))) {
+            if (ms_conf_bool(k, "no_forward_open", &b, err) < 0)
+                return MS_ECONFIG;
+            cfg->db.no_fo = b;
+        }
         if ((k = ms_conf_get(n, "refuse_forward_open"))) {
             if (ms_conf_int(k, "refuse_forward_open", 0, 1000, &v, err) < 0)
                 return MS_ECONFIG;
             cfg->db.refuse_fo = (unsigned)v;
+        }
+        if ((k = ms_conf_get(n, "in_use_forward_open"))) {
+            if (ms_conf_int(k, "in_use_forward_open", 0, 3, &v, err) < 0)
+                return MS_ECONFIG;
+            cfg->db.in_use_fo = (unsigned)v;
         }
     }
     const ms_conf_node *plc = ms_conf_get(root, "plc");

@@ -34,9 +34,10 @@ struct ms_lgx_db {
     ms_lgx_dbtag *tags;
     size_t n;
     /* Test faults: answer MSP with "service not supported" (as Micro800
-     * and simulators do); refuse the next Forward Opens. */
-    bool no_msp, no_large_fo;
-    unsigned refuse_fo;
+     * and simulators do); no (large) Forward Open at all; refuse the next
+     * Forward Opens (out of connections; connection in use). */
+    bool no_msp, no_large_fo, no_fo;
+    unsigned refuse_fo, in_use_fo;
     /* Called after a write changed tag t's elements [first, first+count). */
     void (*on_write)(ms_lgx_db *db, size_t t, size_t first, size_t count);
     void *arg;

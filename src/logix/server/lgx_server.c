@@ -71,7 +71,8 @@ static size_t forward_open(lgx_conn *c, const ms_lgx_req *q, ms_lgx_w *w)
     ms_lgx_server *s = c->srv;
     ms_lgx_db *db = s->cfg.db;
     ms_lgx_fo fo;
-    if (q->service == MS_LGX_SVC_LARGE_FWD_OPEN && db->no_large_fo) {
+    if (db->no_fo ||
+        (q->service == MS_LGX_SVC_LARGE_FWD_OPEN && db->no_large_fo)) {
         ms_lgx_rsp_put(w, q->service, 0x08, 0, NULL, 0);
         return w->len;
     }
@@ -87,6 +88,9 @@ static size_t forward_open(lgx_conn *c, const ms_lgx_req *q, ms_lgx_w *w)
     if (db->refuse_fo) {
         db->refuse_fo--;
         ext = 0x0113;
+    } else if (db->in_use_fo) {
+        db->in_use_fo--;
+        ext = 0x0100;
     } else if (serial_in_use(s, &fo)) {
         ext = 0x0100;
     } else if (!slot) {
@@ -95,8 +99,8 @@ static size_t forward_open(lgx_conn *c, const ms_lgx_req *q, ms_lgx_w *w)
         ext = 0x0109;
     }
     if (ext) {
-        ms_log_info("%s: forward open refused (0x01/0x%04X)", c->base.peer,
-                    ext);
+        ms_log_info("%s: forward open refused (0x01/0x%04X), serial 0x%04X",
+                    c->base.peer, ext, fo.serial);
         ms_lgx_rsp_put(w, q->service, 0x01, ext, NULL, 0);
         return w->len;
     }
@@ -108,8 +112,8 @@ static size_t forward_open(lgx_conn *c, const ms_lgx_req *q, ms_lgx_w *w)
     slot->orig_serial = fo.orig_serial;
     slot->size = fo.size;
     fo.ot_id = slot->ot_id;
-    ms_log_info("%s: %sforward open, %u bytes", c->base.peer,
-                fo.large ? "large " : "", fo.size);
+    ms_log_info("%s: %sforward open, %u bytes, serial 0x%04X", c->base.peer,
+                fo.large ? "large " : "", fo.size, fo.serial);
     ms_lgx_rsp_put(w, q->service, 0, 0, NULL, 0);
     ms_lgx_fo_reply_put(w, &fo);
     return w->len;
