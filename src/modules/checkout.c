@@ -32,6 +32,8 @@ static const site_module site_modules[] = {
     {"modbusserver", NULL, NULL, true},
     {"snmpclient", NULL, NULL, false},
     {"sparkplug", NULL, NULL, false},
+    {"logixclient", NULL, NULL, false},
+    {"logixserver", NULL, NULL, false},
     {"history", "path", "state/history", false},
 };
 #define NSITE (sizeof site_modules / sizeof site_modules[0])
@@ -62,8 +64,8 @@ static const char usage_text[] =
     "  --site NAME      site name in the unit names (mscada-NAME-bus.service);\n"
     "                   default: DIR's folder name\n"
     "  --modules LIST   comma-separated, from: bus, modbusclient, modbusserver,\n"
-    "                   snmpclient, sparkplug, history (default:\n"
-    "                   bus,modbusclient,history;\n"
+    "                   snmpclient, sparkplug, logixclient, logixserver,\n"
+    "                   history (default: bus,modbusclient,history;\n"
     "                   the bus is always included)\n"
     "  --user USER      the account the units run as (default: mscada)\n"
     "  --bin PATH       the mscada executable the units run (default: this one)\n"
@@ -101,7 +103,8 @@ static int parse_modules(checkout *co, const char *list)
                 snprintf(name, sizeof name, "%.*s", (int)len, p);
                 return usage_error("no module '%s' to check out (bus, "
                                    "modbusclient, modbusserver, snmpclient, "
-                                   "sparkplug, history)", name);
+                                   "sparkplug, logixclient, logixserver, "
+                                   "history)", name);
             }
             co->chosen[i] = true;
         }

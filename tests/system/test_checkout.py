@@ -205,5 +205,21 @@ def _accepts(port):
         return False
 
 
+
+def test_logix_modules():
+    """logixclient and logixserver check out with their units, and their
+    configs validate as written."""
+    d = os.path.join(h.tmpdir('mscada-checkout-'), 'plant')
+    check_eq(checkout(d, '--modules', 'logixclient,logixserver')[0], 0,
+             'checkout')
+    for m in ('logixclient', 'logixserver'):
+        check(os.path.isfile(os.path.join(d, 'systemd',
+                                          'mscada-plant-%s.service' % m)),
+              'a unit for %s', m)
+        rc, out, err = h.run_cmd([h.MSCADA, 'validate', '--tags',
+                                  'tags.yaml', '--config', m + '.yaml'],
+                                 cwd=d)
+        check_eq(rc, 0, 'validate %s.yaml: %s%s' % (m, out, err))
+
 if __name__ == '__main__':
     h.main(globals())
