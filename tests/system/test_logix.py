@@ -537,5 +537,35 @@ def test_unconnected_over_a_route():
     srv.stop()
 
 
+
+def test_client_stopped_mid_frame_is_dropped():
+    """A client that sends 10 bytes of a frame and stops: logixclient goes
+    on reading meanwhile, and the sweep drops the stuck one after
+    `timeout`."""
+    import socket
+    bus = Bus()
+    port = h.free_port()
+    doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
+           'port': port, 'plc': PLC, 'tags': SERVER_TAGS, 'timeout': 1}
+    srv = Proc('logixserver', doc)
+    srv.wait_log('serving EtherNet/IP')
+    stuck = socket.create_connection(('127.0.0.1', port))
+    stuck.sendall(struct.pack('<HHI', 0x65, 4, 0) + b'\0\0')  # 10 of 28
+    w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS))
+    cli = client(bus, port)
+    for i in range(3):
+        w.set('S_Iout_99', 10 + i)
+        w.wait('Ani_Iout_99', lambda v, i=i: v == 10 + i,
+               'the other client goes on')
+    stuck.settimeout(30)
+    check_eq(stuck.recv(100), b'', 'the stuck client dropped (EOF)')
+    stuck.close()
+    check('stopped mid-frame (10 bytes)' in srv.log(),
+          'the drop logged: %s', srv.log()[-800:])
+    w.set('S_Iout_99', 99)
+    w.wait('Ani_Iout_99', lambda v: v == 99, 'the other client still goes')
+    cli.stop()
+    srv.stop()
+
 if __name__ == '__main__':
     h.main(globals())

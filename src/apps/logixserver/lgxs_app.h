@@ -26,6 +26,7 @@ typedef struct {
     char ip[64];
     int port;
     unsigned max_conns;
+    double timeout;       /* a client mid-frame longer is dropped */
     ms_lgx_db db;
     ms_lgxs_map *maps;
     size_t nmaps;

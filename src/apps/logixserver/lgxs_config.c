@@ -1,5 +1,5 @@
 /* logixserver.yaml (docs/logix.md, "logixserver"): bus_ip, bus_port, ip,
- * port, max_conns; `plc:` the Logix tags served ({type, dims}); `tags:`
+ * port, max_conns, timeout; `plc:` the Logix tags served ({type, dims}); `tags:`
  * bus tags tied to elements ({type, addr}); `test:` faults for tests
  * (no_msp, no_large_forward_open, no_forward_open, refuse_forward_open: N,
  * in_use_forward_open: N). */
@@ -118,7 +118,7 @@ int ms_lgxs_config_from_conf(const ms_conf_node *root, ms_lgxs_config *cfg,
                              ms_conf_error *err)
 {
     static const char *const known[] = {"bus_ip", "bus_port", "ip", "port",
-                                        "max_conns", "plc", "tags", "test",
+                                        "max_conns", "timeout", "plc", "tags", "test",
                                         NULL};
     memset(cfg, 0, sizeof *cfg);
     ms_client_config_init(&cfg->bus);
@@ -126,6 +126,7 @@ int ms_lgxs_config_from_conf(const ms_conf_node *root, ms_lgxs_config *cfg,
     snprintf(cfg->ip, sizeof cfg->ip, "0.0.0.0");
     cfg->port = MS_LGX_PORT;
     cfg->max_conns = 64;
+    cfg->timeout = 30;
     if (ms_conf_want(root, MS_CONF_MAP, "the config", err) < 0)
         return MS_ECONFIG;
     ms_conf_warn_unknown(root, known, "logixserver config");
@@ -151,6 +152,12 @@ int ms_lgxs_config_from_conf(const ms_conf_node *root, ms_lgxs_config *cfg,
         if (ms_conf_int(n, "max_conns", 1, 100000, &v, err) < 0)
             return MS_ECONFIG;
         cfg->max_conns = (unsigned)v;
+    }
+    if ((n = ms_conf_get(root, "timeout"))) {
+        if (ms_conf_double(n, "timeout", &cfg->timeout, err) < 0)
+            return MS_ECONFIG;
+        if (!(cfg->timeout >= 0.1 && cfg->timeout <= 86400))
+            return ms_conf_fail(err, n, "timeout: seconds from 0.1 to 86400");
     }
     if ((n = ms_conf_get(root, "test"))) {
         const ms_conf_node *k;

@@ -113,6 +113,7 @@ int ms_lgxs_start(uv_loop_t *loop, ms_lgxs_config *cfg, ms_lgxs **out)
     if (rc == 0) {
         ms_lgx_server_config sc = {.ip = cfg->ip, .port = cfg->port,
                                    .max_conns = cfg->max_conns,
+                                   .timeout = cfg->timeout,
                                    .db = &cfg->db};
         rc = ms_lgx_server_start(loop, &sc, &s->srv);
     }

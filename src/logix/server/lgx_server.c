@@ -1,5 +1,7 @@
 /* logixserver's transport: sessions, CIP connections and the
- * encapsulation around lgx_db's answers (lgx_server.h). */
+ * encapsulation around lgx_db's answers (lgx_server.h). A sweep once a
+ * second drops a client that has sat mid-frame longer than the timeout,
+ * so one that stops costs the others nothing, not even its slot. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +10,10 @@
 #include "logix/server/lgx_server.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
+#include "mscada/mstime.h"
 #include "net/listener.h"
+
+#define SWEEP_MS 1000
 
 #define UCMM_ROOM 504 /* the largest unconnected reply Logix sends */
 #define CONNS_PER_CLIENT 4
@@ -26,12 +31,16 @@ typedef struct {
     ms_lgx_server *srv;
     ms_buf out;
     uint32_t session;      /* 0: not registered */
+    size_t partial;        /* bytes of a frame not whole yet */
+    uint64_t partial_ns;   /* when that frame began; 0: none */
     lgx_cconn conns[CONNS_PER_CLIENT];
 } lgx_conn;
 
 struct ms_lgx_server {
     ms_lgx_server_config cfg;
     ms_listener *listener;
+    uv_timer_t sweep;
+    int handles;           /* the listener and the sweep */
     uint32_t next_id;      /* sessions and connection ids */
     uint8_t reply[MS_LGX_FRAME_MAX], cip[MS_LGX_FRAME_MAX];
 };
@@ -311,6 +320,11 @@ static long on_data(ms_listen_conn *lc, const uint8_t *data, size_t len)
         }
         used += (size_t)fl;
     }
+    c->partial = len - used;
+    if (!c->partial)
+        c->partial_ns = 0;
+    else if (!c->partial_ns)
+        c->partial_ns = ms_time_mono_ns();
     flush(c);
     return (long)used;
 }
@@ -331,6 +345,23 @@ static void on_closed(ms_listen_conn *lc)
     ms_buf_free(&((lgx_conn *)lc)->out);
 }
 
+static void on_sweep(uv_timer_t *t)
+{
+    ms_lgx_server *s = t->data;
+    uint64_t now = ms_time_mono_ns();
+    uint64_t limit = (uint64_t)(s->cfg.timeout * 1e9);
+    ms_listen_conn *next;
+    for (ms_listen_conn *lc = ms_listener_first(s->listener); lc; lc = next) {
+        lgx_conn *c = (lgx_conn *)lc;
+        next = lc->next;
+        if (c->partial_ns && now - c->partial_ns > limit) {
+            ms_log_warn("%s: stopped mid-frame (%zu bytes) for %gs; dropping "
+                        "the client", lc->peer, c->partial, s->cfg.timeout);
+            ms_listen_conn_close(lc);
+        }
+    }
+}
+
 int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
                         ms_lgx_server **out)
 {
@@ -339,6 +370,8 @@ int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
     if (!s)
         return MS_ENOMEM;
     s->cfg = *cfg;
+    if (!(s->cfg.timeout > 0))
+        s->cfg.timeout = 30;
     s->next_id = (uint32_t)uv_hrtime();
     ms_listener_config lc = {
         .ip = cfg->ip,
@@ -362,6 +395,10 @@ int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
         free(s);
         return rc;
     }
+    uv_timer_init(loop, &s->sweep);
+    s->sweep.data = s;
+    s->handles = 2;
+    uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     ms_log_info("serving EtherNet/IP on %s:%d", cfg->ip,
                 ms_listener_port(s->listener));
     *out = s;
@@ -373,13 +410,22 @@ int ms_lgx_server_port(const ms_lgx_server *s)
     return ms_listener_port(s->listener);
 }
 
-static void on_listener_closed(void *arg)
+static void on_part_closed(void *arg)
 {
-    free(arg);
+    ms_lgx_server *s = arg;
+    if (--s->handles == 0)
+        free(s);
+}
+
+static void on_sweep_closed(uv_handle_t *h)
+{
+    on_part_closed(h->data);
 }
 
 void ms_lgx_server_stop(ms_lgx_server *s)
 {
-    if (s)
-        ms_listener_close(s->listener, on_listener_closed, s);
+    if (!s)
+        return;
+    ms_listener_close(s->listener, on_part_closed, s);
+    uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
 }

@@ -17,6 +17,7 @@ typedef struct {
     const char *ip;       /* listen address */
     int port;             /* 0: a free one */
     unsigned max_conns;   /* 0: any */
+    double timeout;       /* seconds a client may sit mid-frame; 0: 30 */
     ms_lgx_db *db;        /* borrowed */
 } ms_lgx_server_config;
 
