@@ -226,8 +226,10 @@ int ms_cli_driver_run(const ms_module *m, int argc, char **argv,
     if (rc == 0)
         rc = d->from_conf(ms_conf_root(doc), cfg, &err);
     ms_conf_free(doc);
+    bool optional = !cli.tags_given || (d->tags_optional &&
+                                        d->tags_optional(cfg));
     if (rc == 0)
-        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
+        rc = ms_tagdesc_load(cli.tags, optional, &descs, &err);
     if (rc < 0) {
         ms_cli_config_failed(m, &cli, rc, &err);
         d->config_free(cfg);

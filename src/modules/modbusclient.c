@@ -34,7 +34,7 @@ static void mbc_stop(void *rt)
 }
 
 static const ms_cli_driver mbc_driver = {mbc_from_conf, mbc_config_free,
-                                         mbc_start, mbc_stop};
+                                         mbc_start, mbc_stop, NULL};
 
 static int mbc_main(const ms_module *mod, int argc, char **argv)
 {

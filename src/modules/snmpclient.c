@@ -35,7 +35,7 @@ static void snmpc_stop(void *rt)
 }
 
 static const ms_cli_driver snmpc_driver = {snmpc_from_conf, snmpc_config_free,
-                                           snmpc_start, snmpc_stop};
+                                           snmpc_start, snmpc_stop, NULL};
 
 static int snmpc_main(const ms_module *mod, int argc, char **argv)
 {

@@ -7,33 +7,43 @@
 
 #include "apps/sparkplug/spb_run.h"
 #include "modules/module.h"
-#include "mscada/error.h"
-#include "mscada/log.h"
 
-typedef struct {
-    ms_spb_config *cfg;
-    ms_tagdescs *descs;
-} spb_args;
-
-static int spb_start(uv_loop_t *loop, void *arg, void **rt)
+static int spb_from_conf(const ms_conf_node *root, void *cfg,
+                         ms_conf_error *err)
 {
-    spb_args *a = arg;
+    return ms_spb_config_from_conf(root, cfg, err);
+}
+
+static void spb_config_free(void *cfg)
+{
+    ms_spb_config_free(cfg);
+}
+
+/* An edge publishes tags.yaml's tags; a host needs none. */
+static bool spb_tags_optional(const void *cfg)
+{
+    return ((const ms_spb_config *)cfg)->host;
+}
+
+static bool spb_host_mode; /* which runtime spb_stop is handed */
+
+static int spb_start(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                     void **rt)
+{
+    ms_spb_config *c = cfg;
     int rc;
-    if (a->cfg->host) {
+    spb_host_mode = c->host;
+    if (c->host) {
         ms_spb_host *h = NULL;
-        rc = ms_spb_host_start(loop, a->cfg, &h);
+        rc = ms_spb_host_start(loop, c, &h);
         *rt = h;
     } else {
         ms_spb_edge *e = NULL;
-        rc = ms_spb_edge_start(loop, a->cfg, a->descs, &e);
+        rc = ms_spb_edge_start(loop, c, descs, &e);
         *rt = e;
     }
-    if (rc < 0)
-        ms_log_error("cannot start: %s", ms_strerror(rc));
     return rc;
 }
-
-static bool spb_host_mode;
 
 static void spb_stop(void *rt)
 {
@@ -43,39 +53,15 @@ static void spb_stop(void *rt)
         ms_spb_edge_stop(rt);
 }
 
+static const ms_cli_driver spb_driver = {spb_from_conf, spb_config_free,
+                                         spb_start, spb_stop,
+                                         spb_tags_optional};
+
 static int spb_main(const ms_module *mod, int argc, char **argv)
 {
-    ms_cli cli;
-    int rc = ms_cli_parse(mod, argc, argv, &cli);
-    if (rc >= 0)
-        return rc;
     ms_spb_config cfg;
-    ms_tagdescs descs;
     memset(&cfg, 0, sizeof cfg);
-    memset(&descs, 0, sizeof descs);
-    ms_conf_error err;
-    ms_conf_doc *doc = NULL;
-    rc = ms_conf_load(cli.config, &doc, &err);
-    if (rc == 0)
-        rc = ms_spb_config_from_conf(ms_conf_root(doc), &cfg, &err);
-    ms_conf_free(doc);
-    /* An edge publishes tags.yaml's tags; a host needs none. */
-    if (rc == 0)
-        rc = ms_tagdesc_load(cli.tags, cfg.host || !cli.tags_given, &descs,
-                             &err);
-    if (rc < 0) {
-        ms_cli_config_failed(mod, &cli, rc, &err);
-        ms_spb_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_USAGE;
-    }
-    spb_host_mode = cfg.host;
-    ms_cli_runtime r = {spb_start, spb_stop, &(spb_args){&cfg, &descs},
-                        "stopping"};
-    rc = ms_cli_run(&r);
-    ms_spb_config_free(&cfg);
-    ms_tagdescs_free(&descs);
-    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+    return ms_cli_driver_run(mod, argc, argv, &spb_driver, &cfg);
 }
 
 const ms_module ms_module_sparkplug = {

@@ -1,4 +1,4 @@
-/* The parts the polling driver apps share (drv.h): bus client and its
+/* The parts the driver apps share (drv.h): bus client and its
  * up time, status timer, handle count, status tags, change-only publish. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +44,17 @@ int ms_drv_bus_new(ms_drv *d, ms_client_config *bus)
     return rc;
 }
 
-void ms_drv_timer_start(ms_drv *d, uv_timer_t *t, void *data, uv_timer_cb cb,
-                        uint64_t first_ms, uint64_t repeat_ms)
+void ms_drv_timer_open(ms_drv *d, uv_timer_t *t, void *data)
 {
     uv_timer_init(d->loop, t);
     t->data = data;
     d->handles++;
+}
+
+void ms_drv_timer_start(ms_drv *d, uv_timer_t *t, void *data, uv_timer_cb cb,
+                        uint64_t first_ms, uint64_t repeat_ms)
+{
+    ms_drv_timer_open(d, t, data);
     uv_timer_start(t, cb, first_ms, repeat_ms);
 }
 

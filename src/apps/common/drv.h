@@ -1,5 +1,5 @@
-/* What the polling driver apps (modbusclient, snmpclient) share: the bus
- * client with the time it last came up (so a stale value handed out on
+/* What the driver apps (modbusclient, snmpclient, sparkplug) share: the
+ * bus client with the time it last came up (so a stale value handed out on
  * subscribe is never written to a plant), the status timer and the count
  * of open handles that frees the driver once the loop has closed them,
  * the <name>_status JSON tag published only when it changes, and polled
@@ -26,7 +26,8 @@ struct ms_drv {
     uv_timer_t status_timer;
     int handles;        /* status_timer and each timer opened here */
     bool stopping;
-    ms_drv_cb tick;     /* every second: publish the statuses */
+    ms_drv_cb tick;     /* every second: publish the statuses (unused
+                         * until ms_drv_status_start) */
     ms_drv_cb free;     /* once every handle has closed */
 };
 
@@ -42,7 +43,9 @@ void ms_drv_init(ms_drv *d, uv_loop_t *loop, ms_drv_cb tick, ms_drv_cb free);
 /* Connects d's bus client with bus (its on_state is set here); logs and
  * returns the error when it can't. */
 int ms_drv_bus_new(ms_drv *d, ms_client_config *bus);
-/* Opens timer t (t->data = data) counted in d's handles and starts it. */
+/* Opens timer t (t->data = data, non-NULL) counted in d's handles. */
+void ms_drv_timer_open(ms_drv *d, uv_timer_t *t, void *data);
+/* Opens timer t as ms_drv_timer_open does and starts it. */
 void ms_drv_timer_start(ms_drv *d, uv_timer_t *t, void *data, uv_timer_cb cb,
                         uint64_t first_ms, uint64_t repeat_ms);
 /* Closes t if ms_drv_timer_start opened it. */

@@ -17,6 +17,21 @@ int ms_drv_conf_open(const ms_conf_node *root, const char *const *known,
     return ms_client_config_from_conf(bus, root, err);
 }
 
+int ms_drv_conf_str(const ms_conf_node *m, const char *key, char *out,
+                    size_t cap, ms_conf_error *err)
+{
+    const ms_conf_node *n = ms_conf_get(m, key);
+    const char *s;
+    if (!n)
+        return 0;
+    MS_TRY(ms_conf_str(n, key, &s, err));
+    if (strlen(s) >= cap)
+        return ms_conf_fail(err, n, "%s is too long (%zu bytes at most)",
+                            key, cap - 1);
+    snprintf(out, cap, "%s", s);
+    return 0;
+}
+
 int ms_drv_conf_rtus(const ms_conf_node *root, const ms_conf_node **rtus,
                      ms_conf_error *err)
 {

@@ -1,18 +1,32 @@
-/* What the driver apps' yaml configs (modbusclient.yaml, snmpclient.yaml)
- * share: the top map with the bus keys, the rtus list and each rtu's name,
- * the tags map. Every error names file:line:column. Internal to
- * libmscada. */
+/* What the driver apps' yaml configs (modbusclient.yaml, snmpclient.yaml,
+ * sparkplug.yaml) share: the top map with the bus keys, bounded strings,
+ * the rtus list and each rtu's name, the tags map. Every error names
+ * file:line:column. Internal to libmscada. */
 #ifndef MS_APPS_COMMON_DRV_CONF_H
 #define MS_APPS_COMMON_DRV_CONF_H
 
 #include "mscada/client.h"
 #include "mscada/conf.h"
 
+#include <stddef.h>
+
+/* Returns x's error from the calling parser when it is one. */
+#define MS_TRY(x)                                                            \
+    do {                                                                     \
+        int rc_ = (x);                                                       \
+        if (rc_ < 0)                                                         \
+            return rc_;                                                      \
+    } while (0)
+
 /* root must be a map of the known keys (others warned of); bus gets its
  * defaults, `module` as its name, and bus_ip/bus_port. */
 int ms_drv_conf_open(const ms_conf_node *root, const char *const *known,
                      const char *module, ms_client_config *bus,
                      ms_conf_error *err);
+/* m's `key`, when present, copied into out (cap bytes with its NUL);
+ * longer is an error naming the limit. Absent leaves out as it was. */
+int ms_drv_conf_str(const ms_conf_node *m, const char *key, char *out,
+                    size_t cap, ms_conf_error *err);
 /* root's `rtus`: a list (required). */
 int ms_drv_conf_rtus(const ms_conf_node *root, const ms_conf_node **rtus,
                      ms_conf_error *err);

@@ -12,28 +12,6 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 
-#define TRY(x)                                                               \
-    do {                                                                     \
-        int rc_ = (x);                                                       \
-        if (rc_ < 0)                                                         \
-            return rc_;                                                      \
-    } while (0)
-
-static int get_str(const ms_conf_node *m, const char *key, char *out,
-                   size_t cap, ms_conf_error *err)
-{
-    const ms_conf_node *n = ms_conf_get(m, key);
-    const char *s;
-    if (!n)
-        return 0;
-    TRY(ms_conf_str(n, key, &s, err));
-    if (strlen(s) >= cap)
-        return ms_conf_fail(err, n, "%s is too long (%zu bytes at most)",
-                            key, cap - 1);
-    snprintf(out, cap, "%s", s);
-    return 0;
-}
-
 static int get_oid(const ms_conf_node *n, const char *what, const char *s,
                    ms_snmp_oid *o, ms_conf_error *err)
 {
@@ -106,7 +84,7 @@ static int parse_kind(const ms_conf_node *n, ms_snmpc_kind *k,
     static const char *const names[] = {"int", "float", "str", "bytes",
                                         "int_roc", "rate"};
     const char *s;
-    TRY(ms_conf_str(n, "type", &s, err));
+    MS_TRY(ms_conf_str(n, "type", &s, err));
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(s, names[i])) {
             *k = (ms_snmpc_kind)i;
@@ -120,7 +98,7 @@ static int parse_poll(const ms_conf_node *seq, ms_snmpc_rtu *r,
                       ms_conf_error *err)
 {
     static const char *const known[] = {"walk", "tag", "type", NULL};
-    TRY(ms_conf_want(seq, MS_CONF_SEQ, "poll", err));
+    MS_TRY(ms_conf_want(seq, MS_CONF_SEQ, "poll", err));
     r->get = calloc(seq->n + 1, sizeof *r->get);
     r->walks = calloc(seq->n + 1, sizeof *r->walks);
     if (!r->get || !r->walks)
@@ -129,8 +107,8 @@ static int parse_poll(const ms_conf_node *seq, ms_snmpc_rtu *r,
         const ms_conf_node *e = seq->items[i];
         const char *s;
         if (e->kind != MS_CONF_MAP) {
-            TRY(ms_conf_str(e, "a poll OID", &s, err));
-            TRY(get_oid(e, "poll", s, &r->get[r->nget], err));
+            MS_TRY(ms_conf_str(e, "a poll OID", &s, err));
+            MS_TRY(get_oid(e, "poll", s, &r->get[r->nget], err));
             r->nget++;
             continue;
         }
@@ -141,18 +119,18 @@ static int parse_poll(const ms_conf_node *seq, ms_snmpc_rtu *r,
                                 "{walk: OID, tag: NAME, type: TYPE}");
         ms_snmpc_walk *k = &r->walks[r->nwalks++];
         k->kind = MS_SNMPC_INT;
-        TRY(ms_conf_str(w, "walk", &s, err));
-        TRY(get_oid(w, "walk", s, &k->root, err));
+        MS_TRY(ms_conf_str(w, "walk", &s, err));
+        MS_TRY(get_oid(w, "walk", s, &k->root, err));
         const ms_conf_node *n;
         if ((n = ms_conf_get(e, "tag"))) {
-            TRY(ms_conf_str(n, "tag", &s, err));
+            MS_TRY(ms_conf_str(n, "tag", &s, err));
             if (!*s || strlen(s) > 200)
                 return ms_conf_fail(err, n, "tag must be 1-200 bytes");
             if (!(k->tag = strdup(s)))
                 return MS_ENOMEM;
         }
         if ((n = ms_conf_get(e, "type")))
-            TRY(parse_kind(n, &k->kind, err));
+            MS_TRY(parse_kind(n, &k->kind, err));
     }
     return 0;
 }
@@ -168,27 +146,27 @@ static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
     const ms_conf_node *n;
     const char *s;
     int64_t v;
-    TRY(ms_conf_want(m, MS_CONF_MAP, "an rtu", err));
+    MS_TRY(ms_conf_want(m, MS_CONF_MAP, "an rtu", err));
     ms_conf_warn_unknown(m, known, "an rtu");
     ms_snmp_session_config_init(&r->net);
     r->rate = 1.0;
     r->max_oids = 32;
     r->max_rep = 20;
-    TRY(ms_drv_conf_rtu_name(m, MS_SNMP_NAME_MAX, &s, err));
+    MS_TRY(ms_drv_conf_rtu_name(m, MS_SNMP_NAME_MAX, &s, err));
     snprintf(r->name, sizeof r->name, "%s", s);
     snprintf(r->net.name, sizeof r->net.name, "%s", s);
     if (!(n = ms_conf_get(m, "ip")))
         return ms_conf_fail(err, m, "rtu %s needs an ip", r->name);
-    TRY(get_str(m, "ip", r->net.host, sizeof r->net.host, err));
+    MS_TRY(ms_drv_conf_str(m, "ip", r->net.host, sizeof r->net.host, err));
     if (!r->net.host[0])
         return ms_conf_fail(err, n, "ip must be an address or host name");
     if ((n = ms_conf_get(m, "port"))) {
-        TRY(ms_conf_int(n, "port", 1, 65535, &v, err));
+        MS_TRY(ms_conf_int(n, "port", 1, 65535, &v, err));
         r->net.port = (int)v;
     }
     if ((n = ms_conf_get(m, "version"))) {
         /* 1, 2c or 3: YAML reads 1 and 3 as numbers, 2c as text. */
-        TRY(ms_conf_str(n, "version", &s, err));
+        MS_TRY(ms_conf_str(n, "version", &s, err));
         if (!strcmp(s, "1"))
             r->net.version = MS_SNMP_V1;
         else if (!strcmp(s, "2c") || !strcmp(s, "2"))
@@ -198,42 +176,43 @@ static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
         else
             return ms_conf_fail(err, n, "version must be 1, 2c or 3");
     }
-    TRY(get_str(m, "community", r->net.community, sizeof r->net.community,
-                err));
-    TRY(get_str(m, "write_community", r->net.write_community,
-                sizeof r->net.write_community, err));
+    MS_TRY(ms_drv_conf_str(m, "community", r->net.community,
+                           sizeof r->net.community, err));
+    MS_TRY(ms_drv_conf_str(m, "write_community", r->net.write_community,
+                           sizeof r->net.write_community, err));
     if ((n = ms_conf_get(m, "rate"))) {
-        TRY(ms_conf_double(n, "rate", &r->rate, err));
+        MS_TRY(ms_conf_double(n, "rate", &r->rate, err));
         if (!(r->rate >= 0.01 && r->rate <= 86400))
             return ms_conf_fail(err, n, "rate must be from 0.01 to 86400 "
                                 "seconds");
     }
     if ((n = ms_conf_get(m, "timeout"))) {
-        TRY(ms_conf_double(n, "timeout", &r->net.timeout, err));
+        MS_TRY(ms_conf_double(n, "timeout", &r->net.timeout, err));
         if (!(r->net.timeout >= 0.001 && r->net.timeout <= 3600))
             return ms_conf_fail(err, n, "timeout must be from 0.001 to "
                                 "3600 seconds");
     }
     if ((n = ms_conf_get(m, "retries"))) {
-        TRY(ms_conf_int(n, "retries", 0, 100, &v, err));
+        MS_TRY(ms_conf_int(n, "retries", 0, 100, &v, err));
         r->net.retries = (unsigned)v;
     }
     if ((n = ms_conf_get(m, "max_oids_per_pdu"))) {
-        TRY(ms_conf_int(n, "max_oids_per_pdu", 1, 1000, &v, err));
+        MS_TRY(ms_conf_int(n, "max_oids_per_pdu", 1, 1000, &v, err));
         r->max_oids = (unsigned)v;
     }
     if ((n = ms_conf_get(m, "max_repetitions"))) {
-        TRY(ms_conf_int(n, "max_repetitions", 1, 1000, &v, err));
+        MS_TRY(ms_conf_int(n, "max_repetitions", 1, 1000, &v, err));
         r->max_rep = (unsigned)v;
     }
-    TRY(get_str(m, "user", r->net.user, sizeof r->net.user, err));
-    TRY(get_str(m, "auth_password", r->net.auth_password,
-                sizeof r->net.auth_password, err));
-    TRY(get_str(m, "priv_password", r->net.priv_password,
-                sizeof r->net.priv_password, err));
-    TRY(get_str(m, "context", r->net.context, sizeof r->net.context, err));
+    MS_TRY(ms_drv_conf_str(m, "user", r->net.user, sizeof r->net.user, err));
+    MS_TRY(ms_drv_conf_str(m, "auth_password", r->net.auth_password,
+                           sizeof r->net.auth_password, err));
+    MS_TRY(ms_drv_conf_str(m, "priv_password", r->net.priv_password,
+                           sizeof r->net.priv_password, err));
+    MS_TRY(ms_drv_conf_str(m, "context", r->net.context,
+                           sizeof r->net.context, err));
     if ((n = ms_conf_get(m, "auth_protocol"))) {
-        TRY(ms_conf_str(n, "auth_protocol", &s, err));
+        MS_TRY(ms_conf_str(n, "auth_protocol", &s, err));
         if (ms_snmp_auth_parse(s, &r->net.auth) < 0)
             return ms_conf_fail(err, n, "auth_protocol must be MD5, SHA, "
                                 "SHA-224, SHA-256, SHA-384 or SHA-512");
@@ -242,7 +221,7 @@ static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
                                 "auth_password of 8 characters or more");
     }
     if ((n = ms_conf_get(m, "priv_protocol"))) {
-        TRY(ms_conf_str(n, "priv_protocol", &s, err));
+        MS_TRY(ms_conf_str(n, "priv_protocol", &s, err));
         if (ms_snmp_priv_parse(s, &r->net.priv) < 0)
             return ms_conf_fail(err, n, "priv_protocol must be AES or DES");
         if (r->net.auth == MS_SNMP_AUTH_NONE)
@@ -255,7 +234,7 @@ static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
     if (r->net.version == MS_SNMP_V3 && !r->net.user[0])
         return ms_conf_fail(err, m, "version 3 needs a user");
     if ((n = ms_conf_get(m, "poll")))
-        TRY(parse_poll(n, r, err));
+        MS_TRY(parse_poll(n, r, err));
     return 0;
 }
 
@@ -273,7 +252,7 @@ static int parse_addr(const ms_snmpc_config *cfg, const ms_conf_node *n,
                       ms_conf_error *err)
 {
     const char *s;
-    TRY(ms_conf_str(n, what, &s, err));
+    MS_TRY(ms_conf_str(n, what, &s, err));
     const char *colon = strchr(s, ':');
     if (!colon)
         return ms_conf_fail(err, n, "%s must be 'rtu:OID'", what);
@@ -304,7 +283,7 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
                                         "snmp_type", "desc", NULL};
     const ms_conf_node *n;
     const char *s;
-    TRY(ms_conf_want(m, MS_CONF_MAP, "a tag", err));
+    MS_TRY(ms_conf_want(m, MS_CONF_MAP, "a tag", err));
     ms_conf_warn_unknown(m, known, "a tag");
     if (!(t->name = strdup(key->text)))
         return MS_ENOMEM;
@@ -312,14 +291,14 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
         return ms_conf_fail(err, key, "a tag name must be 1-255 bytes");
     t->kind = MS_SNMPC_INT;
     if ((n = ms_conf_get(m, "type")))
-        TRY(parse_kind(n, &t->kind, err));
+        MS_TRY(parse_kind(n, &t->kind, err));
     const ms_conf_node *rd = ms_conf_get(m, "read");
     const ms_conf_node *wr = ms_conf_get(m, "write");
     if (!rd && !wr)
         return ms_conf_fail(err, m, "tag %s needs read, write or both",
                             t->name);
     if (rd) {
-        TRY(parse_addr(cfg, rd, "read", &t->read, &t->rtu_r, err));
+        MS_TRY(parse_addr(cfg, rd, "read", &t->read, &t->rtu_r, err));
         t->has_read = true;
         if (!polled(&cfg->rtus[t->rtu_r], &t->read)) {
             char o[MS_SNMP_OID_TEXT];
@@ -333,7 +312,7 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
     t->set_type = t->kind == MS_SNMPC_STR || t->kind == MS_SNMPC_BYTES
                       ? MS_SNMP_OCTETS : MS_SNMP_INTEGER;
     if ((n = ms_conf_get(m, "snmp_type"))) {
-        TRY(ms_conf_str(n, "snmp_type", &s, err));
+        MS_TRY(ms_conf_str(n, "snmp_type", &s, err));
         if (!(t->set_type = ms_snmp_type_parse(s)))
             return ms_conf_fail(err, n, "snmp_type must be Integer32, "
                                 "Unsigned32, Gauge32, TimeTicks, Counter32, "
@@ -344,7 +323,7 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
             return ms_conf_fail(err, wr, "write: a %s tag can't be written",
                                 t->kind == MS_SNMPC_RATE ? "rate"
                                                          : "int_roc");
-        TRY(parse_addr(cfg, wr, "write", &t->write, &t->rtu_w, err));
+        MS_TRY(parse_addr(cfg, wr, "write", &t->write, &t->rtu_w, err));
         t->has_write = true;
     }
     return 0;
@@ -356,37 +335,37 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
     static const char *const known[] = {"bus_ip", "bus_port", "rtus",
                                         "tags", "mibs", "mib_dirs", NULL};
     memset(cfg, 0, sizeof *cfg);
-    TRY(ms_drv_conf_open(root, known, "snmpclient", &cfg->bus, err));
+    MS_TRY(ms_drv_conf_open(root, known, "snmpclient", &cfg->bus, err));
     const ms_conf_node *n;
     if ((n = ms_conf_get(root, "mibs")))
-        TRY(get_list(n, "mibs", false, &cfg->mibs, err));
+        MS_TRY(get_list(n, "mibs", false, &cfg->mibs, err));
     if ((n = ms_conf_get(root, "mib_dirs")))
-        TRY(get_list(n, "mib_dirs", true, &cfg->mib_dirs, err));
+        MS_TRY(get_list(n, "mib_dirs", true, &cfg->mib_dirs, err));
     /* Names in OIDs resolve through these MIBs: loaded before the OIDs
      * are read, so that no name is looked up once the loop runs. */
     ms_snmp_lib_init(cfg->mibs, cfg->mib_dirs);
     const ms_conf_node *rtus, *tags;
-    TRY(ms_drv_conf_rtus(root, &rtus, err));
+    MS_TRY(ms_drv_conf_rtus(root, &rtus, err));
     cfg->rtus = calloc(rtus->n + 1, sizeof *cfg->rtus);
     if (!cfg->rtus)
         return MS_ENOMEM;
     for (size_t i = 0; i < rtus->n; i++) {
         cfg->nrtus++; /* counted first: a half-read rtu is freed too */
-        TRY(parse_rtu(rtus->items[i], &cfg->rtus[i], err));
+        MS_TRY(parse_rtu(rtus->items[i], &cfg->rtus[i], err));
         const char *name = cfg->rtus[i].name;
         if (find_rtu(cfg, name, strlen(name)) != (int)i)
             return ms_conf_fail(err, rtus->items[i], "a second rtu called "
                                 "'%s'", name);
     }
-    TRY(ms_drv_conf_tags(root, &tags, err));
+    MS_TRY(ms_drv_conf_tags(root, &tags, err));
     if (tags) {
         cfg->tags = calloc(tags->n + 1, sizeof *cfg->tags);
         if (!cfg->tags)
             return MS_ENOMEM;
         for (size_t i = 0; i < tags->n; i++) {
             cfg->ntags++;
-            TRY(parse_tag(cfg, tags->keys[i], tags->items[i], &cfg->tags[i],
-                          err));
+            MS_TRY(parse_tag(cfg, tags->keys[i], tags->items[i], &cfg->tags[i],
+                             err));
         }
     }
     return 0;

@@ -1,39 +1,19 @@
-/* sparkplug.yaml (docs/sparkplug.md). Every error names
+/* sparkplug.yaml (docs/sparkplug.md); the top map and bounded strings
+ * as the other drivers read them (drv_conf.h). Every error names
  * file:line:column. */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv_conf.h"
 #include "apps/sparkplug/spb_config.h"
 #include "mscada/error.h"
-
-#define TRY(x)                                                               \
-    do {                                                                     \
-        int rc_ = (x);                                                       \
-        if (rc_ < 0)                                                         \
-            return rc_;                                                      \
-    } while (0)
-
-static int get_str(const ms_conf_node *m, const char *key, char *out,
-                   size_t cap, ms_conf_error *err)
-{
-    const ms_conf_node *n = ms_conf_get(m, key);
-    const char *s;
-    if (!n)
-        return 0;
-    TRY(ms_conf_str(n, key, &s, err));
-    if (strlen(s) >= cap)
-        return ms_conf_fail(err, n, "%s is too long (%zu bytes at most)",
-                            key, cap - 1);
-    snprintf(out, cap, "%s", s);
-    return 0;
-}
 
 static int get_id(const ms_conf_node *m, const char *key, char *out,
                   ms_conf_error *err)
 {
-    TRY(get_str(m, key, out, MS_SPB_ID_MAX + 1, err));
+    MS_TRY(ms_drv_conf_str(m, key, out, MS_SPB_ID_MAX + 1, err));
     if (out[0] && !ms_spb_id_valid(out, strlen(out)))
         return ms_conf_fail(err, ms_conf_get(m, key), "%s: a Sparkplug id "
                             "may not hold '/', '+', '#' or control "
@@ -47,7 +27,7 @@ static int get_patterns(const ms_conf_node *n, const char *what,
 {
     const char *s;
     if (n->kind != MS_CONF_SEQ) {
-        TRY(ms_conf_str(n, what, &s, err));
+        MS_TRY(ms_conf_str(n, what, &s, err));
         p->pat = calloc(1, sizeof *p->pat);
         if (!p->pat || !(p->pat[0] = strdup(s)))
             return MS_ENOMEM;
@@ -58,7 +38,7 @@ static int get_patterns(const ms_conf_node *n, const char *what,
     if (!p->pat)
         return MS_ENOMEM;
     for (size_t i = 0; i < n->n; i++) {
-        TRY(ms_conf_str(n->items[i], what, &s, err));
+        MS_TRY(ms_conf_str(n->items[i], what, &s, err));
         if (!(p->pat[p->n] = strdup(s)))
             return MS_ENOMEM;
         p->n++;
@@ -87,18 +67,18 @@ static int parse_mqtt(const ms_conf_node *root, ms_spb_link_config *c,
 {
     const ms_conf_node *n;
     int64_t v;
-    TRY(get_str(root, "broker", c->host, sizeof c->host, err));
+    MS_TRY(ms_drv_conf_str(root, "broker", c->host, sizeof c->host, err));
     if ((n = ms_conf_get(root, "port"))) {
-        TRY(ms_conf_int(n, "port", 1, 65535, &v, err));
+        MS_TRY(ms_conf_int(n, "port", 1, 65535, &v, err));
         c->port = (int)v;
     }
     if ((n = ms_conf_get(root, "keepalive"))) {
-        TRY(ms_conf_int(n, "keepalive", 5, 65535, &v, err));
+        MS_TRY(ms_conf_int(n, "keepalive", 5, 65535, &v, err));
         c->keepalive = (int)v;
     }
     if ((n = ms_conf_get(root, "mqtt"))) {
         const char *s;
-        TRY(ms_conf_str(n, "mqtt", &s, err));
+        MS_TRY(ms_conf_str(n, "mqtt", &s, err));
         if (!strcmp(s, "3.1.1") || !strcmp(s, "4"))
             c->protocol = 4;
         else if (!strcmp(s, "5") || !strcmp(s, "5.0"))
@@ -106,12 +86,18 @@ static int parse_mqtt(const ms_conf_node *root, ms_spb_link_config *c,
         else
             return ms_conf_fail(err, n, "mqtt must be 3.1.1 or 5");
     }
-    TRY(get_str(root, "client_id", c->client_id, sizeof c->client_id, err));
-    TRY(get_str(root, "username", c->username, sizeof c->username, err));
-    TRY(get_str(root, "password", c->password, sizeof c->password, err));
-    TRY(get_str(root, "ca_file", c->ca_file, sizeof c->ca_file, err));
-    TRY(get_str(root, "cert_file", c->cert_file, sizeof c->cert_file, err));
-    TRY(get_str(root, "key_file", c->key_file, sizeof c->key_file, err));
+    MS_TRY(ms_drv_conf_str(root, "client_id", c->client_id,
+                           sizeof c->client_id, err));
+    MS_TRY(ms_drv_conf_str(root, "username", c->username,
+                           sizeof c->username, err));
+    MS_TRY(ms_drv_conf_str(root, "password", c->password,
+                           sizeof c->password, err));
+    MS_TRY(ms_drv_conf_str(root, "ca_file", c->ca_file,
+                           sizeof c->ca_file, err));
+    MS_TRY(ms_drv_conf_str(root, "cert_file", c->cert_file,
+                           sizeof c->cert_file, err));
+    MS_TRY(ms_drv_conf_str(root, "key_file", c->key_file,
+                           sizeof c->key_file, err));
     if ((c->cert_file[0] || c->key_file[0]) && !c->ca_file[0])
         return ms_conf_fail(err, root, "cert_file and key_file need "
                             "ca_file (TLS)");
@@ -125,7 +111,7 @@ static int parse_devices(const ms_conf_node *n, ms_spb_config *cfg,
                          ms_conf_error *err)
 {
     static const char *const known[] = {"tags", "status", NULL};
-    TRY(ms_conf_want(n, MS_CONF_MAP, "devices", err));
+    MS_TRY(ms_conf_want(n, MS_CONF_MAP, "devices", err));
     cfg->devices = calloc(n->n + 1, sizeof *cfg->devices);
     if (!cfg->devices)
         return MS_ENOMEM;
@@ -138,15 +124,15 @@ static int parse_devices(const ms_conf_node *n, ms_spb_config *cfg,
                                 "id may not hold '/', '+', '#'", name);
         snprintf(d->name, sizeof d->name, "%s", name);
         const ms_conf_node *m = n->items[i], *t;
-        TRY(ms_conf_want(m, MS_CONF_MAP, "a device", err));
+        MS_TRY(ms_conf_want(m, MS_CONF_MAP, "a device", err));
         ms_conf_warn_unknown(m, known, "a device");
         if (!(t = ms_conf_get(m, "tags")))
             return ms_conf_fail(err, m, "device %s needs tags (names or "
                                 "patterns)", name);
-        TRY(get_patterns(t, "tags", &d->tags, err));
+        MS_TRY(get_patterns(t, "tags", &d->tags, err));
         if ((t = ms_conf_get(m, "status"))) {
             const char *s;
-            TRY(ms_conf_str(t, "status", &s, err));
+            MS_TRY(ms_conf_str(t, "status", &s, err));
             if (!(d->status = strdup(s)))
                 return MS_ENOMEM;
         }
@@ -157,13 +143,13 @@ static int parse_devices(const ms_conf_node *n, ms_spb_config *cfg,
 static int parse_names(const ms_conf_node *n, ms_spb_config *cfg,
                        ms_conf_error *err)
 {
-    TRY(ms_conf_want(n, MS_CONF_MAP, "names", err));
+    MS_TRY(ms_conf_want(n, MS_CONF_MAP, "names", err));
     cfg->names = calloc(n->n + 1, sizeof *cfg->names);
     if (!cfg->names)
         return MS_ENOMEM;
     for (size_t i = 0; i < n->n; i++) {
         const char *s;
-        TRY(ms_conf_str(n->items[i], "a tag name", &s, err));
+        MS_TRY(ms_conf_str(n->items[i], "a tag name", &s, err));
         if (!*s || strlen(s) > 255 || strpbrk(s, " \t\r\n"))
             return ms_conf_fail(err, n->items[i], "a tag name must be "
                                 "1-255 bytes without spaces");
@@ -184,18 +170,15 @@ int ms_spb_config_from_conf(const ms_conf_node *root, ms_spb_config *cfg,
         "primary_host", "queue", "host_id", "groups", "prefix", "names",
         "write", NULL};
     memset(cfg, 0, sizeof *cfg);
-    ms_client_config_init(&cfg->bus);
     ms_spb_link_config_init(&cfg->mqtt);
     cfg->queue = 10000;
-    TRY(ms_conf_want(root, MS_CONF_MAP, "the config", err));
-    ms_conf_warn_unknown(root, known, "the config");
-    TRY(ms_client_config_from_conf(&cfg->bus, root, err));
-    TRY(parse_mqtt(root, &cfg->mqtt, err));
+    MS_TRY(ms_drv_conf_open(root, known, "sparkplug", &cfg->bus, err));
+    MS_TRY(parse_mqtt(root, &cfg->mqtt, err));
     const ms_conf_node *n;
     const char *s;
     int64_t v;
     if ((n = ms_conf_get(root, "mode"))) {
-        TRY(ms_conf_str(n, "mode", &s, err));
+        MS_TRY(ms_conf_str(n, "mode", &s, err));
         if (!strcmp(s, "host"))
             cfg->host = true;
         else if (strcmp(s, "edge"))
@@ -203,22 +186,22 @@ int ms_spb_config_from_conf(const ms_conf_node *root, ms_spb_config *cfg,
     }
     snprintf(cfg->bus.name, sizeof cfg->bus.name, "sparkplug %s",
              cfg->host ? "host" : "edge");
-    TRY(get_id(root, "group", cfg->group, err));
-    TRY(get_id(root, "node", cfg->node, err));
-    TRY(get_id(root, "primary_host", cfg->primary_host, err));
-    TRY(get_id(root, "host_id", cfg->host_id, err));
+    MS_TRY(get_id(root, "group", cfg->group, err));
+    MS_TRY(get_id(root, "node", cfg->node, err));
+    MS_TRY(get_id(root, "primary_host", cfg->primary_host, err));
+    MS_TRY(get_id(root, "host_id", cfg->host_id, err));
     if ((n = ms_conf_get(root, "writable")))
-        TRY(get_patterns(n, "writable", &cfg->writable, err));
+        MS_TRY(get_patterns(n, "writable", &cfg->writable, err));
     if (!cfg->host) {
         if (!cfg->group[0] || !cfg->node[0])
             return ms_conf_fail(err, root, "an edge node needs group and "
                                 "node (its Sparkplug ids)");
         if ((n = ms_conf_get(root, "tags")))
-            TRY(get_patterns(n, "tags", &cfg->tags, err));
+            MS_TRY(get_patterns(n, "tags", &cfg->tags, err));
         if ((n = ms_conf_get(root, "devices")))
-            TRY(parse_devices(n, cfg, err));
+            MS_TRY(parse_devices(n, cfg, err));
         if ((n = ms_conf_get(root, "queue"))) {
-            TRY(ms_conf_int(n, "queue", 0, 100000000, &v, err));
+            MS_TRY(ms_conf_int(n, "queue", 0, 100000000, &v, err));
             cfg->queue = (size_t)v;
         }
         return 0;
@@ -226,7 +209,7 @@ int ms_spb_config_from_conf(const ms_conf_node *root, ms_spb_config *cfg,
     if (!cfg->host_id[0])
         snprintf(cfg->host_id, sizeof cfg->host_id, "mscada");
     if ((n = ms_conf_get(root, "groups")))
-        TRY(get_patterns(n, "groups", &cfg->groups, err));
+        MS_TRY(get_patterns(n, "groups", &cfg->groups, err));
     else if (cfg->group[0]) {
         cfg->groups.pat = calloc(1, sizeof *cfg->groups.pat);
         if (!cfg->groups.pat || !(cfg->groups.pat[0] = strdup(cfg->group)))
@@ -239,16 +222,16 @@ int ms_spb_config_from_conf(const ms_conf_node *root, ms_spb_config *cfg,
                                 "groups: '%s' is not a Sparkplug id",
                                 cfg->groups.pat[i]);
     if ((n = ms_conf_get(root, "prefix"))) {
-        TRY(ms_conf_str(n, "prefix", &s, err));
+        MS_TRY(ms_conf_str(n, "prefix", &s, err));
         if (strpbrk(s, " \t\r\n"))
             return ms_conf_fail(err, n, "prefix may not hold spaces");
         if (!(cfg->prefix = strdup(s)))
             return MS_ENOMEM;
     }
     if ((n = ms_conf_get(root, "names")))
-        TRY(parse_names(n, cfg, err));
+        MS_TRY(parse_names(n, cfg, err));
     if ((n = ms_conf_get(root, "write")))
-        TRY(ms_conf_bool(n, "write", &cfg->write, err));
+        MS_TRY(ms_conf_bool(n, "write", &cfg->write, err));
     return 0;
 }
 

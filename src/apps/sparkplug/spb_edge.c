@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv.h"
 #include "apps/sparkplug/spb_run.h"
 #include "core/htab.h"
 #include "mscada/error.h"
@@ -45,10 +46,9 @@ typedef struct {
 } edge_item;
 
 struct ms_spb_edge {
+    ms_drv drv;           /* first: bus, handles (flush, ready_timer) */
     ms_spb_config *cfg;
     const ms_tagdescs *descs;
-    uv_loop_t *loop;
-    ms_client *bus;
     ms_spb_link *link;
     edge_point *pts;
     size_t npts;
@@ -69,8 +69,6 @@ struct ms_spb_edge {
     uint8_t seq;
     uint64_t bdseq;
     bool attempted, live, host_online;
-    int handles;
-    bool stopping;
 };
 
 /* ---- publishing ------------------------------------------------------------- */
@@ -411,7 +409,7 @@ static void on_barrier(ms_client *c, int status, const char *const *names,
     (void)names;
     (void)n;
     e->barrier_out = false;
-    if (status < 0 || e->stopping || e->ready)
+    if (status < 0 || e->drv.stopping || e->ready)
         return; /* the connection went: the ids come again on reconnect */
     uint32_t done = e->barrier_next - 1;
     bool more = false;
@@ -430,7 +428,7 @@ static void send_barrier(ms_spb_edge *e)
 {
     if (e->barrier_out)
         return;
-    if (ms_client_list(e->bus, NULL, UINT64_MAX, on_barrier, e) == 0) {
+    if (ms_client_list(e->drv.bus, NULL, UINT64_MAX, on_barrier, e) == 0) {
         e->barrier_out = true;
         e->barrier_next++;
     }
@@ -670,8 +668,9 @@ static void on_message(ms_spb_link *l, const char *topic, const uint8_t *p,
 
 /* ---- start and stop ------------------------------------------------------------ */
 
-static void edge_free(ms_spb_edge *e)
+static void edge_free(ms_drv *d)
 {
+    ms_spb_edge *e = (ms_spb_edge *)d;
     for (size_t k = 0; k < e->qlen; k++)
         item_free(&e->q[(e->qhead + k) % e->cfg->queue]);
     free(e->q);
@@ -682,18 +681,11 @@ static void edge_free(ms_spb_edge *e)
     free(e);
 }
 
-static void on_timer_closed(uv_handle_t *h)
-{
-    ms_spb_edge *e = h->data;
-    if (--e->handles == 0)
-        edge_free(e);
-}
-
 void ms_spb_edge_stop(ms_spb_edge *e)
 {
-    if (!e || e->stopping)
+    if (!e || e->drv.stopping)
         return;
-    e->stopping = true;
+    e->drv.stopping = true;
     if (e->link && ms_spb_link_up(e->link)) {
         flush(e);
         ms_spb_metric m;
@@ -706,9 +698,9 @@ void ms_spb_edge_stop(ms_spb_edge *e)
         publish_msg(e, MS_SPB_NDEATH, -1, &pl);
     }
     ms_spb_link_close(e->link);
-    ms_client_close(e->bus);
-    uv_close((uv_handle_t *)&e->flush, on_timer_closed);
-    uv_close((uv_handle_t *)&e->ready_timer, on_timer_closed);
+    ms_drv_timer_close(&e->drv, &e->flush);
+    ms_drv_timer_close(&e->drv, &e->ready_timer);
+    ms_drv_stop(&e->drv);
 }
 
 static int device_of(const ms_spb_config *cfg, const char *name)
@@ -722,11 +714,9 @@ static int device_of(const ms_spb_config *cfg, const char *name)
 static int start(ms_spb_edge *e)
 {
     ms_spb_config *cfg = e->cfg;
-    int rc = ms_client_new(e->loop, &cfg->bus, &e->bus);
-    if (rc < 0) {
-        ms_log_error("bus client: %s", ms_strerror(rc));
+    int rc = ms_drv_bus_new(&e->drv, &cfg->bus);
+    if (rc < 0)
         return rc;
-    }
     e->pts = calloc(e->descs->n + 1, sizeof *e->pts);
     e->dirty = calloc(e->descs->n + 1, sizeof *e->dirty);
     e->devs = calloc(cfg->ndevices + 1, sizeof *e->devs);
@@ -743,7 +733,7 @@ static int start(ms_spb_edge *e)
         p->desc = d;
         p->dev = dev;
         p->writable = ms_spb_patterns_match(&cfg->writable, d->name);
-        if ((rc = ms_tag_look(e->bus, d->name, &p->tag)) < 0 ||
+        if ((rc = ms_tag_look(e->drv.bus, d->name, &p->tag)) < 0 ||
             (rc = ms_tag_watch(p->tag, on_change, e)) < 0 ||
             (rc = ms_htab_put(&e->by_name, d->name, strlen(d->name), p)) <
                 0) {
@@ -767,7 +757,7 @@ static int start(ms_spb_edge *e)
         e->devs[d].up = true;
         if (!cfg->devices[d].status)
             continue;
-        if ((rc = ms_tag_look(e->bus, cfg->devices[d].status,
+        if ((rc = ms_tag_look(e->drv.bus, cfg->devices[d].status,
                               &e->devs[d].status)) < 0 ||
             (rc = ms_tag_watch(e->devs[d].status, on_status, e)) < 0) {
             ms_log_error("device %s: status tag %s: %s",
@@ -780,7 +770,7 @@ static int start(ms_spb_edge *e)
     if (!cfg->mqtt.client_id[0])
         snprintf(cfg->mqtt.client_id, sizeof cfg->mqtt.client_id,
                  "mscada-%.50s-%.50s", cfg->group, cfg->node);
-    if ((rc = ms_spb_link_new(e->loop, &cfg->mqtt, &cbs, &e->link)) < 0) {
+    if ((rc = ms_spb_link_new(e->drv.loop, &cfg->mqtt, &cbs, &e->link)) < 0) {
         ms_log_error("MQTT: %s", ms_strerror(rc));
         return rc;
     }
@@ -796,12 +786,9 @@ int ms_spb_edge_start(uv_loop_t *loop, ms_spb_config *cfg,
         return MS_ENOMEM;
     e->cfg = cfg;
     e->descs = descs;
-    e->loop = loop;
-    uv_timer_init(loop, &e->flush);
-    e->flush.data = e;
-    uv_timer_init(loop, &e->ready_timer);
-    e->ready_timer.data = e;
-    e->handles = 2;
+    ms_drv_init(&e->drv, loop, NULL, edge_free);
+    ms_drv_timer_open(&e->drv, &e->flush, e);
+    ms_drv_timer_open(&e->drv, &e->ready_timer, e);
     e->barrier_next = 1;
     int rc = start(e);
     if (rc < 0) {

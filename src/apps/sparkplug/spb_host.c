@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv.h"
 #include "apps/sparkplug/spb_run.h"
 #include "core/htab.h"
 #include "mscada/error.h"
@@ -51,16 +52,12 @@ struct hnode {
 };
 
 struct ms_spb_host {
+    ms_drv drv;           /* first: bus and its up time, the last handle */
     ms_spb_config *cfg;
-    uv_loop_t *loop;
-    ms_client *bus;
     ms_spb_link *link;
     ms_htab nodes;
     hnode **list;
     size_t nlist;
-    uint64_t bus_up_us;
-    uv_timer_t idle;      /* only to have a handle to close last */
-    bool stopping;
 };
 
 static void state_publish(ms_spb_host *h, ms_tag **t, const char *group,
@@ -71,7 +68,7 @@ static void state_publish(ms_spb_host *h, ms_tag **t, const char *group,
         char name[512];
         if (ms_spb_tag_name(h->cfg, group, node, dev, "_state", 6, name,
                             sizeof name) < 0 ||
-            ms_tag_new(h->bus, name, MS_TYPE_JSON, t) < 0)
+            ms_tag_new(h->drv.bus, name, MS_TYPE_JSON, t) < 0)
             return;
     }
     char j[200];
@@ -164,7 +161,7 @@ static void on_bus_set(ms_tag *tag, void *arg)
 {
     hmetric *m = arg;
     ms_spb_host *h = m->node->h;
-    if (ms_tag_time_us(tag) < h->bus_up_us || !m->node->online)
+    if (!ms_drv_fresh(&h->drv, tag) || !m->node->online)
         return; /* from before this connection, or the node is away */
     ms_value v;
     if (ms_tag_get(tag, &v) < 0)
@@ -238,7 +235,7 @@ static hmetric *metric_birth(hnode *n, const char *dev,
         m->metric = strchr(m->key, '/') + 1;
         snprintf(m->device, sizeof m->device, "%s", dev ? dev : "");
         m->node = n;
-        int rc = ms_tag_new(h->bus, name, type, &m->tag);
+        int rc = ms_tag_new(h->drv.bus, name, type, &m->tag);
         if (rc < 0) {
             ms_log_warn("%s: %s -> bus tag %s: %s", n->key, key, name,
                         ms_strerror(rc));
@@ -437,16 +434,9 @@ static void on_down(ms_spb_link *l, const char *why, void *arg)
             node_offline(h->list[i]);
 }
 
-static void on_bus_state(ms_client *c, ms_client_state s, void *arg)
+static void host_free(ms_drv *d)
 {
-    ms_spb_host *h = arg;
-    (void)c;
-    if (s == MS_CLIENT_CONNECTED)
-        h->bus_up_us = ms_time_now_us();
-}
-
-static void host_free(ms_spb_host *h)
-{
+    ms_spb_host *h = (ms_spb_host *)d;
     for (size_t i = 0; i < h->nlist; i++) {
         hnode *n = h->list[i];
         for (size_t k = 0; k < n->nmetrics; k++) {
@@ -466,16 +456,11 @@ static void host_free(ms_spb_host *h)
     free(h);
 }
 
-static void on_idle_closed(uv_handle_t *hd)
-{
-    host_free(hd->data);
-}
-
 void ms_spb_host_stop(ms_spb_host *h)
 {
-    if (!h || h->stopping)
+    if (!h || h->drv.stopping)
         return;
-    h->stopping = true;
+    h->drv.stopping = true;
     if (h->link && ms_spb_link_up(h->link)) {
         char topic[300], j[80];
         state_topic(h, topic, sizeof topic);
@@ -484,8 +469,7 @@ void ms_spb_host_stop(ms_spb_host *h)
         ms_spb_link_publish(h->link, topic, j, (size_t)k, 1, true);
     }
     ms_spb_link_close(h->link);
-    ms_client_close(h->bus);
-    uv_close((uv_handle_t *)&h->idle, on_idle_closed);
+    ms_drv_stop(&h->drv);
 }
 
 int ms_spb_host_start(uv_loop_t *loop, ms_spb_config *cfg, ms_spb_host **out)
@@ -495,15 +479,9 @@ int ms_spb_host_start(uv_loop_t *loop, ms_spb_config *cfg, ms_spb_host **out)
     if (!h)
         return MS_ENOMEM;
     h->cfg = cfg;
-    h->loop = loop;
-    h->bus_up_us = UINT64_MAX;
-    uv_timer_init(loop, &h->idle);
-    h->idle.data = h;
-    cfg->bus.on_state = on_bus_state;
-    cfg->bus.on_state_arg = h;
-    int rc = ms_client_new(loop, &cfg->bus, &h->bus);
+    ms_drv_init(&h->drv, loop, NULL, host_free);
+    int rc = ms_drv_bus_new(&h->drv, &cfg->bus);
     if (rc < 0) {
-        ms_log_error("bus client: %s", ms_strerror(rc));
         ms_spb_host_stop(h);
         return rc;
     }
