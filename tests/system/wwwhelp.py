@@ -103,11 +103,7 @@ class Www:
         return h.stop_pid(self.proc, sig, 30)
 
     def log(self):
-        try:
-            with open(self.log_path, 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except FileNotFoundError:
-            return ''
+        return h.read_log(self.log_path)
 
     def url(self, path='/ws'):
         return 'ws://127.0.0.1:%d%s' % (self.port, path)
