@@ -319,6 +319,11 @@ MS_EXTERN int ms_mb_response_frame(ms_mb_framing f, uint16_t tid, uint8_t unit,
 /* CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF) of len bytes; sent low
  * byte first. */
 MS_EXTERN uint16_t ms_mb_crc16(const uint8_t *p, size_t len);
+/* The same CRC carried on over len more bytes from crc (ms_mb_crc16 is
+ * ms_mb_crc16_add(0xFFFF, p, len)): one pass along a stream whose frame end
+ * is not known yet. */
+MS_EXTERN uint16_t ms_mb_crc16_add(uint16_t crc, const uint8_t *p,
+                                   size_t len);
 
 #ifdef __cplusplus
 }

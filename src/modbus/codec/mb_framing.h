@@ -20,6 +20,14 @@ typedef struct {
     void (*wrap)(uint16_t tid, uint8_t unit, uint8_t *out, size_t pdu_len);
 } ms_mb_framer;
 
+/* One CRC-16/MODBUS step (mb_rtu.c's table), for the scanner's running CRC
+ * and ms_mb_crc16_add alike. */
+extern const uint16_t ms_mb_crc16_table[256];
+static inline uint16_t ms_mb_crc16_step(uint16_t crc, uint8_t byte)
+{
+    return (uint16_t)((crc >> 8) ^ ms_mb_crc16_table[(crc ^ byte) & 0xFF]);
+}
+
 extern const ms_mb_framer ms_mb_framer_mbap;
 extern const ms_mb_framer ms_mb_framer_rtu;
 

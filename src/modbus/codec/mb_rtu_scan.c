@@ -5,17 +5,9 @@
  * CRC that matches, or, for a request whose length can't be told or whose
  * byte count is wrong, the first CRC that matches (a slave must answer
  * those with an exception, not silence). Pure. */
+#include "modbus/codec/mb_framing.h"
 #include "mscada/error.h"
 #include "mscada/mbserial.h"
-
-static uint16_t crc_step(uint16_t crc, uint8_t byte)
-{
-    crc ^= byte;
-    for (int b = 0; b < 8; b++)
-        crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA001)
-                        : (uint16_t)(crc >> 1);
-    return crc;
-}
 
 /* Where a request's length comes from its byte count (FC15, 16, 23), a
  * master's wrong count puts the content-derived end in the wrong place. */
@@ -42,16 +34,17 @@ static int frame_at(ms_mb_dir dir, const uint8_t *buf, size_t len,
      * can answer "illegal function" or "illegal data value". The CRC runs
      * along (one pass, not one per candidate end). */
     size_t max = 1 + MS_MB_PDU_MAX + 2;
-    uint16_t crc = crc_step(crc_step(0xFFFF, buf[0]), buf[1]);
-    for (size_t n = 2; n + 2 <= len && n + 2 <= max; n++) {
-        if (buf[n] == (uint8_t)crc && buf[n + 1] == (uint8_t)(crc >> 8)) {
+    size_t end = len < max ? len : max;
+    uint16_t crc = ms_mb_crc16(buf, 2);
+    for (size_t n = 2; n + 2 <= end; n++) {
+        if ((uint16_t)(buf[n] | buf[n + 1] << 8) == crc) {
             adu->tid = 0;
             adu->unit = buf[0];
             adu->pdu = buf + 1;
             adu->pdu_len = n - 1;
             return (int)(n + 2);
         }
-        crc = crc_step(crc, buf[n]);
+        crc = ms_mb_crc16_step(crc, buf[n]);
     }
     return len >= max ? MS_EPROTO : 0;
 }
