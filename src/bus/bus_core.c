@@ -99,14 +99,15 @@ void ms_bus_core_conn_free(ms_bus_conn *conn)
             while (bits) {
                 uint16_t id = (uint16_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
                 bits &= bits - 1;
-                if (t->by_id[id])
-                    subs_remove(t->by_id[id], conn);
+                ms_bus_tag *tag = ms_bus_tags_get(t, id);
+                if (tag)
+                    subs_remove(tag, conn);
             }
         }
     }
     /* RTA to a tag it authored now gets "author gone". */
     for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++) {
-        ms_bus_tag *tag = t->by_id[id];
+        ms_bus_tag *tag = ms_bus_tags_get(t, (uint16_t)id);
         if (tag && tag->author == conn)
             tag->author = NULL;
     }
@@ -336,7 +337,7 @@ bool ms_bus_core_drain(ms_bus_conn *conn)
         if (!bit_get(conn->cbits, id))
             continue; /* superseded since */
         bit_clear(conn->cbits, id);
-        ms_bus_tag *tag = c->tags.by_id[id];
+        ms_bus_tag *tag = ms_bus_tags_get(&c->tags, id);
         if (!tag)
             continue;
         if (conn->proto->value(conn, tag, NULL, 0)) {
@@ -477,7 +478,7 @@ static void do_list(ms_bus_conn *conn, const ms_msg *m)
     ms_bus_core *c = conn->core;
     ms_buf names = {0};
     for (uint32_t id = 1; id < c->tags.next_id && id <= MS_BUS_MAX_ID; id++) {
-        ms_bus_tag *tag = c->tags.by_id[id];
+        ms_bus_tag *tag = ms_bus_tags_get(&c->tags, (uint16_t)id);
         if (!tag || !list_match(tag, m))
             continue;
         if ((ms_buf_size(&names) && ms_buf_append(&names, " ", 1) < 0) ||

@@ -15,8 +15,10 @@ static const char magic[] = "MSCADA-SNAPSHOT 1\n";
 size_t ms_bus_snapshot_count(const ms_bus_tags *t)
 {
     size_t count = 0;
-    for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++)
-        count += t->by_id[id] && t->by_id[id]->len;
+    for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++) {
+        const ms_bus_tag *tag = ms_bus_tags_get(t, (uint16_t)id);
+        count += tag && tag->len;
+    }
     return count;
 }
 
@@ -29,7 +31,7 @@ int ms_bus_snapshot_encode(const ms_bus_tags *t, ms_buf *out)
     if (ms_buf_append(out, hdr, 4) < 0)
         return MS_ENOMEM;
     for (uint32_t id = 1; id < t->next_id && id <= MS_BUS_MAX_ID; id++) {
-        const ms_bus_tag *tag = t->by_id[id];
+        const ms_bus_tag *tag = ms_bus_tags_get(t, (uint16_t)id);
         if (!tag || !tag->len)
             continue; /* named but never set: nothing to keep */
         ms_put_u16(hdr, tag->id);
@@ -81,7 +83,7 @@ int ms_bus_snapshot_decode(const uint8_t *p, size_t len, ms_bus_tags *t,
             FAIL("record %u truncated", i);
         if (id == 0 || !ms_tag_name_valid(name, nl))
             FAIL("record %u has a bad id or name", i);
-        if (ms_bus_tags_find(t, name, nl) || t->by_id[id])
+        if (ms_bus_tags_find(t, name, nl) || ms_bus_tags_get(t, id))
             FAIL("record %u repeats a name or id", i);
         if (vl == 0) {
             /* Never set (an older bus kept those): dropped, its id not

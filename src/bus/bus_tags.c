@@ -1,6 +1,7 @@
 /* Bus tag table: FNV-1a hashed names with linear probing, plus an array
- * indexed by id, and tags.yaml's types by name. Tags are never removed
- * while the server runs. */
+ * indexed by id that doubles as ids are handed out (a bus of a few tags
+ * does not pay for 65536 slots), and tags.yaml's types by name. Tags are
+ * never removed while the server runs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ static uint64_t name_hash(const uint8_t *p, size_t n)
 int ms_bus_tags_init(ms_bus_tags *t)
 {
     memset(t, 0, sizeof *t);
-    t->by_id = calloc(MS_BUS_MAX_ID + 1, sizeof *t->by_id);
+    t->nby_id = 64;
+    t->by_id = calloc(t->nby_id, sizeof *t->by_id);
     t->nslots = 1024;
     t->slots = calloc(t->nslots, sizeof *t->slots);
     t->next_id = 1;
@@ -37,7 +39,7 @@ void ms_bus_tags_free(ms_bus_tags *t)
     if (t->by_id) {
         /* Every id in use is below next_id: a table of few tags frees in
          * time of their number, not of the 65536 slots. */
-        for (size_t i = 0; i < t->next_id && i <= MS_BUS_MAX_ID; i++) {
+        for (size_t i = 0; i < t->next_id && i < t->nby_id; i++) {
             ms_bus_tag *tag = t->by_id[i];
             if (!tag)
                 continue;
@@ -66,6 +68,25 @@ ms_bus_tag *ms_bus_tags_find(const ms_bus_tags *t, const uint8_t *name,
     }
 }
 
+/* Makes by_id hold id: doubles it, up to MS_BUS_MAX_ID + 1 slots. */
+static int by_id_fit(ms_bus_tags *t, uint16_t id)
+{
+    if (id < t->nby_id)
+        return 0;
+    size_t n = t->nby_id;
+    while (n <= id)
+        n *= 2;
+    if (n > (size_t)MS_BUS_MAX_ID + 1)
+        n = (size_t)MS_BUS_MAX_ID + 1;
+    ms_bus_tag **nb = realloc(t->by_id, n * sizeof *nb);
+    if (!nb)
+        return MS_ENOMEM;
+    memset(nb + t->nby_id, 0, (n - t->nby_id) * sizeof *nb);
+    t->by_id = nb;
+    t->nby_id = n;
+    return 0;
+}
+
 static void slots_insert(ms_bus_tag **slots, size_t nslots, ms_bus_tag *tag)
 {
     size_t mask = nslots - 1;
@@ -84,8 +105,12 @@ ms_bus_tag *ms_bus_tags_add(ms_bus_tags *t, const uint8_t *name, size_t len,
             return NULL;
         }
         id = (uint16_t)t->next_id;
-    } else if (t->by_id[id]) {
+    } else if (ms_bus_tags_get(t, id)) {
         *err = MS_EINVAL;
+        return NULL;
+    }
+    if (by_id_fit(t, id) < 0) {
+        *err = MS_ENOMEM;
         return NULL;
     }
     /* Keep the table at most half full. */

@@ -30,7 +30,8 @@ typedef struct {
 } ms_bus_tag;
 
 typedef struct {
-    ms_bus_tag **by_id; /* MS_BUS_MAX_ID + 1 slots */
+    ms_bus_tag **by_id; /* nby_id slots, > every id in use; doubles */
+    size_t nby_id;
     ms_bus_tag **slots; /* open addressing by name hash */
     size_t nslots, count;
     uint32_t next_id;
@@ -43,7 +44,7 @@ ms_bus_tag *ms_bus_tags_find(const ms_bus_tags *t, const uint8_t *name,
                              size_t len);
 static inline ms_bus_tag *ms_bus_tags_get(const ms_bus_tags *t, uint16_t id)
 {
-    return t->by_id[id];
+    return id < t->nby_id ? t->by_id[id] : NULL;
 }
 /* Creates a tag with the next id (or `id` when non-zero, for a snapshot
  * restore). Returns NULL with *err MS_EFULL (no ids left), MS_EINVAL (id

@@ -40,7 +40,8 @@ static void same(const ms_bus_tags *a, const ms_bus_tags *b, bool skipped)
      * the larger: looking at those, not all 65536, keeps an input to
      * microseconds. */
     for (uint32_t id = 0; id < a->next_id && id <= MS_BUS_MAX_ID; id++) {
-        const ms_bus_tag *x = a->by_id[id], *y = b->by_id[id];
+        const ms_bus_tag *x = ms_bus_tags_get(a, (uint16_t)id),
+                         *y = ms_bus_tags_get(b, (uint16_t)id);
         check(!x == !y, "id set changed");
         if (!x)
             continue;

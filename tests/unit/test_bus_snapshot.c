@@ -53,7 +53,8 @@ static void same_tables(const ms_bus_tags *a, const ms_bus_tags *b)
 {
     size_t set = 0;
     for (uint32_t id = 0; id <= MS_BUS_MAX_ID; id++) {
-        const ms_bus_tag *x = a->by_id[id], *y = b->by_id[id];
+        const ms_bus_tag *x = ms_bus_tags_get(a, (uint16_t)id),
+                         *y = ms_bus_tags_get(b, (uint16_t)id);
         if (!x || !x->len) {
             assert_null(y);
             continue;
