@@ -80,6 +80,9 @@ typedef struct {
     ms_frame_pending *pend; /* partial payloads, few at a time */
     size_t npend, apend;
     uint8_t *out;           /* the last message handed out, if assembled */
+    size_t out_alloc;
+    uint8_t *spare;         /* a payload buffer kept for the next one */
+    size_t spare_alloc;
     ms_frame_head bad;      /* the header that caused MS_EPROTO/MS_ETOOBIG */
 } ms_frame_reader;
 
@@ -89,6 +92,9 @@ MS_EXTERN void ms_frame_reader_init(ms_frame_reader *r, size_t cap);
 MS_EXTERN void ms_frame_reader_describe(const ms_frame_reader *r, int err, char *why,
                               size_t cap);
 MS_EXTERN void ms_frame_reader_free(ms_frame_reader *r);
+/* Empties the reader for a new stream with this cap (as a fresh
+ * ms_frame_reader_init), keeping one payload buffer for reuse. */
+MS_EXTERN void ms_frame_reader_reset(ms_frame_reader *r, size_t cap);
 
 /* Reads from len bytes at buf. Sets *used to the bytes consumed. Returns 1
  * with *msg set when a whole message is ready (call again with the rest),

@@ -78,12 +78,40 @@ void ms_frame_reader_init(ms_frame_reader *r, size_t cap)
     r->cap = cap ? cap : MS_FRAME_DEFAULT_CAP;
 }
 
+/* Keeps the larger of buf and the spare for the next partial payload: a
+ * stream of chunked messages then re-assembles into the same memory instead
+ * of fresh pages each time. Held at most: one buffer besides the partials. */
+static void spare_keep(ms_frame_reader *r, uint8_t *buf, size_t alloc)
+{
+    if (alloc > r->spare_alloc) {
+        free(r->spare);
+        r->spare = buf;
+        r->spare_alloc = alloc;
+    } else {
+        free(buf);
+    }
+}
+
+void ms_frame_reader_reset(ms_frame_reader *r, size_t cap)
+{
+    for (size_t i = 0; i < r->npend; i++)
+        spare_keep(r, r->pend[i].data, r->pend[i].alloc);
+    spare_keep(r, r->out, r->out_alloc);
+    r->out = NULL;
+    r->out_alloc = 0;
+    r->npend = 0;
+    r->held = 0;
+    r->cap = cap ? cap : MS_FRAME_DEFAULT_CAP;
+    memset(&r->bad, 0, sizeof r->bad);
+}
+
 void ms_frame_reader_free(ms_frame_reader *r)
 {
     for (size_t i = 0; i < r->npend; i++)
         free(r->pend[i].data);
     free(r->pend);
     free(r->out);
+    free(r->spare);
     memset(r, 0, sizeof *r);
 }
 
@@ -127,6 +155,10 @@ static int pending_append(ms_frame_reader *r, uint16_t tag_id,
         p = &r->pend[r->npend++];
         memset(p, 0, sizeof *p);
         p->tag_id = tag_id;
+        p->data = r->spare;
+        p->alloc = r->spare_alloc;
+        r->spare = NULL;
+        r->spare_alloc = 0;
     }
     if (p->len + n > p->alloc) {
         size_t na = p->alloc ? p->alloc : 2 * MS_FRAME_MAX_LEN;
@@ -148,8 +180,9 @@ int ms_frame_reader_next(ms_frame_reader *r, const uint8_t *buf, size_t len,
                          size_t *used, ms_msg *msg)
 {
     size_t off = 0;
-    free(r->out);
+    spare_keep(r, r->out, r->out_alloc);
     r->out = NULL;
+    r->out_alloc = 0;
     for (;;) {
         ms_frame_head h;
         int rc = ms_frame_head_decode(buf + off, len - off, &h);
@@ -195,6 +228,7 @@ int ms_frame_reader_next(ms_frame_reader *r, const uint8_t *buf, size_t len,
             p = pending_find(r, h.tag_id);
             /* Hand the assembled payload over; the slot is reused. */
             r->out = p->data;
+            r->out_alloc = p->alloc;
             msg->data = p->data;
             msg->len = p->len;
             r->held -= p->len;

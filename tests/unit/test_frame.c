@@ -682,6 +682,53 @@ static void test_reader_zero_copy(void **state)
     free(p);
 }
 
+static void test_reader_reuse_and_reset(void **state)
+{
+    (void)state;
+    /* Two assembled messages in turn: the second re-assembles into the
+     * first one's memory once that is handed back (the next call), and is
+     * whole and right. */
+    uint8_t *p = make_payload(MAXLEN + 3, 5);
+    uint8_t *q = make_payload(MAXLEN + 7, 6);
+    ms_buf s = {0};
+    add_msg(&s, NULL, MS_CMD_SET, 1, 1, p, MAXLEN + 3);
+    add_msg(&s, NULL, MS_CMD_SET, 2, 1, q, MAXLEN + 7);
+    ms_frame_reader r;
+    ms_frame_reader_init(&r, 0);
+    const uint8_t *b = ms_buf_head(&s);
+    size_t n = ms_buf_size(&s), used;
+    ms_msg m;
+    assert_int_equal(ms_frame_reader_next(&r, b, n, &used, &m), 1);
+    assert_int_equal(m.len, MAXLEN + 3);
+    assert_memory_equal(m.data, p, MAXLEN + 3);
+    const uint8_t *first = m.data;
+    assert_int_equal(ms_frame_reader_next(&r, b + used, n - used, &used, &m),
+                     1);
+    assert_int_equal(m.tag_id, 2);
+    assert_int_equal(m.len, MAXLEN + 7);
+    assert_memory_equal(m.data, q, MAXLEN + 7);
+    assert_ptr_equal(m.data, first);
+    /* Reset with a partial payload pending: empty as a fresh reader, with
+     * the new cap; the same stream then reads the same again. */
+    add_chunk(&s, MS_CMD_SET, 9, 1, p, MAXLEN);
+    b = ms_buf_head(&s) + ms_buf_size(&s) - (HEAD + MAXLEN);
+    assert_int_equal(ms_frame_reader_next(&r, b, HEAD + MAXLEN, &used, &m), 0);
+    assert_int_equal(r.npend, 1);
+    ms_frame_reader_reset(&r, 2 * MAXLEN);
+    assert_int_equal(r.cap, 2 * MAXLEN);
+    assert_int_equal(r.held, 0);
+    assert_int_equal(r.npend, 0);
+    assert_null(r.out);
+    b = ms_buf_head(&s);
+    assert_int_equal(ms_frame_reader_next(&r, b, n, &used, &m), 1);
+    assert_int_equal(m.len, MAXLEN + 3);
+    assert_memory_equal(m.data, p, MAXLEN + 3);
+    ms_frame_reader_free(&r);
+    ms_buf_free(&s);
+    free(p);
+    free(q);
+}
+
 static void test_encode_random_round_trip(void **state)
 {
     (void)state;
@@ -1034,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_reader_cap),
         cmocka_unit_test(test_reader_bad_version),
         cmocka_unit_test(test_reader_zero_copy),
+        cmocka_unit_test(test_reader_reuse_and_reset),
         cmocka_unit_test(test_encode_random_round_trip),
         cmocka_unit_test(test_transcript_big_str),
         cmocka_unit_test(test_transcript_all_streams),
