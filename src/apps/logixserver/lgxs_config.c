@@ -1,5 +1,6 @@
 /* logixserver.yaml (docs/logix.md, "logixserver"): bus_ip, bus_port, ip,
- * port, max_conns, timeout; `plc:` the Logix tags served ({type, dims}); `tags:`
+ * port, max_conns, timeout; `udts:` structure types ({Name: {member: TYPE}});
+ * `plc:` the Logix tags served ({type, dims}); `tags:`
  * bus tags tied to elements ({type, addr}); `test:` faults for tests
  * (no_msp, no_large_forward_open, no_forward_open, refuse_forward_open: N,
  * in_use_forward_open: N). */
@@ -24,10 +25,12 @@ static int load_plc_tag(ms_lgxs_config *cfg, const ms_conf_node *key,
     if (ms_conf_str(tn, "type", &ts, err) < 0)
         return MS_ECONFIG;
     uint16_t type = ms_lgx_type_code(ts, strlen(ts));
-    if (!type)
+    long udt = type ? -1 : ms_lgx_db_find_udt(&cfg->db, ts);
+    if (!type && udt < 0)
         return ms_conf_fail(err, tn, "unknown Logix type '%s' (BOOL, SINT, "
                             "INT, DINT, LINT, USINT, UINT, UDINT, ULINT, "
-                            "REAL, LREAL, DWORD, STRING)", ts);
+                            "REAL, LREAL, DWORD, STRING, or a name under "
+                            "udts:)", ts);
     uint32_t dims[MS_LGX_DIMS] = {0};
     int nd = 0;
     const ms_conf_node *dn = ms_conf_get(n, "dims");
@@ -51,9 +54,42 @@ static int load_plc_tag(ms_lgxs_config *cfg, const ms_conf_node *key,
             }
         }
     }
-    if (ms_lgx_db_add(&cfg->db, key->text, type, dims, nd) < 0)
+    if ((udt >= 0 ? ms_lgx_db_add_struct(&cfg->db, key->text, (size_t)udt,
+                                         dims, nd)
+                  : ms_lgx_db_add(&cfg->db, key->text, type, dims, nd)) < 0)
         return ms_conf_fail(err, key, "plc tag '%s': a bad or repeated name, "
                             "or more than 1,000,000 elements", key->text);
+    return 0;
+}
+
+/* A UDT: {member: TYPE} in order, atomic scalars other than BOOL. */
+static int load_udt(ms_lgxs_config *cfg, const ms_conf_node *key,
+                    const ms_conf_node *n, ms_conf_error *err)
+{
+    ms_lgx_member m[MS_LGX_UDT_MEMBERS];
+    memset(m, 0, sizeof m);
+    if (ms_conf_want(n, MS_CONF_MAP, "a udt", err) < 0)
+        return MS_ECONFIG;
+    if (n->n < 1 || n->n > MS_LGX_UDT_MEMBERS)
+        return ms_conf_fail(err, n, "udt %s: 1 to %d members", key->text,
+                            MS_LGX_UDT_MEMBERS);
+    for (size_t i = 0; i < n->n; i++) {
+        const char *ts;
+        if (ms_conf_str(n->items[i], "a member type", &ts, err) < 0)
+            return MS_ECONFIG;
+        uint16_t type = ms_lgx_type_code(ts, strlen(ts));
+        if (!type || type == MS_LGX_BOOL || type == MS_LGX_TYPE_STRUCT)
+            return ms_conf_fail(err, n->items[i], "udt %s member %s: type "
+                                "'%s': want SINT, INT, DINT, LINT, USINT, "
+                                "UINT, UDINT, ULINT, REAL, LREAL or DWORD "
+                                "(no BOOL: use a bit of a DINT)", key->text,
+                                n->keys[i]->text, ts);
+        snprintf(m[i].name, sizeof m[i].name, "%s", n->keys[i]->text);
+        m[i].type = type;
+    }
+    if (ms_lgx_db_add_udt(&cfg->db, key->text, m, (int)n->n) < 0)
+        return ms_conf_fail(err, key, "udt '%s': a bad or repeated name "
+                            "(of the type or of a member)", key->text);
     return 0;
 }
 
@@ -82,6 +118,9 @@ static int load_map(ms_lgxs_config *cfg, const ms_conf_node *key,
     if (t < 0)
         return ms_conf_fail(err, an, "addr '%s': no plc tag %s", addr, a.tag);
     const ms_lgx_dbtag *dt = &cfg->db.tags[t];
+    if (dt->udt >= 0)
+        return ms_conf_fail(err, an, "addr '%s': %s is a UDT; bus tags map "
+                            "to atomic and STRING tags only", addr, a.tag);
     if (a.ndim != dt->ndim)
         return ms_conf_fail(err, an, "addr '%s': %s has %d dimension(s)",
                             addr, a.tag, dt->ndim);
@@ -118,7 +157,8 @@ int ms_lgxs_config_from_conf(const ms_conf_node *root, ms_lgxs_config *cfg,
                              ms_conf_error *err)
 {
     static const char *const known[] = {"bus_ip", "bus_port", "ip", "port",
-                                        "max_conns", "timeout", "plc", "tags", "test",
+                                        "max_conns", "timeout", "udts", "plc", "tags",
+                                        "test",
                                         NULL};
     memset(cfg, 0, sizeof *cfg);
     ms_client_config_init(&cfg->bus);
@@ -189,6 +229,14 @@ int ms_lgxs_config_from_conf(const ms_conf_node *root, ms_lgxs_config *cfg,
                 return MS_ECONFIG;
             cfg->db.in_use_fo = (unsigned)v;
         }
+    }
+    const ms_conf_node *udts = ms_conf_get(root, "udts");
+    if (udts && !udts->null) {
+        if (ms_conf_want(udts, MS_CONF_MAP, "udts", err) < 0)
+            return MS_ECONFIG;
+        for (size_t i = 0; i < udts->n; i++)
+            if (load_udt(cfg, udts->keys[i], udts->items[i], err) < 0)
+                return MS_ECONFIG;
     }
     const ms_conf_node *plc = ms_conf_get(root, "plc");
     if (!plc || ms_conf_want(plc, MS_CONF_MAP, "plc", err) < 0)

@@ -190,6 +190,7 @@ int ms_lgx_route_encode(const char *text, uint8_t *out, size_t cap);
 
 enum {
     MS_LGX_SVC_GET_ALL = 0x01,
+    MS_LGX_SVC_GET_LIST = 0x03,  /* Get_Attribute_List */
     MS_LGX_SVC_MSP = 0x0A,
     MS_LGX_SVC_READ = 0x4C,
     MS_LGX_SVC_WRITE = 0x4D,
