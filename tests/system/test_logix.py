@@ -143,9 +143,11 @@ CLIENT_TAGS = {
 }
 
 
-def server(bus, port, test=None, plc=PLC):
+def server(bus, port, test=None, plc=PLC, udts=None):
     doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
            'port': port, 'plc': plc, 'tags': SERVER_TAGS}
+    if udts:
+        doc['udts'] = udts
     if test:
         doc['test'] = test
     p = Proc('logixserver', doc)
@@ -283,9 +285,13 @@ NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def test_st_ethernet_ip_peer():
-    """npm's st-ethernet-ip (pinned by package-lock.json) reads and writes
-    logixserver: SINT, INT, DINT, LINT, REAL, an array range, a bit by
-    its Read-Modify-Write, and gets an error for a missing tag."""
+    """npm's st-ethernet-ip (pinned by package-lock.json), connecting with
+    its default setup (identity, the Symbol instance list, every template),
+    sees each tag with its type and the Motor and STRING templates with
+    their members and offsets; reads and writes SINT, INT, DINT, LINT,
+    REAL, an array range, a bit by its Read-Modify-Write, UDT members (of
+    a tag and of an array element), a whole UDT and a STRING; gets 0x05
+    for a missing member and 0x04 for a missing tag."""
     import shutil
     node = shutil.which('node')
     npm = shutil.which('npm')
@@ -302,8 +308,13 @@ def test_st_ethernet_ip_peer():
     plc = dict(PLC)
     plc.update({'S8': {'type': 'SINT'}, 'I16': {'type': 'INT'},
                 'D32': {'type': 'DINT'}, 'L64': {'type': 'LINT'},
-                'R32': {'type': 'REAL'}, 'Word': {'type': 'DINT'}})
-    srv = server(bus, port, plc=plc)
+                'R32': {'type': 'REAL'}, 'Word': {'type': 'DINT'},
+                'M1': {'type': 'Motor'},
+                'Motors': {'type': 'Motor', 'dims': [3]},
+                'Name': {'type': 'STRING'}})
+    udts = {'Motor': {'Speed': 'REAL', 'Run': 'SINT', 'Count': 'DINT',
+                      'Hours': 'LINT'}}
+    srv = server(bus, port, plc=plc, udts=udts)
     rc, out, err = h.run_cmd([node, 'peer.js', str(port)], timeout=120,
                              cwd=NODE_DIR)
     check_eq(rc, 0, 'peer.js exit (%s)' % err[-500:])
@@ -315,6 +326,25 @@ def test_st_ethernet_ip_peer():
     check_eq(got['R32'], 1.5, 'REAL')
     check_eq(got['Iout'], [0, 0, 0, 0, 0, 7, 0, 0, 0, 0], 'DINT[10]')
     check_eq(got['Word'], 8, 'bit 3 by RMW')
+    tags = {t[0]: t[1:] for t in got['tags']}
+    check_eq(tags['M1'], ['Motor', True], 'M1 in the tag list')
+    check_eq(tags['Motors'], ['Motor', True], 'Motors in the tag list')
+    check_eq(tags['Name'], ['STRING', True], 'Name in the tag list')
+    check_eq(tags['R32'], ['REAL', False], 'R32 in the tag list')
+    tmpl = {t[0]: t[1:] for t in got['templates']}
+    # Logix alignment: SINT at 4, DINT at 8, LINT at 16; 24 bytes in all
+    check_eq(tmpl['Motor'], [24, [['Speed', 0xCA, 0], ['Run', 0xC2, 4],
+                                  ['Count', 0xC4, 8], ['Hours', 0xC5, 16]]],
+             'Motor template')
+    check_eq(tmpl['STRING'], [88, [['LEN', 0xC4, 0], ['DATA', 0xC2, 4]]],
+             'STRING template')
+    check_eq(got['Speed'], 2.5, 'M1.Speed written and read')
+    check_eq(got['M1'], {'Speed': 2.5, 'Run': 0, 'Count': -7,
+                         'Hours': '0'}, 'M1 read whole')
+    check_eq(got['MotorsCount'], 42, 'Motors[1].Count')
+    check_eq(got['Name'], 'hello logix', 'STRING written and read')
+    check('"generalStatusCode":5' in got['MNope'],
+          'missing member: status 0x05: %r', got['MNope'])
     check('"generalStatusCode":4' in got['Nope'],
           'missing tag: status 0x04: %r', got['Nope'])
     srv.stop()
