@@ -71,6 +71,7 @@ const { Controller, Tag } = require('st-ethernet-ip');
   try { await plc.readTag(missing); out.Nope = 'read'; }
   catch (e) { out.Nope = JSON.stringify(e); }
   await plc.disconnect();
-  console.log(JSON.stringify(out, (k, v) =>
-    typeof v === 'bigint' ? v.toString() : v));
+  // its setup leaves a 40 s tag-list timeout armed: exit once written
+  process.stdout.write(JSON.stringify(out, (k, v) =>
+    typeof v === 'bigint' ? v.toString() : v) + '\n', () => process.exit(0));
 })().catch(e => { console.error('ERR', e); process.exit(1); });
