@@ -350,6 +350,45 @@ def test_st_ethernet_ip_peer():
     srv.stop()
 
 
+def test_list_identity_over_udp():
+    """List Identity (0x63) sent as a UDP datagram to logixserver's port
+    is answered by one datagram: one identity item (0x0C) holding the
+    port, vendor 1, device type 0x0E and the product name; the same bytes
+    as the answer over TCP."""
+    import socket
+    bus = Bus()
+    port = h.free_port()
+    srv = server(bus, port)
+    req = struct.pack('<HHII8sI', 0x63, 0, 0, 0, b'udp-ctx1', 0)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(10)
+    u.sendto(req, ('127.0.0.1', port))
+    got, _ = u.recvfrom(2048)
+    u.close()
+    cmd, length, session, status, ctx = struct.unpack_from('<HHII8s', got)
+    check_eq((cmd, session, status, ctx), (0x63, 0, 0, b'udp-ctx1'),
+             'List Identity header')
+    check_eq(length, len(got) - 24, 'length')
+    count, item, ilen, ver = struct.unpack_from('<HHHH', got, 24)
+    check_eq((count, item, ilen, ver), (1, 0x0C, len(got) - 30, 1),
+             'one identity item')
+    check_eq(struct.unpack_from('>HH', got, 32), (2, port),
+             'sockaddr: AF_INET and the port')
+    vendor, dtype = struct.unpack_from('<HH', got, 48)
+    check_eq((vendor, dtype), (1, 0x0E), 'vendor and device type')
+    check(b'mscada logixserver' in got, 'product name in %r', got)
+    t = socket.create_connection(('127.0.0.1', port), timeout=10)
+    t.sendall(req)
+    tcp = b''
+    while len(tcp) < len(got):
+        chunk = t.recv(2048)
+        check(chunk, 'TCP List Identity answered')
+        tcp += chunk
+    t.close()
+    check_eq(tcp, got, 'the same answer over TCP')
+    srv.stop()
+
+
 def test_tshark_decodes_our_frames():
     """Wireshark's dissector (tshark) reads every frame between
     logixclient and logixserver on loopback: Register Session, Large

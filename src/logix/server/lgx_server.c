@@ -1,7 +1,9 @@
 /* logixserver's transport: sessions, CIP connections and the
  * encapsulation around lgx_db's answers (lgx_server.h). A sweep once a
  * second drops a client that has sat mid-frame longer than the timeout,
- * so one that stops costs the others nothing, not even its slot. */
+ * so one that stops costs the others nothing, not even its slot. List
+ * Identity is also answered over UDP on the same port, as EtherNet/IP
+ * devices do for browsers that broadcast it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +42,13 @@ struct ms_lgx_server {
     ms_lgx_server_config cfg;
     ms_listener *listener;
     uv_timer_t sweep;
-    int handles;           /* the listener and the sweep */
+    uv_udp_t udp;          /* List Identity; open when udp_on */
+    bool udp_on;
+    int port;
+    int handles;           /* the listener, the sweep and the udp */
     uint32_t next_id;      /* sessions and connection ids */
     uint8_t reply[MS_LGX_FRAME_MAX], cip[MS_LGX_FRAME_MAX];
+    uint8_t dgram[MS_LGX_HDR + 64];
 };
 
 static uint32_t new_id(ms_lgx_server *s)
@@ -194,6 +200,33 @@ static int queue(lgx_conn *c, const uint8_t *p, size_t n)
     return ms_buf_append(&c->out, p, n);
 }
 
+/* The List Identity reply to header h: the identity item, as the
+ * Identity object says, in a CPF. Returns its length; 0 on failure. */
+static size_t list_identity(ms_lgx_server *s, ms_lgx_encap *h, ms_lgx_w *w)
+{
+    static const uint8_t get_all[] = {0x01, 0x02, 0x20, 0x01, 0x24, 0x01};
+    size_t r = ms_lgx_db_serve(s->cfg.db, get_all, sizeof get_all, s->cip,
+                               sizeof s->cip, UCMM_ROOM);
+    if (r < 4)
+        return 0;
+    h->session = 0;
+    h->status = 0;
+    ms_lgx_encap_put(w, h);
+    ms_lgx_put16(w, 1);
+    ms_lgx_put16(w, MS_LGX_ITEM_IDENTITY);
+    size_t at = w->len;
+    ms_lgx_put16(w, 0);
+    ms_lgx_put16(w, 1);        /* protocol version */
+    uint8_t sa[16] = {0, 2, (uint8_t)(s->port >> 8),
+                      (uint8_t)s->port}; /* sockaddr, big-endian */
+    ms_lgx_put(w, sa, sizeof sa);
+    ms_lgx_put(w, s->cip + 4, r - 4);
+    ms_lgx_put8(w, 3);         /* state */
+    ms_lgx_patch16(w, at, (uint16_t)(w->len - at - 2));
+    ms_lgx_patch16(w, 2, (uint16_t)(w->len - MS_LGX_HDR));
+    return w->err ? 0 : w->len;
+}
+
 /* Answers one whole frame; -1 to drop the client. */
 static int answer(lgx_conn *c, const uint8_t *f, size_t n)
 {
@@ -222,29 +255,8 @@ static int answer(lgx_conn *c, const uint8_t *f, size_t n)
         return -1;
     case MS_LGX_NOP:
         return 0;
-    case MS_LGX_LIST_IDENTITY: {
-        /* the identity item: as the Identity object says, in a CPF */
-        static const uint8_t get_all[] = {0x01, 0x02, 0x20, 0x01, 0x24, 0x01};
-        size_t r = ms_lgx_db_serve(s->cfg.db, get_all, sizeof get_all, s->cip,
-                                   sizeof s->cip, UCMM_ROOM);
-        if (r < 4)
-            return -1;
-        h.session = 0;
-        ms_lgx_encap_put(&w, &h);
-        ms_lgx_put16(&w, 1);
-        ms_lgx_put16(&w, MS_LGX_ITEM_IDENTITY);
-        size_t at = w.len;
-        ms_lgx_put16(&w, 0);
-        ms_lgx_put16(&w, 1);        /* protocol version */
-        uint8_t sa[16] = {0, 2, (uint8_t)(MS_LGX_PORT >> 8),
-                          (uint8_t)MS_LGX_PORT}; /* sockaddr, big-endian */
-        ms_lgx_put(&w, sa, sizeof sa);
-        ms_lgx_put(&w, s->cip + 4, r - 4);
-        ms_lgx_put8(&w, 3);         /* state */
-        ms_lgx_patch16(&w, at, (uint16_t)(w.len - at - 2));
-        ms_lgx_patch16(&w, 2, (uint16_t)(w.len - MS_LGX_HDR));
-        return w.err ? -1 : queue(c, s->reply, w.len);
-    }
+    case MS_LGX_LIST_IDENTITY:
+        return queue(c, s->reply, list_identity(s, &h, &w));
     case MS_LGX_SEND_RR:
     case MS_LGX_SEND_UNIT:
         break;
@@ -345,6 +357,34 @@ static void on_closed(ms_listen_conn *lc)
     ms_buf_free(&((lgx_conn *)lc)->out);
 }
 
+static void on_udp_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    ms_lgx_server *s = hd->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)s->dgram, sizeof s->dgram);
+}
+
+/* A datagram: List Identity is answered, anything else ignored (UDP
+ * carries nothing else here; browsers retry). */
+static void on_udp(uv_udp_t *hd, ssize_t nread, const uv_buf_t *buf,
+                   const struct sockaddr *from, unsigned flags)
+{
+    ms_lgx_server *s = hd->data;
+    if (nread < MS_LGX_HDR || !from || (flags & UV_UDP_PARTIAL))
+        return;
+    ms_lgx_encap h;
+    ms_lgx_encap_get((const uint8_t *)buf->base, &h);
+    if (h.command != MS_LGX_LIST_IDENTITY)
+        return;
+    ms_lgx_w w;
+    ms_lgx_w_init(&w, s->reply, sizeof s->reply);
+    size_t n = list_identity(s, &h, &w);
+    if (!n)
+        return;
+    uv_buf_t b = uv_buf_init((char *)s->reply, (unsigned)n);
+    uv_udp_try_send(&s->udp, &b, 1, from); /* full buffer: dropped */
+}
+
 static void on_sweep(uv_timer_t *t)
 {
     ms_lgx_server *s = t->data;
@@ -360,6 +400,18 @@ static void on_sweep(uv_timer_t *t)
             ms_listen_conn_close(lc);
         }
     }
+}
+
+static void on_part_closed(void *arg)
+{
+    ms_lgx_server *s = arg;
+    if (--s->handles == 0)
+        free(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    on_part_closed(h->data);
 }
 
 int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
@@ -399,27 +451,33 @@ int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
     s->sweep.data = s;
     s->handles = 2;
     uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-    ms_log_info("serving EtherNet/IP on %s:%d", cfg->ip,
-                ms_listener_port(s->listener));
+    s->port = ms_listener_port(s->listener);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (uv_ip4_addr(cfg->ip, s->port, (struct sockaddr_in *)&ss) != 0)
+        uv_ip6_addr(cfg->ip, s->port, (struct sockaddr_in6 *)&ss);
+    uv_udp_init(loop, &s->udp);
+    s->udp.data = s;
+    s->handles++;
+    s->udp_on = true;
+    rc = uv_udp_bind(&s->udp, (const struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&s->udp, on_udp_alloc, on_udp);
+    if (rc < 0) { /* TCP serves on: List Identity is there too */
+        ms_log_warn("List Identity over UDP %s:%d off: %s", cfg->ip, s->port,
+                    uv_strerror(rc));
+        s->udp_on = false;
+        uv_close((uv_handle_t *)&s->udp, on_handle_closed);
+    }
+    ms_log_info("serving EtherNet/IP on %s:%d%s", cfg->ip, s->port,
+                s->udp_on ? " (and List Identity over UDP)" : "");
     *out = s;
     return 0;
 }
 
 int ms_lgx_server_port(const ms_lgx_server *s)
 {
-    return ms_listener_port(s->listener);
-}
-
-static void on_part_closed(void *arg)
-{
-    ms_lgx_server *s = arg;
-    if (--s->handles == 0)
-        free(s);
-}
-
-static void on_sweep_closed(uv_handle_t *h)
-{
-    on_part_closed(h->data);
+    return s->port;
 }
 
 void ms_lgx_server_stop(ms_lgx_server *s)
@@ -427,5 +485,7 @@ void ms_lgx_server_stop(ms_lgx_server *s)
     if (!s)
         return;
     ms_listener_close(s->listener, on_part_closed, s);
-    uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
+    uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
+    if (s->udp_on)
+        uv_close((uv_handle_t *)&s->udp, on_handle_closed);
 }
