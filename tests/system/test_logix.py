@@ -290,7 +290,8 @@ def test_st_ethernet_ip_peer():
     sees each tag with its type and the Motor and STRING templates with
     their members and offsets; reads and writes SINT, INT, DINT, LINT,
     REAL, an array range, a bit by its Read-Modify-Write, UDT members (of
-    a tag and of an array element), a whole UDT and a STRING; gets 0x05
+    a tag and of an array element), a whole UDT and a STRING, a bit of a UDT member by
+    Read-Modify-Write; gets 0x05
     for a missing member and 0x04 for a missing tag."""
     import shutil
     node = shutil.which('node')
@@ -339,7 +340,8 @@ def test_st_ethernet_ip_peer():
     check_eq(tmpl['STRING'], [88, [['LEN', 0xC4, 0], ['DATA', 0xC2, 4]]],
              'STRING template')
     check_eq(got['Speed'], 2.5, 'M1.Speed written and read')
-    check_eq(got['M1'], {'Speed': 2.5, 'Run': 0, 'Count': -7,
+    # Count: -7 written, then bit 0 cleared by Read-Modify-Write: -8
+    check_eq(got['M1'], {'Speed': 2.5, 'Run': 0, 'Count': -8,
                          'Hours': '0'}, 'M1 read whole')
     check_eq(got['MotorsCount'], 42, 'Motors[1].Count')
     check_eq(got['Name'], 'hello logix', 'STRING written and read')

@@ -55,6 +55,9 @@ const { Controller, Tag } = require('st-ethernet-ip');
   const mcr = new Tag('Motors[1].Count');
   await plc.readTag(mcr);
   out.MotorsCount = mcr.value;
+  const mb0 = new Tag('M1.Count.0', null, 0xC4);
+  mb0.value = false; // Read-Modify-Write on a member: -7 & ~1 = -8
+  await plc.writeTag(mb0);
   const m1 = plc.newTag('M1', null, false);
   await plc.readTag(m1);
   out.M1 = m1.value;
