@@ -3,12 +3,47 @@
  * and replies, EPATH segments, MSP offsets, Forward Open/Close, Unconnected
  * Send, read reply values), and the address and route parsers on the same
  * bytes as text. An address that parses must encode to a path that splits
- * back into names and indexes only. Invariants are checked with abort(). */
+ * back into names and indexes only. The same bytes are also served as a
+ * request by logixserver's memory (tags, a UDT, STRING, templates), with
+ * three connection sizes. Invariants are checked with abort(). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "logix/codec/lgx_codec.h"
+#include "logix/server/lgx_db.h"
+
+static ms_lgx_db *db_once(void)
+{
+    static ms_lgx_db db;
+    static int made;
+    if (!made) {
+        made = 1;
+        ms_lgx_member m[3] = {{.name = "A", .type = MS_LGX_REAL},
+                              {.name = "B", .type = MS_LGX_SINT},
+                              {.name = "C", .type = MS_LGX_LINT}};
+        uint32_t d[2] = {3, 4};
+        if (ms_lgx_db_add_udt(&db, "U", m, 3) != 0 ||
+            ms_lgx_db_add_struct(&db, "X", 0, NULL, 0) < 0 ||
+            ms_lgx_db_add_struct(&db, "Y", 0, d, 1) < 0 ||
+            ms_lgx_db_add(&db, "S", MS_LGX_TYPE_STRUCT, NULL, 0) < 0 ||
+            ms_lgx_db_add(&db, "D", MS_LGX_DINT, d, 2) < 0)
+            abort();
+    }
+    return &db;
+}
+
+static void serve(const uint8_t *p, size_t n)
+{
+    static uint8_t out[MS_LGX_FRAME_MAX];
+    static const size_t rooms[] = {16, 504, 4002};
+    for (size_t i = 0; i < sizeof rooms / sizeof rooms[0]; i++) {
+        size_t r = ms_lgx_db_serve(db_once(), p, n, out, sizeof out,
+                                   rooms[i]);
+        if (r > sizeof out)
+            abort();
+    }
+}
 
 static void cip(const uint8_t *p, size_t n)
 {
@@ -59,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cip(c.cip, c.cip_len);
     }
     cip(data, size);
+    serve(data, size);
 
     char text[160];
     size_t n = size < sizeof text - 1 ? size : sizeof text - 1;
