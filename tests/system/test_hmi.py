@@ -226,6 +226,9 @@ def test_every_item_renders_the_bus_value():
     check(p.eval("!!document.querySelector('main hr') && "
                  "!!document.querySelector('main .linebreak') && "
                  "!!document.querySelector('main .br')"), 'br hr linebreak')
+    # The dict value may be drawn a frame after the scalars.
+    p.wait("document.querySelectorAll('.selectdict .cell').length === 2",
+           'selectdict cells')
     check_eq(p.eval("[...document.querySelectorAll('.selectdict .cell')]"
                     ".map(e => e.textContent + (e.disabled ? '!' : ''))"),
              ['MonOff', 'TueOn!'], 'selectdict cells, locked one disabled')
