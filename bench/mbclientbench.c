@@ -11,23 +11,20 @@
  *   mbclientbench [--mscada PATH] [--plcs 100] [--rate 0.1] [--seconds 10]
  */
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "core/buf.h"
 #include "mscada/modbus.h"
-#include "mscada/mstime.h"
+
+#include "benchutil.h"
 
 /* ---- the simulated PLCs ----------------------------------------------------- */
 
@@ -153,82 +150,12 @@ static void simulate(const int *ports, int n)
     _exit(0);
 }
 
-/* ---- helpers ---------------------------------------------------------------- */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static pid_t spawn(char *const argv[], const char *log)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        setsid();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        FILE *f = fopen(log, "a");
-        if (f) {
-            dup2(fileno(f), 1);
-            dup2(fileno(f), 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    /* Fields after the name: state is 3rd; utime 14th, stime 15th. */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                            "%lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
 int main(int argc, char **argv)
 {
     char mscada[1024];
     int plcs = 100;
     double rate = 0.1, secs = 10;
-    snprintf(mscada, sizeof mscada, "%s", argv[0]);
-    char *slash = strrchr(mscada, '/');
-    snprintf(slash ? slash + 1 : mscada,
-             sizeof mscada - (size_t)(slash ? slash + 1 - mscada : 0),
-             "../mscada");
+    bench_mscada_path(mscada, sizeof mscada, argv[0]);
     static const struct option opts[] = {
         {"mscada", required_argument, 0, 'm'},
         {"plcs", required_argument, 0, 'p'},
@@ -254,28 +181,25 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         return 1;
     int *ports = calloc((size_t)plcs, sizeof *ports);
-    for (int i = 0; i < plcs; i++)
-        ports[i] = free_port();
+    if (bench_free_ports(SOCK_STREAM, ports, plcs) < 0)
+        return 1;
     answered = mmap(NULL, sizeof *answered, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (answered == MAP_FAILED)
         return 1;
-    fflush(NULL);
-    pid_t sim = fork();
-    if (sim == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pid_t sim = bench_fork();
+    if (sim == 0)
         simulate(ports, plcs);
+    int bus_port;
+    pid_t bus = bench_bus_start(mscada, dir, "bus", NULL, &bus_port);
+    if (bus < 0) {
+        bench_stop(sim, 5);
+        return 1;
     }
-    int bus_port = free_port();
-    char bconf[300], mconf[300], blog[300], mlog[300];
-    snprintf(bconf, sizeof bconf, "%s/bus.yaml", dir);
+    char mconf[300], mlog[300];
     snprintf(mconf, sizeof mconf, "%s/modbusclient.yaml", dir);
-    snprintf(blog, sizeof blog, "%s/bus.log", dir);
     snprintf(mlog, sizeof mlog, "%s/modbusclient.log", dir);
-    FILE *f = fopen(bconf, "w");
-    fprintf(f, "ip: 127.0.0.1\nport: %d\n", bus_port);
-    fclose(f);
-    f = fopen(mconf, "w");
+    FILE *f = fopen(mconf, "w");
     fprintf(f, "bus_port: %d\nrtus:\n", bus_port);
     for (int i = 0; i < plcs; i++)
         fprintf(f,
@@ -303,23 +227,20 @@ int main(int argc, char **argv)
         fprintf(f, "  P%d_j: {type: bool, read: 'PLC%d:1:0x:64'}\n", i, i);
     }
     fclose(f);
-    char *bargv[] = {mscada, (char *)"bus", (char *)"--config", bconf, NULL};
-    pid_t bus = spawn(bargv, blog);
-    usleep(300000);
     char *margv[] = {mscada, (char *)"modbusclient", (char *)"--config",
                      mconf, NULL};
-    pid_t mbc = spawn(margv, mlog);
+    pid_t mbc = bench_spawn(margv, mlog);
     sleep(3); /* connect and settle */
-    double c0 = cpu_s(mbc), s0 = cpu_s(sim);
+    double c0 = bench_cpu_s(mbc), s0 = bench_cpu_s(sim);
     uint64_t a0 = *answered;
-    uint64_t t0 = ms_time_mono_ns();
+    double t0 = bench_now_s();
     usleep((useconds_t)(secs * 1e6));
-    double c1 = cpu_s(mbc), s1 = cpu_s(sim);
+    double c1 = bench_cpu_s(mbc), s1 = bench_cpu_s(sim);
     uint64_t a1 = *answered;
-    double dt = (double)(ms_time_mono_ns() - t0) / 1e9;
+    double dt = bench_now_s() - t0;
     int alive = waitpid(mbc, NULL, WNOHANG) == 0;
-    stop(mbc);
-    stop(bus);
+    bench_stop(mbc, 3);
+    bench_stop(bus, 3);
     kill(sim, SIGKILL);
     waitpid(sim, NULL, 0);
     if (!alive || c0 < 0 || c1 < 0) {
@@ -332,9 +253,7 @@ int main(int argc, char **argv)
            "in %.1f s); simulator %.1f%%\n",
            plcs, rate, reqs, (double)(a1 - a0) / dt, plcs * 10,
            100 * (c1 - c0) / dt, c1 - c0, dt, 100 * (s1 - s0) / dt);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (bench_rm_dir(dir) < 0)
         fprintf(stderr, "could not remove %s\n", dir);
     return 0;
 }

@@ -26,20 +26,16 @@
  * --dead N: the last N agents' ports have no snmpd (every GET to them
  * times out: timeout 1 s, 1 retry, everywhere).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -48,9 +44,10 @@
 
 #include "mscada/client.h"
 #include "mscada/log.h"
-#include "mscada/mstime.h"
 #include "mscada/tag.h"
 #include "snmp/snmp_session.h"
+
+#include "benchutil.h"
 
 #define SNMPD "/usr/sbin/snmpd"
 #define COMMUNITY "bench"
@@ -97,162 +94,11 @@ static double secs = 30, settle = 5;
 static int ports[MAX_AGENTS];
 static pid_t snmpd_pid;
 
-/* ---- processes and /proc ---------------------------------------------------- */
+/* ---- helpers ---------------------------------------------------------------- */
 
 static void path_in(char *out, size_t cap, const char *name)
 {
     snprintf(out, cap, "%s/%s", dir, name);
-}
-
-/* argv[0] is run with its output to log, in a process group of its own,
- * killed if the bench dies. */
-static pid_t spawn(char *const argv[], const char *log)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setsid();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        FILE *f = fopen(log, "a");
-        if (f) {
-            dup2(fileno(f), 1);
-            dup2(fileno(f), 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
-        usleep(10000);
-    }
-    fprintf(stderr, "snmpbench: pid %d ignored SIGTERM for 5 s: SIGKILL\n",
-            (int)pid);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
-/* user+system CPU seconds of pid, or -1. */
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    /* After the name: state, then 10 fields, then utime and stime. */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                            "%lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* VmRSS of pid in KiB, or -1. */
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/* Busy CPU seconds of the whole machine (all cores). */
-static double machine_s(void)
-{
-    unsigned long long v[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return 0;
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n != 8)
-        return 0;
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
-           (double)sysconf(_SC_CLK_TCK);
-}
-
-static double now_s(void)
-{
-    return (double)ms_time_mono_ns() / 1e9;
-}
-
-static int free_port(int type)
-{
-    int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* A distinct free UDP port per agent: all bound at once, then freed. */
-static int pick_agent_ports(void)
-{
-    int *fds = calloc((size_t)nagents, sizeof *fds);
-    int rc = 0;
-    for (int i = 0; i < nagents; i++) {
-        struct sockaddr_in a;
-        socklen_t al = sizeof a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
-        if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, sizeof a) < 0 ||
-            getsockname(fds[i], (struct sockaddr *)&a, &al) < 0) {
-            rc = -1;
-            break;
-        }
-        ports[i] = ntohs(a.sin_port);
-    }
-    for (int i = 0; i < nagents; i++)
-        if (fds[i] > 0)
-            close(fds[i]);
-    free(fds);
-    return rc;
-}
-
-/* Waits up to secs for text to appear in the file at path: 0, or -1. */
-static int wait_log(const char *path, const char *text, double secs)
-{
-    char line[512];
-    for (double t = 0; t < secs; t += 0.05) {
-        FILE *f = fopen(path, "r");
-        int found = 0;
-        while (f && !found && fgets(line, sizeof line, f))
-            found = strstr(line, text) != NULL;
-        if (f)
-            fclose(f);
-        if (found)
-            return 0;
-        usleep(50000);
-    }
-    return -1;
 }
 
 static double median(double *v, int n)
@@ -270,8 +116,9 @@ static double median(double *v, int n)
 
 /* ---- the agents: one snmpd on every port ------------------------------------ */
 
-/* One synchronous GET of sysUpTime.0 on port: 0 when it answers. */
-static int probe(int port)
+/* A net-snmp single session to the agent on port (v2c, our community),
+ * or NULL. */
+static void *session_open(int port, long timeout_us, int retries)
 {
     netsnmp_session s;
     char peer[64];
@@ -281,9 +128,15 @@ static int probe(int port)
     s.version = SNMP_VERSION_2c;
     s.community = (u_char *)COMMUNITY;
     s.community_len = strlen(COMMUNITY);
-    s.timeout = 300000;
-    s.retries = 0;
-    void *sp = snmp_sess_open(&s);
+    s.timeout = timeout_us;
+    s.retries = retries;
+    return snmp_sess_open(&s);
+}
+
+/* One synchronous GET of sysUpTime.0 on port: 0 when it answers. */
+static int probe(int port)
+{
+    void *sp = session_open(port, 300000, 0);
     if (!sp)
         return -1;
     oid name[MAX_OID_LEN];
@@ -332,7 +185,7 @@ static int snmpd_start(void)
     char *argv[] = {(char *)SNMPD, (char *)"-f", (char *)"-C", (char *)"-c",
                     conf, (char *)"-r", (char *)"-I", (char *)"-smux",
                     (char *)"-Lf", log, addrs, NULL};
-    snmpd_pid = spawn(argv, out);
+    snmpd_pid = bench_spawn(argv, out);
     free(addrs);
     for (int i = 0; i < 100; i++) {
         if (waitpid(snmpd_pid, NULL, WNOHANG) == snmpd_pid) {
@@ -412,12 +265,12 @@ static void take(snap *s)
         s->ok += wc.ok[i];
     }
     s->changes = wc.changes;
-    s->t = now_s();
-    s->client = cpu_s(snmpc_pid);
-    s->snmpd = cpu_s(snmpd_pid);
-    s->bus = cpu_s(bus_pid);
-    s->self = cpu_s(getpid());
-    s->machine = machine_s();
+    s->t = bench_now_s();
+    s->client = bench_cpu_s(snmpc_pid);
+    s->snmpd = bench_cpu_s(snmpd_pid);
+    s->bus = bench_cpu_s(bus_pid);
+    s->self = bench_cpu_s(getpid());
+    s->machine = bench_machine_s();
 }
 
 static void on_tick(uv_timer_t *t)
@@ -434,20 +287,16 @@ static void on_tick(uv_timer_t *t)
 
 static int run_mscada(void)
 {
-    char bconf[300], mconf[300], tconf[300], blog[300], mlog[300];
-    path_in(bconf, sizeof bconf, "bus.yaml");
+    char mconf[300], tconf[300], mlog[300];
     path_in(mconf, sizeof mconf, "snmpclient.yaml");
     path_in(tconf, sizeof tconf, "tags.yaml");
-    path_in(blog, sizeof blog, "bus.log");
     path_in(mlog, sizeof mlog, "snmpclient.log");
-    int bus_port = free_port(SOCK_STREAM);
-    FILE *f = fopen(bconf, "w");
-    fprintf(f, "ip: 127.0.0.1\nport: %d\n", bus_port);
-    fclose(f);
-    f = fopen(tconf, "w");
-    fprintf(f, "{}\n");
-    fclose(f);
-    f = fopen(mconf, "w");
+    int bus_port;
+    bus_pid = bench_bus_start(mscada, dir, "bus", NULL, &bus_port);
+    if (bus_pid < 0)
+        return -1;
+    bench_write(tconf, "{}\n");
+    FILE *f = fopen(mconf, "w");
     fprintf(f, "bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n", bus_port);
     for (int i = 0; i < nagents; i++) {
         fprintf(f, "- name: a%d\n  ip: 127.0.0.1\n  port: %d\n  community: "
@@ -464,16 +313,9 @@ static int run_mscada(void)
                     oids[k].kind == 's' ? "str" : "int", i, oids[k].oid);
     fclose(f);
 
-    char *bargv[] = {mscada, (char *)"bus", (char *)"--config", bconf, NULL};
-    bus_pid = spawn(bargv, blog);
-    if (wait_log(blog, "listening on", 10) < 0) {
-        fprintf(stderr, "snmpbench: the bus did not start; see %s\n", blog);
-        stop(bus_pid);
-        return -1;
-    }
     char *margv[] = {mscada, (char *)"snmpclient", (char *)"--config", mconf,
                      (char *)"--tags", tconf, NULL};
-    snmpc_pid = spawn(margv, mlog);
+    snmpc_pid = bench_spawn(margv, mlog);
     printf("\n=== mscada: bus pid %d on port %d, snmpclient pid %d\n"
            "$ mscada snmpclient --config %s --tags %s\n"
            "  (%d rtus x %d OIDs, rate 1 s, max_oids_per_pdu %d; the bench "
@@ -510,10 +352,10 @@ static int run_mscada(void)
     uv_timer_start(&tick, on_tick, (uint64_t)(settle * 1000), 0);
     uv_run(loop, UV_RUN_DEFAULT);
 
-    long rss = rss_kib(snmpc_pid);
+    long rss = bench_status_kib(snmpc_pid, "VmRSS");
     int alive = waitpid(snmpc_pid, NULL, WNOHANG) == 0;
-    stop(snmpc_pid);
-    stop(bus_pid);
+    bench_stop(snmpc_pid, 5);
+    bench_stop(bus_pid, 5);
     if (!alive || s0.client < 0 || s1.client < 0) {
         fprintf(stderr, "snmpbench: snmpclient died; see %s\n", mlog);
         return -1;
@@ -585,23 +427,17 @@ static int run_snmpget(int parallel)
            "OIDs, one snmpget per agent per second%s, MIBS= )\n",
            parallel ? "all agents at once" : "one agent after the other",
            script, nagents, NOIDS, parallel ? ", `&` then `wait`" : "");
-    double m0 = machine_s(), d0 = cpu_s(snmpd_pid), t0 = now_s();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setsid();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-            _exit(127);
-        execl("/bin/sh", "sh", script, (char *)NULL);
-        _exit(127);
-    }
+    double m0 = bench_machine_s(), d0 = bench_cpu_s(snmpd_pid);
+    double t0 = bench_now_s();
+    char *argv[] = {(char *)"/bin/sh", script, NULL};
+    pid_t pid = bench_spawn_on(argv, out, err, -1);
     int status;
     struct rusage ru;
     /* The shell waits for its snmpgets, so their CPU is in its rusage. */
     if (wait4(pid, &status, 0, &ru) != pid)
         return -1;
-    double dt = now_s() - t0, d1 = cpu_s(snmpd_pid), m1 = machine_s();
+    double dt = bench_now_s() - t0, d1 = bench_cpu_s(snmpd_pid);
+    double m1 = bench_machine_s();
     double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     /* Each line: round K and how far past its second it ended (ms). */
@@ -650,19 +486,10 @@ static void sync_child(void)
     ms_snmp_lib_init(NULL, NULL);
     void **sess = calloc((size_t)nagents, sizeof *sess);
     for (int i = 0; i < nagents; i++) {
-        netsnmp_session s;
-        char peer[64];
-        snmp_sess_init(&s);
-        snprintf(peer, sizeof peer, "udp:127.0.0.1:%d", ports[i]);
-        s.peername = peer;
-        s.version = SNMP_VERSION_2c;
-        s.community = (u_char *)COMMUNITY;
-        s.community_len = strlen(COMMUNITY);
-        s.timeout = 1000000;
-        s.retries = 1;
-        sess[i] = snmp_sess_open(&s);
+        sess[i] = session_open(ports[i], 1000000, 1);
         if (!sess[i]) {
-            fprintf(stderr, "snmpbench: cannot open a session to %s\n", peer);
+            fprintf(stderr, "snmpbench: cannot open a session to "
+                            "udp:127.0.0.1:%d\n", ports[i]);
             _exit(1);
         }
     }
@@ -672,19 +499,18 @@ static void sync_child(void)
         lens[k] = MAX_OID_LEN;
         read_objid(oids[k].oid, names[k], &lens[k]);
     }
-    struct rusage r0, r1;
-    getrusage(RUSAGE_SELF, &r0);
-    double t0 = now_s(), *durs = calloc(100000, sizeof *durs);
+    double cpu0 = bench_cpu_self();
+    double t0 = bench_now_s(), *durs = calloc(100000, sizeof *durs);
     int rounds = 0, fails = 0;
     long vbs = 0;
     double late = 0;
     for (;;) {
-        double next = t0 + rounds, start = now_s();
+        double next = t0 + rounds, start = bench_now_s();
         if (next - t0 >= secs || start - t0 >= secs)
             break; /* no round starts after the window */
         if (start < next) {
             usleep((useconds_t)((next - start) * 1e6));
-            start = now_s();
+            start = bench_now_s();
         }
         for (int i = 0; i < nagents; i++) {
             netsnmp_pdu *q = snmp_pdu_create(SNMP_MSG_GET), *r = NULL;
@@ -700,18 +526,14 @@ static void sync_child(void)
             if (r)
                 snmp_free_pdu(r);
         }
-        double end = now_s();
+        double end = bench_now_s();
         if (rounds < 100000)
             durs[rounds] = (end - start) * 1000;
         rounds++;
         late = end - next;
     }
-    getrusage(RUSAGE_SELF, &r1);
-    double dt = now_s() - t0;
-    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
-                 (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
-                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
-                 (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    double cpu = bench_cpu_self() - cpu0;
+    double dt = bench_now_s() - t0;
     printf("  rounds done:     %d in %.1f s (%.0f asked): median round of %d "
            "GETs %.1f ms; the last ended %.2f s after its scheduled start\n",
            rounds, dt, secs, nagents,
@@ -719,7 +541,8 @@ static void sync_child(void)
     printf("  GETs done:       %d (%.0f/s), %ld varbinds, %d failed\n",
            rounds * nagents, rounds * nagents / dt, vbs, fails);
     printf("  poller cpu:      %.2f s in %.1f s = %.1f%% of a core; RSS %ld "
-           "KiB\n", cpu, dt, 100 * cpu / dt, rss_kib(getpid()));
+           "KiB\n", cpu, dt, 100 * cpu / dt,
+           bench_status_kib(getpid(), "VmRSS"));
     for (int i = 0; i < nagents; i++)
         snmp_sess_close(sess[i]);
     fflush(stdout);
@@ -732,20 +555,17 @@ static int run_sync(void)
            "snmp_sess_synch_response, C; the pattern, not pymscada itself)\n"
            "  (%d agents x %d OIDs in one GET each, every second; sessions "
            "opened once)\n", nagents, NOIDS);
-    double d0 = cpu_s(snmpd_pid), t0 = now_s();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+    double d0 = bench_cpu_s(snmpd_pid), t0 = bench_now_s();
+    pid_t pid = bench_fork();
+    if (pid == 0)
         sync_child();
-    }
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)
         return -1;
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     printf("  others:          snmpd %.1f%%\n",
-           100 * (cpu_s(snmpd_pid) - d0) / dt);
+           100 * (bench_cpu_s(snmpd_pid) - d0) / dt);
     return 0;
 }
 
@@ -760,11 +580,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     const char *only = NULL;
-    snprintf(mscada, sizeof mscada, "%s", argv[0]);
-    char *slash = strrchr(mscada, '/');
-    snprintf(slash ? slash + 1 : mscada,
-             sizeof mscada - (size_t)(slash ? slash + 1 - mscada : 0),
-             "../mscada");
+    bench_mscada_path(mscada, sizeof mscada, argv[0]);
     static const struct option opts[] = {
         {"mscada", required_argument, 0, 'm'},
         {"agents", required_argument, 0, 'a'},
@@ -814,7 +630,8 @@ int main(int argc, char **argv)
     printf("snmpbench: %d agents x %d OIDs every second, %g s measured per "
            "way (%ld CPUs)\n", nagents, NOIDS, secs,
            sysconf(_SC_NPROCESSORS_ONLN));
-    if (pick_agent_ports() < 0 || snmpd_start() < 0) {
+    if (bench_free_ports(SOCK_DGRAM, ports, nagents) < 0 ||
+        snmpd_start() < 0) {
         rc = 1;
     } else {
         if (!only || !strcmp(only, "mscada"))
@@ -826,13 +643,11 @@ int main(int argc, char **argv)
         if (!only || !strcmp(only, "sync-seq"))
             rc |= run_sync() < 0;
     }
-    stop(snmpd_pid);
+    bench_stop(snmpd_pid, 5);
     if (rc) {
         fprintf(stderr, "snmpbench: logs kept in %s\n", dir);
     } else {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
+        if (bench_rm_dir(dir) < 0)
             fprintf(stderr, "snmpbench: could not remove %s\n", dir);
     }
     return rc;

@@ -31,10 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -43,6 +40,8 @@
 #include "mscada/log.h"
 #include "mscada/mstime.h"
 #include "mscada/tag.h"
+
+#include "benchutil.h"
 
 #define MOSQUITTO "/usr/sbin/mosquitto"
 #define MAX_NODES 64
@@ -64,145 +63,23 @@ static void path_in(char *out, size_t cap, const char *name)
     snprintf(out, cap, "%s/%s", dir, name);
 }
 
-static pid_t spawn(char *const argv[], const char *log)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setsid();
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        FILE *f = fopen(log, "a");
-        if (f) {
-            dup2(fileno(f), 1);
-            dup2(fileno(f), 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
-        usleep(10000);
-    }
-    fprintf(stderr, "spbbench: pid %d ignored SIGTERM for 5 s: SIGKILL\n",
-            (int)pid);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
-
 static void stop_all(void)
 {
     for (int i = 0; i <= nodes; i++)
-        stop(spb_pid[i]);
+        bench_stop(spb_pid[i], 5);
     for (int i = 0; i <= nodes; i++)
-        stop(bus_pid[i]);
-    stop(broker_pid);
-}
-
-/* user+system CPU seconds of pid, or 0. */
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                            "%lu %lu", &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_s(void)
-{
-    struct rusage r;
-    getrusage(RUSAGE_SELF, &r);
-    return (double)r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 +
-           (double)r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6;
-}
-
-/* Busy CPU seconds of the whole machine (all cores). */
-static double machine_s(void)
-{
-    unsigned long long v[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return 0;
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n != 8)
-        return 0;
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
-           (double)sysconf(_SC_CLK_TCK);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static int wait_log(const char *path, const char *text, double s)
-{
-    char line[512];
-    for (double t = 0; t < s; t += 0.05) {
-        FILE *f = fopen(path, "r");
-        int found = 0;
-        while (f && !found && fgets(line, sizeof line, f))
-            found = strstr(line, text) != NULL;
-        if (f)
-            fclose(f);
-        if (found)
-            return 0;
-        usleep(50000);
-    }
-    return -1;
+        bench_stop(bus_pid[i], 5);
+    bench_stop(broker_pid, 5);
 }
 
 /* ---- the processes under test ----------------------------------------------- */
 
 static int start_bus(int i, int *port)
 {
-    char conf[300], log[300], name[32];
-    *port = free_port();
-    snprintf(name, sizeof name, "bus%d.yaml", i);
-    path_in(conf, sizeof conf, name);
-    snprintf(name, sizeof name, "bus%d.log", i);
-    path_in(log, sizeof log, name);
-    FILE *f = fopen(conf, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "ip: 127.0.0.1\nport: %d\n", *port);
-    fclose(f);
-    char *argv[] = {mscada, (char *)"bus", (char *)"--config", conf, NULL};
-    bus_pid[i] = spawn(argv, log);
-    if (wait_log(log, "listening on", 10) < 0) {
-        fprintf(stderr, "spbbench: bus %d did not start; see %s\n", i, log);
-        return -1;
-    }
-    return 0;
+    char name[32];
+    snprintf(name, sizeof name, "bus%d", i);
+    bus_pid[i] = bench_bus_start(mscada, dir, name, NULL, port);
+    return bus_pid[i] < 0 ? -1 : 0;
 }
 
 static int start_spb(int i, const char *cfg_text, const char *tags)
@@ -221,8 +98,8 @@ static int start_spb(int i, const char *cfg_text, const char *tags)
                     (char *)"--tags", (char *)tags, NULL};
     if (!tags)
         argv[4] = NULL;
-    spb_pid[i] = spawn(argv, log);
-    if (wait_log(log, "MQTT 127.0.0.1", 10) < 0) {
+    spb_pid[i] = bench_spawn(argv, log);
+    if (bench_wait_log(log, "MQTT 127.0.0.1", 10) < 0) {
         fprintf(stderr, "spbbench: sparkplug %d did not connect; see %s\n",
                 i, log);
         return -1;
@@ -233,7 +110,7 @@ static int start_spb(int i, const char *cfg_text, const char *tags)
 static int start_broker(int *port)
 {
     char conf[300], log[300];
-    *port = free_port();
+    *port = bench_free_port(SOCK_STREAM);
     path_in(conf, sizeof conf, "mosquitto.conf");
     path_in(log, sizeof log, "mosquitto.log");
     FILE *f = fopen(conf, "w");
@@ -247,8 +124,8 @@ static int start_broker(int *port)
             user && *user ? user : (getuid() ? "nobody" : "root"));
     fclose(f);
     char *argv[] = {(char *)MOSQUITTO, (char *)"-c", conf, NULL};
-    broker_pid = spawn(argv, log);
-    if (wait_log(log, "running", 10) < 0) {
+    broker_pid = bench_spawn(argv, log);
+    if (bench_wait_log(log, "running", 10) < 0) {
         fprintf(stderr, "spbbench: mosquitto did not start; see %s\n", log);
         return -1;
     }
@@ -343,16 +220,16 @@ typedef struct {
 
 static void take(snap *s)
 {
-    s->t = (double)ms_time_mono_ns() / 1e9;
-    s->self = self_s();
-    s->machine = machine_s();
-    s->host = cpu_s(spb_pid[nodes]);
+    s->t = bench_now_s();
+    s->self = bench_cpu_self();
+    s->machine = bench_machine_s();
+    s->host = bench_cpu_s(spb_pid[nodes]);
     s->edges = s->buses = 0;
     for (int i = 0; i < nodes; i++)
-        s->edges += cpu_s(spb_pid[i]);
+        s->edges += bench_cpu_s(spb_pid[i]);
     for (int i = 0; i <= nodes; i++)
-        s->buses += cpu_s(bus_pid[i]);
-    s->broker = cpu_s(broker_pid);
+        s->buses += bench_cpu_s(bus_pid[i]);
+    s->broker = bench_cpu_s(broker_pid);
 }
 
 static snap s0, s1;
@@ -542,9 +419,7 @@ int main(int argc, char **argv)
 out:
     stop_all();
     if (rc == 0) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        if (system(cmd) != 0)
+        if (bench_rm_dir(dir) < 0)
             fprintf(stderr, "spbbench: %s not removed\n", dir);
     } else {
         fprintf(stderr, "spbbench: logs kept in %s\n", dir);
