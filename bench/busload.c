@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -36,6 +35,8 @@
 #include "mscada/frame.h"
 #include "mscada/mstime.h"
 #include "mscada/value.h"
+
+#include "benchutil.h"
 
 #define SET_WIRE (MS_FRAME_HEAD + 1 + 8) /* one INT SET: 23 bytes */
 #define BATCH_BYTES (64 * 1024)
@@ -1065,10 +1066,7 @@ int main(int argc, char **argv)
                (double)getlat.max / 1e3, probe_sent, probe_unanswered);
     if (probe_errs)
         printf("  GET probe:     %" PRIu64 " ERR replies\n", probe_errs);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    double cpu = bench_cpu_self();
     double wall = secs(end - start);
     printf("  busload cpu:   %.2f s in %.2f s (%.0f%% of a core)\n", cpu,
            wall, wall > 0 ? 100 * cpu / wall : 0);

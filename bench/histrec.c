@@ -15,24 +15,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mscada/frame.h"
 #include "mscada/mstime.h"
 #include "mscada/value.h"
+
+#include "benchutil.h"
 
 #define SET_WIRE (MS_FRAME_HEAD + 1 + 8)
 #define BATCH (64 * 1024 / SET_WIRE)
@@ -55,71 +51,12 @@ static void die(const char *what)
     exit(1);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        die("free port");
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void write_text(const bench *b, const char *name, const char *text)
 {
     char p[512];
     snprintf(p, sizeof p, "%s/%s", b->dir, name);
-    FILE *f = fopen(p, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+    if (bench_write(p, "%s", text) < 0)
         die(p);
-}
-
-static pid_t spawn(const bench *b, const char *module, const char *log)
-{
-    char conf[512], tags[512], logp[512];
-    snprintf(conf, sizeof conf, "%s/%s.yaml", b->dir, module);
-    snprintf(tags, sizeof tags, "%s/tags.yaml", b->dir);
-    snprintf(logp, sizeof logp, "%s/%s", b->dir, log);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    if (pid == 0) {
-        setsid();
-        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int null = open("/dev/null", O_RDONLY);
-        if (fd < 0 || null < 0)
-            _exit(127);
-        dup2(null, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(b->mscada, b->mscada, module, "--config", conf, "--tags", tags,
-              (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int connect_bus(int port, double wait_s)
-{
-    uint64_t end = ms_time_mono_ns() + (uint64_t)(wait_s * 1e9);
-    for (;;) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            return fd;
-        }
-        close(fd);
-        if (ms_time_mono_ns() > end)
-            die("connect to the bus");
-        usleep(20000);
-    }
 }
 
 static void send_all(int fd, const uint8_t *p, size_t len)
@@ -204,38 +141,6 @@ static bool rta_round_trip(int fd, uint16_t hid, uint16_t rta_id)
     }
 }
 
-static double cpu_s(pid_t pid)
-{
-    char p[64], buf[1024];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *s = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (s)
-        sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-               &ut, &st);
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static long status_kb(pid_t pid, const char *key)
-{
-    char p[64], line[256];
-    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(p, "r");
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, key, strlen(key)))
-            v = atol(line + strlen(key) + 1);
-    if (f)
-        fclose(f);
-    return v;
-}
-
 static int count_fds(pid_t pid)
 {
     char p[64];
@@ -270,20 +175,6 @@ static uint64_t disk_records(const bench *b, long *files)
     if (d)
         closedir(d);
     return bytes / 16;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 600; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
-        usleep(50000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
 }
 
 static void usage(void)
@@ -323,24 +214,31 @@ int main(int argc, char **argv)
     snprintf(b.dir, sizeof b.dir, "/tmp/mscada-histrec.XXXXXX");
     if (!mkdtemp(b.dir))
         die("mkdtemp");
-    b.port = free_port();
 
     size_t cap = (size_t)b.tags * 40 + 64;
     char *text = malloc(cap), *p = text;
     for (long i = 0; i < b.tags; i++)
         p += sprintf(p, "hr_%ld:\n  type: float\n", i);
     write_text(&b, "tags.yaml", text);
-    snprintf(text, cap, "ip: 127.0.0.1\nport: %d\n", b.port);
-    write_text(&b, "bus.yaml", text);
+    char tags[300], conf[300], log[300];
+    snprintf(tags, sizeof tags, "%s/tags.yaml", b.dir);
+    snprintf(conf, sizeof conf, "%s/history.yaml", b.dir);
+    snprintf(log, sizeof log, "%s/history.log", b.dir);
+    b.bus = bench_bus_start(b.mscada, b.dir, "bus", tags, &b.port);
+    if (b.bus < 0)
+        return 1;
     snprintf(text, cap,
              "bus_port: %d\npath: %s/data\nflush_interval: %g\n", b.port,
              b.dir, b.flush);
     write_text(&b, "history.yaml", text);
     free(text);
 
-    b.bus = spawn(&b, "bus", "bus.log");
-    int fd = connect_bus(b.port, 30);
-    b.hist = spawn(&b, "history", "history.log");
+    int fd = bench_dial(b.port, 30);
+    if (fd < 0)
+        die("connect to the bus");
+    char *hargv[] = {(char *)b.mscada, (char *)"history", (char *)"--config",
+                     conf, (char *)"--tags", tags, NULL};
+    b.hist = bench_spawn(hargv, log);
     uint16_t hid = tag_id(fd, "__history__");
     send_msg(fd, MS_CMD_SUB, hid, 0, NULL, 0);
     uint16_t *ids = malloc((size_t)b.tags * sizeof *ids);
@@ -355,8 +253,8 @@ int main(int argc, char **argv)
         if (ms_time_mono_ns() - t_wait > 120e9) {
             fprintf(stderr, "histrec: history did not answer in 120 s "
                             "(log in %s)\n", b.dir);
-            stop(b.hist);
-            stop(b.bus);
+            bench_stop(b.hist, 30);
+            bench_stop(b.bus, 30);
             return 1;
         }
         usleep(100000);
@@ -366,7 +264,7 @@ int main(int argc, char **argv)
     /* The flood: unique, increasing times per tag. */
     uint8_t *batch = malloc((size_t)BATCH * SET_WIRE);
     uint64_t base = ms_time_now_us() - b.values - 1000000;
-    double cpu0 = cpu_s(b.hist);
+    double cpu0 = bench_cpu_s(b.hist);
     uint64_t t0 = ms_time_mono_ns();
     int fds_mid = 0;
     for (uint64_t i = 0; i < b.values;) {
@@ -395,13 +293,13 @@ int main(int argc, char **argv)
     while (!rta_round_trip(fd, hid, rid++))
         usleep(100000);
     double done_s = (double)(ms_time_mono_ns() - t0) / 1e9;
-    double cpu1 = cpu_s(b.hist);
-    long rss = status_kb(b.hist, "VmHWM:");
-    stop(b.hist);
+    double cpu1 = bench_cpu_s(b.hist);
+    long rss = bench_status_kib(b.hist, "VmHWM");
+    bench_stop(b.hist, 30);
     long files;
     uint64_t recs = disk_records(&b, &files);
     close(fd);
-    stop(b.bus);
+    bench_stop(b.bus, 30);
 
     printf("tags %ld, values %" PRIu64 ", rate %s\n", b.tags, b.values,
            b.rate > 0 ? "paced" : "as fast as the bus takes them");
@@ -415,9 +313,7 @@ int main(int argc, char **argv)
            "(%s)\n", recs, files,
            recs == b.values ? "none lost" : "SOME LOST (conflated)");
     if (!b.keep) {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
-        if (system(cmd) != 0)
+        if (bench_rm_dir(b.dir) < 0)
             fprintf(stderr, "histrec: could not remove %s\n", b.dir);
     } else {
         printf("kept %s\n", b.dir);

@@ -16,11 +16,7 @@
  * /proc) of the server process and of this load process. --pin puts the
  * load on CPU 0 and the servers on CPU 1, so neither steals the other's. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,71 +24,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <modbus.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_of(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                    &ut, &st) == 2)
-        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-    return 0;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static int tcp_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-static bool pin_cpu(int cpu)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof set, &set) == 0;
-}
+#include "benchutil.h"
 
 /* The servers run in their own sessions: stop them on Ctrl-C too. */
 static volatile pid_t children[2];
@@ -106,35 +42,14 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-/* cpu >= 0: the child runs on that CPU only. */
-static pid_t spawn(char *const argv[], const char *log, int cpu)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        setsid();
-        if (cpu >= 0 && !pin_cpu(cpu))
-            _exit(126);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 static void wait_port(int port)
 {
-    for (int i = 0; i < 500; i++) {
-        int fd = tcp_connect(port);
-        if (fd >= 0) {
-            close(fd);
-            return;
-        }
-        usleep(10000);
+    int fd = bench_dial(port, 5);
+    if (fd < 0) {
+        fprintf(stderr, "mbload: nothing listens on %d\n", port);
+        exit(1);
     }
-    fprintf(stderr, "mbload: nothing listens on %d\n", port);
-    exit(1);
+    close(fd);
 }
 
 /* ---- blocking libmodbus masters ------------------------------------------- */
@@ -153,7 +68,7 @@ static void *work(void *arg)
     if (modbus_connect(m) < 0)
         return NULL;
     uint16_t r[125];
-    while (now() < w->until) {
+    while (bench_now_s() < w->until) {
         if (modbus_read_registers(m, 0, 125, r) != 125) {
             fprintf(stderr, "mbload: read failed: %s\n",
                     modbus_strerror(errno));
@@ -170,7 +85,7 @@ static double blocking(int port, int nconn, double secs)
 {
     pthread_t th[64];
     worker w[64];
-    double t0 = now();
+    double t0 = bench_now_s();
     for (int i = 0; i < nconn; i++) {
         w[i] = (worker){port, t0 + secs, 0};
         pthread_create(&th[i], NULL, work, &w[i]);
@@ -180,7 +95,7 @@ static double blocking(int port, int nconn, double secs)
         pthread_join(th[i], NULL);
         n += w[i].n;
     }
-    return (double)n / (now() - t0);
+    return (double)n / (bench_now_s() - t0);
 }
 
 /* ---- raw pipelining ---------------------------------------------------------- */
@@ -196,7 +111,7 @@ static size_t put_req(uint8_t *p, uint16_t tid)
 
 static double pipelined(int port, int depth, double secs)
 {
-    int fd = tcp_connect(port);
+    int fd = bench_dial(port, 0);
     uint8_t req[12 * 64], in[RSP_LEN * 64];
     size_t have = 0;
     uint16_t tid = 0;
@@ -206,8 +121,8 @@ static double pipelined(int port, int depth, double secs)
     if (send(fd, req, n, 0) != (ssize_t)n)
         return 0;
     long done = 0;
-    double t0 = now(), end = t0 + secs;
-    while (now() < end) {
+    double t0 = bench_now_s(), end = t0 + secs;
+    while (bench_now_s() < end) {
         ssize_t k = recv(fd, in + have, sizeof in - have, 0);
         if (k <= 0)
             break;
@@ -224,7 +139,7 @@ static double pipelined(int port, int depth, double secs)
         if (send(fd, req, n, 0) != (ssize_t)n)
             break;
     }
-    double rate = (double)done / (now() - t0);
+    double rate = (double)done / (bench_now_s() - t0);
     close(fd);
     return rate;
 }
@@ -240,9 +155,9 @@ static double multiplexed(int port, int nconn, double secs)
     uint8_t in[RSP_LEN], req[12];
     uint16_t tid = 0;
     long done = 0;
-    double t0 = now();
+    double t0 = bench_now_s();
     for (int i = 0; i < nconn; i++) {
-        fds[i] = tcp_connect(port);
+        fds[i] = bench_dial(port, 0);
         if (fds[i] < 0) {
             fprintf(stderr, "mbload: connect: %s\n", strerror(errno));
             nconn = i;
@@ -256,10 +171,10 @@ static double multiplexed(int port, int nconn, double secs)
             goto out;
         }
     }
-    t0 = now();
+    t0 = bench_now_s();
     double end = t0 + secs;
     struct epoll_event evs[64];
-    while (now() < end) {
+    while (bench_now_s() < end) {
         int k = epoll_wait(ep, evs, 64, 1000);
         for (int j = 0; j < k; j++) {
             int i = (int)evs[j].data.u32;
@@ -277,7 +192,7 @@ static double multiplexed(int port, int nconn, double secs)
         }
     }
 out:;
-    double rate = (double)done / (now() - t0);
+    double rate = (double)done / (bench_now_s() - t0);
     for (int i = 0; i < nconn; i++)
         close(fds[i]);
     close(ep);
@@ -302,15 +217,15 @@ static double pct(double *v, size_t n, double p)
 static size_t bursts(int port, int burst, double secs, double *lat,
                      size_t cap)
 {
-    int fd = tcp_connect(port);
+    int fd = bench_dial(port, 0);
     uint8_t req[12 * 64], in[RSP_LEN * 64];
     size_t k = 0;
-    double end = now() + secs;
-    while (now() < end && k < cap) {
+    double end = bench_now_s() + secs;
+    while (bench_now_s() < end && k < cap) {
         size_t n = 0;
         for (int i = 0; i < burst; i++)
             n += put_req(req + n, (uint16_t)i);
-        double t0 = now();
+        double t0 = bench_now_s();
         if (send(fd, req, n, 0) != (ssize_t)n)
             break;
         size_t have = 0, want = (size_t)burst * RSP_LEN;
@@ -320,7 +235,7 @@ static size_t bursts(int port, int burst, double secs, double *lat,
                 goto out;
             have += (size_t)r;
         }
-        lat[k++] = now() - t0;
+        lat[k++] = bench_now_s() - t0;
         usleep(200);
     }
 out:
@@ -339,7 +254,7 @@ static void *never_reads(void *arg)
 {
     hog *h = arg;
     h->dropped_after = -1;
-    int fd = tcp_connect(h->port);
+    int fd = bench_dial(h->port, 0);
     int sz = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     struct timeval tv = {0, 100000};
@@ -348,11 +263,11 @@ static void *never_reads(void *arg)
     size_t n = 0;
     for (int i = 0; i < 1000; i++)
         n += put_req(req + n, (uint16_t)i);
-    double t0 = now();
+    double t0 = bench_now_s();
     while (!h->stop) {
         ssize_t k = send(fd, req, n, MSG_NOSIGNAL);
         if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            h->dropped_after = now() - t0;
+            h->dropped_after = bench_now_s() - t0;
             break;
         }
     }
@@ -372,11 +287,11 @@ static void phase(const target *t, const char *what, double (*fn)(int, int,
                                                                 double),
                   int arg, double secs)
 {
-    double c0 = cpu_of(t->pid), l0 = cpu_of(getpid()), t0 = now();
+    double c0 = bench_cpu_s(t->pid), l0 = bench_cpu_s(getpid()), t0 = bench_now_s();
     double rate = fn(t->port, arg, secs);
-    double dt = now() - t0;
-    double cpu = (cpu_of(t->pid) - c0) / dt * 100;
-    double load = (cpu_of(getpid()) - l0) / dt * 100;
+    double dt = bench_now_s() - t0;
+    double cpu = (bench_cpu_s(t->pid) - c0) / dt * 100;
+    double load = (bench_cpu_s(getpid()) - l0) / dt * 100;
     printf("%-22s %-26s %10.0f req/s   server CPU %5.1f%%   load CPU %5.1f%%\n",
            t->name, what, rate, cpu, load);
     fflush(stdout);
@@ -449,7 +364,7 @@ int main(int argc, char **argv)
     }
     int server_cpu = -1;
     if (pin) {
-        if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || !pin_cpu(0)) {
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || bench_pin_cpu(0) < 0) {
             fprintf(stderr, "mbload: --pin needs CPUs 0 and 1\n");
             return 2;
         }
@@ -459,7 +374,12 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/mbload-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    int mport = free_port(), rport = free_port();
+    int port[3]; /* mscada's, libmodbus's, and a bus nobody runs */
+    if (bench_free_ports(SOCK_STREAM, port, 3) < 0) {
+        perror("mbload: no free ports");
+        return 1;
+    }
+    int mport = port[0], rport = port[1];
     char conf[256], mlog[256], rlog[256], rps[16];
     snprintf(conf, sizeof conf, "%s/modbusserver.yaml", dir);
     snprintf(mlog, sizeof mlog, "%s/modbusserver.log", dir);
@@ -468,7 +388,7 @@ int main(int argc, char **argv)
     /* No bus runs: the module keeps retrying it, which costs nothing. */
     fprintf(f, "bus_port: %d\nrtus:\n- name: B\n  port: %d\n  timeout: 5\n"
                "  serve:\n  - {unit: 1, file: 4x, start: 1, end: 200}\n",
-            free_port(), mport);
+            port[2], mport);
     fclose(f);
     char *margv[] = {(char *)mscada, "modbusserver", "--config", conf, NULL};
     snprintf(rps, sizeof rps, "%d", rport);
@@ -477,8 +397,8 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     target ts[2] = {{"mscada modbusserver", mport, 0},
                     {"libmodbus select()", rport, 0}};
-    children[0] = ts[0].pid = spawn(margv, mlog, server_cpu);
-    children[1] = ts[1].pid = spawn(rargv, rlog, server_cpu);
+    children[0] = ts[0].pid = bench_spawn_on(margv, mlog, NULL, server_cpu);
+    children[1] = ts[1].pid = bench_spawn_on(rargv, rlog, NULL, server_cpu);
     wait_port(mport);
     wait_port(rport);
     printf("FC3 x 125 registers, %g s per phase, loopback%s\n", secs,
@@ -501,7 +421,7 @@ int main(int argc, char **argv)
     size_t n = bursts(mport, 1, secs, lat, 100000);
     printf("%-22s alone:            1 request p50 %.3f ms, p99 %.3f ms\n",
            ts[0].name, pct(lat, n, 0.5) * 1e3, pct(lat, n, 0.99) * 1e3);
-    int stall = tcp_connect(mport);
+    int stall = bench_dial(mport, 0);
     uint8_t part[5] = {0, 1, 0, 0, 0};
     if (send(stall, part, sizeof part, 0) != 5)
         return 1;
@@ -513,19 +433,15 @@ int main(int argc, char **argv)
     printf("%-22s with a stalled + a never-reading master: 1 request p50 "
            "%.3f ms, p99 %.3f ms\n", ts[0].name, pct(lat, n, 0.5) * 1e3,
            pct(lat, n, 0.99) * 1e3);
-    double end = now() + 15;
-    while (h.dropped_after < 0 && now() < end)
+    double end = bench_now_s() + 15;
+    while (h.dropped_after < 0 && bench_now_s() < end)
         usleep(50000);
     h.stop = true;
     pthread_join(th, NULL);
     printf("%-22s never-reading master dropped after %.1f s (timeout: 5)\n",
            ts[0].name, h.dropped_after);
     close(stall);
-    for (int i = 0; i < 2; i++) {
-        kill(ts[i].pid, SIGTERM);
-        waitpid(ts[i].pid, NULL, 0);
-    }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    for (int i = 0; i < 2; i++)
+        bench_stop(ts[i].pid, 5);
+    return bench_rm_dir(dir) == 0 ? 0 : 1;
 }

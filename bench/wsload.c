@@ -18,18 +18,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "benchutil.h"
 
 #define HIST_BUCKETS 200000 /* 10 us each: 2 s */
 
@@ -56,13 +54,6 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint64_t get64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -79,15 +70,11 @@ static void put64(uint8_t *p, uint64_t v)
 
 static int dial(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    int fd = bench_dial(port, 0);
+    if (fd < 0) {
         perror("connect");
         exit(1);
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
 
@@ -288,35 +275,6 @@ static uint64_t pct(double q)
     return 0;
 }
 
-static double cpu_self(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-           ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static double cpu_of(int pid, long *rss_kb)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    long rss = 0;
-    if (p)
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
-                      "%*d %*d %*d %*d %*d %*d %*u %*u %ld", &ut, &st, &rss);
-    if (rss_kb)
-        *rss_kb = rss * (sysconf(_SC_PAGESIZE) / 1024);
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 int main(int argc, char **argv)
 {
     int www_port = 8324, bus_port = 1324, ntabs = 100, nslow = 0, pid = 0;
@@ -364,9 +322,9 @@ int main(int argc, char **argv)
     /* Wait until every tab is open and subscribed (slow ones stop reading
      * after their handshake and subscriptions). */
     struct epoll_event evs[256];
-    double t_end = mono() + 30;
+    double t_end = bench_now_s() + 30;
     int open = 0;
-    while (open < ntabs + nslow && mono() < t_end) {
+    while (open < ntabs + nslow && bench_now_s() < t_end) {
         int n = epoll_wait(ep, evs, 256, 100);
         for (int i = 0; i < n; i++) {
             tab *t = evs[i].data.ptr;
@@ -379,8 +337,8 @@ int main(int argc, char **argv)
         }
     }
     /* Let tag_info and the first values arrive. */
-    t_end = mono() + 1;
-    while (mono() < t_end) {
+    t_end = bench_now_s() + 1;
+    while (bench_now_s() < t_end) {
         int n = epoll_wait(ep, evs, 256, 50);
         for (int i = 0; i < n; i++)
             tab_read(evs[i].data.ptr);
@@ -389,16 +347,16 @@ int main(int argc, char **argv)
     frames_total = 0;
     lat_max = 0;
 
-    long rss0 = 0, rss1 = 0;
-    double scpu0 = pid ? cpu_of(pid, &rss0) : 0;
-    double cpu0 = cpu_self(), t0 = mono();
+    long rss0 = pid ? bench_status_kib(pid, "VmRSS") : 0;
+    double scpu0 = pid ? bench_cpu_s(pid) : 0;
+    double cpu0 = bench_cpu_self(), t0 = bench_now_s();
     int64_t counter = 0;
     int next_tag = 0;
     double sent = 0;
     uint64_t published = 0;
     int64_t *lastpub = calloc((size_t)ntags, sizeof *lastpub);
-    while (mono() - t0 < seconds) {
-        double due = (mono() - t0) * rate;
+    while (bench_now_s() - t0 < seconds) {
+        double due = (bench_now_s() - t0) * rate;
         uint8_t batch[64 * 1024];
         size_t bl = 0;
         while (sent < due && bl + 23 <= sizeof batch) {
@@ -431,12 +389,13 @@ int main(int argc, char **argv)
         while (read(bus, drain, sizeof drain) > 0)
             ;
     }
-    double t1 = mono(), cpu1 = cpu_self();
-    double scpu1 = pid ? cpu_of(pid, &rss1) : 0;
+    double t1 = bench_now_s(), cpu1 = bench_cpu_self();
+    double scpu1 = pid ? bench_cpu_s(pid) : 0;
+    long rss1 = pid ? bench_status_kib(pid, "VmRSS") : 0;
     uint64_t frames_in_window = frames_total;
     /* A quiet second: everything still queued arrives. */
-    t_end = mono() + 1;
-    while (mono() < t_end) {
+    t_end = bench_now_s() + 1;
+    while (bench_now_s() < t_end) {
         int n = epoll_wait(ep, evs, 256, 50);
         for (int i = 0; i < n; i++)
             tab_read(evs[i].data.ptr);
