@@ -24,35 +24,47 @@
 
 #include "mscada/error.h"
 #include "mscada/history.h"
-#include "mscada/mstime.h"
+
+#include "benchutil.h"
 
 #define T0 1735689600000000u /* 2025-01-01T00:00:00Z */
 #define DAY_US 86400000000u
-
-static double now_s(void)
-{
-    return (double)ms_time_mono_ns() / 1e9;
-}
-
-static void rm_dir(const char *dir)
-{
-    char p[1024];
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        if (de->d_name[0] != '.') {
-            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-            unlink(p);
-        }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
 
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "histbench: %s: %s\n", what, ms_strerror(rc));
     exit(1);
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+/* Makes the folder base/histbench-NAME.XXXXXX (its path put in dir). */
+static void make_dir(char *dir, size_t cap, const char *base,
+                     const char *name)
+{
+    snprintf(dir, cap, "%s/histbench-%s.XXXXXX", base, name);
+    if (!mkdtemp(dir))
+        die("mkdtemp", MS_EIO);
+}
+
+static ms_hist_store *store_open(const char *dir)
+{
+    ms_hist_store *s;
+    char why[256];
+    int rc = ms_hist_store_open(&s, dir, NULL, why, sizeof why);
+    if (rc < 0)
+        die(why, rc);
+    return s;
+}
+
+static ms_hist_series *float_series(ms_hist_store *s, const char *name)
+{
+    ms_hist_series *h;
+    char why[256];
+    int rc = ms_hist_series_add(s, name, MS_TYPE_FLOAT, &h, why, sizeof why);
+    if (rc < 0)
+        die(why, rc);
+    return h;
 }
 
 /* ---- the plain linear scan ------------------------------------------------ */
@@ -110,23 +122,16 @@ static void linear(const char *dir, const char *tag, uint64_t a, uint64_t b,
 static void bench_append(const char *base, int tags, uint64_t values)
 {
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/histbench-append.XXXXXX", base);
-    if (!mkdtemp(dir))
-        die("mkdtemp", MS_EIO);
-    ms_hist_store *s;
-    char why[256];
-    int rc = ms_hist_store_open(&s, dir, NULL, why, sizeof why);
-    if (rc < 0)
-        die(why, rc);
+    make_dir(dir, sizeof dir, base, "append");
+    ms_hist_store *s = store_open(dir);
     ms_hist_series **h = calloc((size_t)tags, sizeof *h);
     char name[64];
+    int rc;
     for (int i = 0; i < tags; i++) {
         snprintf(name, sizeof name, "bench_%d", i);
-        if ((rc = ms_hist_series_add(s, name, MS_TYPE_FLOAT, &h[i], why,
-                                     sizeof why)) < 0)
-            die(why, rc);
+        h[i] = float_series(s, name);
     }
-    double t = now_s();
+    double t = bench_now_s();
     uint64_t time_us = T0;
     for (uint64_t v = 0; v < values;) {
         for (int i = 0; i < tags && v < values; i++, v++)
@@ -137,14 +142,14 @@ static void bench_append(const char *base, int tags, uint64_t values)
     }
     if ((rc = ms_hist_store_flush(s)) < 0)
         die("flush", rc);
-    double dt = now_s() - t;
+    double dt = bench_now_s() - t;
     printf("append   %d tags, %" PRIu64 " values: %.3f s, %.1f M values/s "
            "(%.0f MB/s to files)\n",
            tags, values, dt, (double)values / dt / 1e6,
            (double)values * 16 / dt / 1e6);
     ms_hist_store_close(s);
     free(h);
-    rm_dir(dir);
+    bench_rm_dir(dir);
 }
 
 /* ---- 2: a year for one tag ------------------------------------------------ */
@@ -169,22 +174,15 @@ static void same(const ms_hist_result *x, const ms_hist_result *y)
 static void bench_query(const char *base, int days, bool keep)
 {
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/histbench-year.XXXXXX", base);
-    if (!mkdtemp(dir))
-        die("mkdtemp", MS_EIO);
-    ms_hist_store *s;
-    ms_hist_series *h;
-    char why[256];
-    int rc = ms_hist_store_open(&s, dir, NULL, why, sizeof why);
-    if (rc < 0 ||
-        (rc = ms_hist_series_add(s, "year", MS_TYPE_FLOAT, &h, why,
-                                 sizeof why)) < 0)
-        die(why, rc);
+    make_dir(dir, sizeof dir, base, "year");
+    ms_hist_store *s = store_open(dir);
+    ms_hist_series *h = float_series(s, "year");
+    int rc;
     uint64_t n = (uint64_t)days * 86400;
     printf("generating %d days of 1 s data: %" PRIu64 " records, %.0f MB in "
            "%s\n",
            days, n, (double)n * 16 / 1e6, dir);
-    double t = now_s();
+    double t = bench_now_s();
     for (uint64_t i = 0; i < n; i++) {
         double v = sin((double)i * 2 * M_PI / 86400) * 100 +
                    (double)((i * 7919) % 101) / 10;
@@ -196,22 +194,20 @@ static void bench_query(const char *base, int days, bool keep)
         }
     }
     ms_hist_store_close(s);
-    double gen = now_s() - t;
+    double gen = bench_now_s() - t;
     printf("  written in %.2f s (%.1f M records/s, one tag)\n", gen,
            (double)n / gen / 1e6);
 
     /* Reopen: the store knows nothing of the files yet. */
-    if ((rc = ms_hist_store_open(&s, dir, NULL, why, sizeof why)) < 0 ||
-        (rc = ms_hist_series_add(s, "year", MS_TYPE_FLOAT, &h, why,
-                                 sizeof why)) < 0)
-        die(why, rc);
+    s = store_open(dir);
+    h = float_series(s, "year");
     ms_hist_result r = {0}, l = {0};
     uint64_t mid = T0 + (uint64_t)(days / 2) * DAY_US;
     uint64_t a = mid + 3600000000u, b = a + DAY_US; /* 01:00 to 01:00 */
-    t = now_s();
+    t = bench_now_s();
     if ((rc = ms_hist_series_query(h, a, b, 0, &r)) < 0)
         die("query", rc);
-    double first = now_s() - t;
+    double first = bench_now_s() - t;
     printf("first query after open (reads each file once to learn its "
            "order): %.1f ms\n",
            first * 1e3);
@@ -222,19 +218,19 @@ static void bench_query(const char *base, int days, bool keep)
     for (int i = 0; i < reps; i++) {
         uint64_t aa = T0 + (uint64_t)((i * 7919) % (days > 1 ? days - 1 : 1)) *
                                DAY_US + 1234567;
-        t = now_s();
+        t = bench_now_s();
         if ((rc = ms_hist_series_query(h, aa, aa + DAY_US, 0, &r)) < 0)
             die("query", rc);
-        double dt = now_s() - t;
+        double dt = bench_now_s() - t;
         best = dt < best ? dt : best;
         sum += dt;
     }
-    t = now_s();
+    t = bench_now_s();
     ms_hist_series_query(h, a, b, 0, &r);
-    double day_s = now_s() - t;
-    t = now_s();
+    double day_s = bench_now_s() - t;
+    t = bench_now_s();
     linear(dir, "year", a, b, &l);
-    double day_lin = now_s() - t;
+    double day_lin = bench_now_s() - t;
     same(&r, &l);
     report("1-day range", day_s, r.len, day_lin, l.len);
     printf("  (20 other days: best %.3f ms, mean %.3f ms)\n", best * 1e3,
@@ -243,35 +239,35 @@ static void bench_query(const char *base, int days, bool keep)
     /* Everything, downsampled to 2000 points. */
     double ds_best = 1e9;
     for (int i = 0; i < 3; i++) {
-        t = now_s();
+        t = bench_now_s();
         if ((rc = ms_hist_series_query(h, 0, UINT64_MAX, 2000, &r)) < 0)
             die("query", rc);
-        double dt = now_s() - t;
+        double dt = bench_now_s() - t;
         ds_best = dt < ds_best ? dt : ds_best;
     }
-    t = now_s();
+    t = bench_now_s();
     linear(dir, "year", 0, UINT64_MAX, &l);
     size_t lin_n = l.len;
     if ((rc = ms_hist_downsample(&l, MS_TYPE_FLOAT, 2000)) < 0)
         die("downsample", rc);
-    double all_lin = now_s() - t;
+    double all_lin = bench_now_s() - t;
     same(&r, &l);
     char what[64];
     snprintf(what, sizeof what, "all %d days, max_points 2000", days);
     report(what, ds_best, r.len, all_lin, lin_n);
 
-    t = now_s();
+    t = bench_now_s();
     if ((rc = ms_hist_series_query(h, 0, UINT64_MAX, 0, &r)) < 0)
         die("query", rc);
     printf("all %d days, every record (%zu): %.1f ms\n", days, r.len,
-           (now_s() - t) * 1e3);
+           (bench_now_s() - t) * 1e3);
     ms_hist_result_free(&r);
     ms_hist_result_free(&l);
     ms_hist_store_close(s);
     if (keep)
         printf("kept %s\n", dir);
     else
-        rm_dir(dir);
+        bench_rm_dir(dir);
 }
 
 int main(int argc, char **argv)
