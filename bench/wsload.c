@@ -13,7 +13,7 @@
  *     its own CPU and (with --pid) the server's CPU and RSS.
  * Usage: wsload --www PORT --bus PORT [--tabs 100] [--tags 100]
  *        [--rate 1000] [--seconds 10] [--slow 0] [--pid SERVER_PID]
- *        [--history-tag NAME --history-span S]  (see bench/README.md) */
+ * (the history reply is timed by bench/www_history.py, not here) */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
