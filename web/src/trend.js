@@ -3,11 +3,13 @@
 // from the value stream; wheel/pinch zoom, drag pan, keyboard, range
 // presets; a changed window asks history again for what is visible with
 // max_points about the plot's width; legend click hides a series; CSV of
-// what is shown.
+// what is shown. Line colours are made readable on the theme's card
+// (color.js).
 
 import uPlot from 'uplot';
 import {h} from './dom.js';
 import {align, toCsv, localIso} from './history.js';
+import {parseRgb, toHex, readable, lineContrast, lineWidth, PALETTE} from './color.js';
 
 /** @typedef {import('./hmi.js').Hmi} Hmi */
 /** @typedef {import('./hmi.js').Tag} Tag */
@@ -18,18 +20,39 @@ export const PRESETS = [['1 h', 3600], ['8 h', 8 * 3600], ['24 h', 86400], ['7 d
 let colorCtx = null;
 
 /**
- * A CSS colour with an alpha, as rgba().
- * @param {string} color @param {number} alpha
+ * A CSS colour (a name too) as the canvas reads it: #rrggbb, or rgba()
+ * when it has an alpha; black when the canvas does not know it.
+ * @param {string} color
  */
-export function withAlpha(color, alpha) {
+function canvasColor(color) {
   if (!colorCtx) colorCtx = /** @type {CanvasRenderingContext2D} */ (
     document.createElement('canvas').getContext('2d'));
   colorCtx.fillStyle = '#000';
   colorCtx.fillStyle = color;
-  const c = String(colorCtx.fillStyle);
-  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c);
-  if (!m) return c;
-  return `rgba(${parseInt(m[1], 16)},${parseInt(m[2], 16)},${parseInt(m[3], 16)},${alpha})`;
+  return String(colorCtx.fillStyle);
+}
+
+/**
+ * A CSS colour with an alpha, as rgba().
+ * @param {string} color @param {number} alpha
+ */
+export function withAlpha(color, alpha) {
+  const c = canvasColor(color);
+  const rgb = parseRgb(c);
+  return rgb ? `rgba(${rgb.join(',')},${alpha})` : c;
+}
+
+/**
+ * A series' line colour on background `bg`: the configured one where it
+ * contrasts enough for its width, else its lighter (dark theme) or darker
+ * variant that does.
+ * @param {string} color @param {number} width CSS px @param {string} bg
+ */
+function lineColor(color, width, bg) {
+  const c = parseRgb(canvasColor(color)), b = parseRgb(canvasColor(bg));
+  if (!c || !b) return color;
+  const out = readable(c, b, lineContrast(width));
+  return out === c ? color : toHex(out);
 }
 
 /** @param {unknown} f  [colour, alpha] or a colour */
@@ -91,19 +114,26 @@ export function trendItem(item, hmi) {
   };
   place();
 
-  // axis and grid colours follow the theme, also when the system switches
-  // between light and dark while the page is open
-  const theme = {fg: '#222', grid: '#8884'};
+  // axis, grid and line colours follow the theme, also when the system
+  // switches between light and dark while the page is open; a series
+  // without a colour takes the palette's
+  const widths = seriesCfg.map((s) => lineWidth(s.width));
+  const colors = seriesCfg.map((s, i) =>
+    typeof s.color === 'string' && s.color ? s.color : PALETTE[i % PALETTE.length]);
+  /** @type {{fg: string, grid: string, lines: string[]}} */
+  const theme = {fg: '#222', grid: '#8884', lines: []};
   const readTheme = () => {
     const cs = getComputedStyle(document.documentElement);
     theme.fg = cs.getPropertyValue('--fg').trim() || '#222';
     theme.grid = cs.getPropertyValue('--grid').trim() || '#8884';
+    const bg = cs.getPropertyValue('--card').trim() || '#fff';
+    theme.lines = colors.map((c, i) => lineColor(c, widths[i], bg));
   };
   readTheme();
   const fg = () => theme.fg;
   const grid = () => theme.grid;
   const dark = matchMedia('(prefers-color-scheme: dark)');
-  const onTheme = () => { readTheme(); schedule(); };
+  const onTheme = () => { readTheme(); recolorLegend(); schedule(); };
   dark.addEventListener('change', onTheme);
   const height = Number(ms.height) > 50 ? Number(ms.height) : 300;
   const legendPos = ['left', 'right', 'after'].includes(ms.legend_pos) ? ms.legend_pos : 'after';
@@ -154,8 +184,8 @@ export function trendItem(item, hmi) {
     series.push({
       label: String(s.label || s.tagname),
       scale: String(s.scale || 'y'),
-      stroke: typeof s.color === 'string' ? s.color : undefined,
-      width: typeof s.width === 'number' ? s.width : 1,
+      stroke: () => theme.lines[i],
+      width: widths[i],
       fill: fillOf(s.fill),
       spanGaps: true,
       points: {show: false},
@@ -229,6 +259,15 @@ export function trendItem(item, hmi) {
       if (z > a) { ctx.fillStyle = b.color; ctx.fillRect(a, bbox.top, z - a, bbox.height); }
     });
     ctx.restore();
+  }
+
+  // uPlot colours the legend's markers once, when it builds the legend
+  function recolorLegend() {
+    const rows = legendBox.querySelectorAll('.u-series');
+    theme.lines.forEach((c, i) => {
+      const m = /** @type {HTMLElement|null} */ (rows[i + 1]?.querySelector('.u-marker'));
+      if (m) m.style.borderColor = c;
+    });
   }
 
   /** @type {uPlot|null} */
