@@ -3,9 +3,11 @@ DevTools protocol, against a real bus, `mscada history` and `mscada
 wwwserver` serving the built app (BUILD/web): every item type shows the
 bus's value; a setpoint through the dialog reaches the bus and a value
 outside min/max is refused in the dialog; a selectdict change; a trend
-shows history records plus live points and asks history again when zoomed
-out; wwwserver and bus restarts resume without a reload; a phone viewport
-has no horizontal scroll; screenshots of the demo (desktop, phone, dark) into
+shows history records plus live points, draws its line in the configured
+colour on the light card and in one that contrasts 3:1 on the dark card
+(canvas pixels), and asks history again when zoomed out; wwwserver and
+bus restarts resume without a reload; a phone viewport has no horizontal
+scroll; screenshots of the demo (desktop, phone, dark) into
 BUILD/hmi-shots/ (and docs/img/ with MSCADA_UPDATE_SCREENSHOTS=1). Skips,
 saying why, without chromium, python3-websocket or the built app."""
 
@@ -354,6 +356,39 @@ def trend_times(p):
     return p.eval('mscadaTrends[0].u.data[0]') or []
 
 
+def contrast(a, b):
+    """WCAG 2.x contrast ratio of two [r, g, b] (0..255)."""
+    def lum(c):
+        v = [x / 255 for x in c[:3]]
+        v = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+             for x in v]
+        return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]
+    la, lb = lum(a), lum(b)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+def line_pixel(p, t, v, scale):
+    """What a person sees of trend 0's line through (t, v): the pixels of
+    the canvas column at t within 6 px of v, each over the trend card's
+    background, and the one that stands out most; and that background."""
+    got = p.eval('''(() => {
+        const tr = mscadaTrends[0], u = tr.u;
+        const x = Math.round(u.valToPos(%r, 'x', true));
+        const y = Math.round(u.valToPos(%r, %s, true));
+        return {px: [...u.ctx.getImageData(x, y - 6, 1, 13).data],
+                bg: getComputedStyle(tr.box).backgroundColor};
+    })()''' % (t, v, json.dumps(scale)))
+    bg = [int(x) for x in got['bg'][got['bg'].index('(') + 1:-1]
+          .split(',')[:3]]
+    px = got['px']
+    seen = []
+    for i in range(0, len(px), 4):
+        a = px[i + 3] / 255
+        seen.append([round(px[i + k] * a + bg[k] * (1 - a))
+                     for k in range(3)])
+    return max(seen, key=lambda c: contrast(c, bg)), bg
+
+
 def test_trend_history_live_and_zoom_out():
     need_browser()
     bus, hist, www, c = setup(history=True)
@@ -385,6 +420,13 @@ def test_trend_history_live_and_zoom_out():
                              for r in p.eval(legend)),
                  'the latest value 8.5 in the legend without hovering',
                  timeout=30)
+    # the line between the 4.0 and 6.0 records: its configured blue where
+    # that contrasts with the light card
+    mid = (past[2][0] + past[3][0]) / 2e6
+    p.frames()
+    seen, bg = line_pixel(p, mid, 5.0, 'm')
+    check(all(abs(a - b) <= 8 for a, b in zip(seen, [0, 0, 255])),
+          'the light theme draws the configured blue: %r on %r', seen, bg)
     # the system switching to dark recolours the axes without a reload
     axis = "mscadaTrends[0].u.axes[0].stroke(mscadaTrends[0].u, 0)"
     light = p.eval(axis)
@@ -393,6 +435,25 @@ def test_trend_history_live_and_zoom_out():
     p.wait("%s === getComputedStyle(document.documentElement)"
            ".getPropertyValue('--fg').trim() && %s !== %s"
            % (axis, axis, json.dumps(light)), 'dark axis colours')
+    # ... and the lines: blue on the dark card (1.8:1) turns lighter, to
+    # the 3:1 a 2 px line needs; the legend's marker follows
+    box = {}
+
+    def dark_line():
+        box['seen'], box['bg'] = line_pixel(p, mid, 5.0, 'm')
+        return box['bg'] != bg and contrast(box['seen'], box['bg']) >= 3
+    try:
+        h.wait_until(dark_line, "the dark theme's line", timeout=30)
+    except AssertionError:
+        check(False, 'the dark theme draws the line %r on %r: %.2f:1, not '
+              'the 3:1 a 2 px line needs', box['seen'], box['bg'],
+              contrast(box['seen'], box['bg']))
+    marker = p.eval("getComputedStyle(document.querySelectorAll("
+                    "'.trend .u-legend .u-series')[1].querySelector("
+                    "'.u-marker')).borderTopColor")
+    marker = [int(x) for x in marker[marker.index('(') + 1:-1].split(',')]
+    check(contrast(marker, box['bg']) >= 3, 'the legend marker %r on %r',
+          marker, box['bg'])
     asked = int(p.eval("mscadaTrends[0].box.dataset.asked"))
     # zoom out with the mouse wheel over the plot
     r = p.eval("(r => [r.left + r.width / 2, r.top + r.height / 2])"
