@@ -13,6 +13,7 @@
  * (LWS_WRITE_HTTP on a ws connection is passed through unframed). */
 #include "www/server/www_server.h"
 
+#include <dlfcn.h>
 #include <libwebsockets.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -796,6 +797,17 @@ static void lws_to_ms_log(int level, const char *line)
 
 static void close_own(ms_www_server *srv);
 
+/* lws 4.1 dlopen()s its libuv glue and dlclose()s it when a context is
+ * freed, also inside a failed lws_create_context() (a port in use), while
+ * uv handles it is closing still point into it: the loop then calls
+ * unmapped code. Our own RTLD_NODELETE reference keeps the plugin mapped
+ * for the life of the process (a second dlopen only counts a reference).
+ * Failure is not fatal: lws then fails to load it too and says so. */
+static void pin_evlib(void)
+{
+    (void)dlopen("libwebsockets-evlib_uv.so", RTLD_NOW | RTLD_NODELETE);
+}
+
 int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
                         ms_www_server **out, char *why, size_t whylen)
 {
@@ -820,6 +832,7 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
     srv->pvo = (struct lws_protocol_vhost_options){
         NULL, &srv->pvo_default, "mscada-ws", ""};
     srv->foreign[0] = loop;
+    pin_evlib();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
