@@ -478,7 +478,7 @@ static int add_value(netsnmp_pdu *pdu, const oid *o, size_t n,
 }
 
 int ms_snmp_session_send(ms_snmp_session *s, ms_snmp_op op,
-                         const ms_snmp_oid *oids, const ms_snmp_vb *vals,
+                         const ms_snmp_oidref *oids, const ms_snmp_vb *vals,
                          size_t n, int max_rep, ms_snmp_cb cb, void *arg)
 {
     if (s->closing)
@@ -513,6 +513,10 @@ int ms_snmp_session_send(ms_snmp_session *s, ms_snmp_op op,
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         oid o[MAX_OID_LEN];
+        if (oids[i].n > MAX_OID_LEN) {
+            rc = MS_EINVAL;
+            break;
+        }
         for (size_t k = 0; k < oids[i].n; k++)
             o[k] = oids[i].sub[k];
         if (op == MS_SNMP_SET)

@@ -98,13 +98,14 @@ bool ms_snmp_session_ready(const ms_snmp_session *s);
 /* v3 not ready: why not (e.g. "engine-id discovery: timeout"); else "". */
 const char *ms_snmp_session_state(const ms_snmp_session *s);
 
-/* Sends one request for n OIDs (SET: vals[i] gives each value's type and
- * value; GETBULK: max_rep repetitions, no non-repeaters). cb runs once
- * with the result. Returns 0, MS_EAGAIN (v3 discovery not done: it is
- * started again if it had failed), MS_EINVAL (a value that can't be
- * sent) or MS_EIO. */
+/* Sends one request for n OIDs, copied into its PDU (SET: vals[i] gives
+ * each value's type and value; GETBULK: max_rep repetitions, no
+ * non-repeaters). cb runs once with the result. Returns 0, MS_EAGAIN (v3
+ * discovery not done: it is started again if it had failed), MS_EINVAL
+ * (a value that can't be sent, an OID longer than MS_SNMP_OID_MAX) or
+ * MS_EIO. */
 int ms_snmp_session_send(ms_snmp_session *s, ms_snmp_op op,
-                         const ms_snmp_oid *oids, const ms_snmp_vb *vals,
+                         const ms_snmp_oidref *oids, const ms_snmp_vb *vals,
                          size_t n, int max_rep, ms_snmp_cb cb, void *arg);
 
 #endif

@@ -53,6 +53,36 @@ static void test_oid_order(void **st)
     assert_false(ms_snmp_oid_under(&b, &a));
 }
 
+/* A dup is the OID at its own size, independent of the original, and
+ * orders, nests and prints as the full form does. */
+static void test_oid_kept(void **st)
+{
+    (void)st;
+    ms_snmp_oid a = oid("1.3.6.1.2.1.2.2.1.10.3"), root = oid("1.3.6.1.2");
+    ms_snmp_oidref k, r;
+    assert_int_equal(ms_snmp_oidref_dup(ms_snmp_oid_ref(&a), &k), 0);
+    assert_int_equal(ms_snmp_oidref_dup(ms_snmp_oid_ref(&root), &r), 0);
+    assert_ptr_not_equal(k.sub, a.sub);
+    a.sub[10] = 4; /* the dup keeps its own sub-ids */
+    char buf[64];
+    assert_int_equal(ms_snmp_oidref_format(k, buf, sizeof buf), 22);
+    assert_string_equal(buf, "1.3.6.1.2.1.2.2.1.10.3");
+    assert_true(ms_snmp_oidref_cmp(k, ms_snmp_oid_ref(&a)) < 0);
+    assert_true(ms_snmp_oidref_cmp(ms_snmp_oid_ref(&a), k) > 0);
+    a.sub[10] = 3;
+    assert_int_equal(ms_snmp_oidref_cmp(k, ms_snmp_oid_ref(&a)), 0);
+    assert_true(ms_snmp_oidref_under(k, r));
+    assert_false(ms_snmp_oidref_under(r, k));
+    assert_false(ms_snmp_oidref_under(r, r));
+    assert_true(ms_snmp_oidref_cmp(r, k) < 0);
+    ms_snmp_oidref_free(&k);
+    assert_null(k.sub);
+    assert_int_equal(k.n, 0);
+    ms_snmp_oidref_free(&k); /* emptied: freeing again is harmless */
+    ms_snmp_oidref_free(&r);
+    ms_snmp_oidref_free(NULL);
+}
+
 static void test_values(void **st)
 {
     (void)st;
@@ -178,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oid_parse),  cmocka_unit_test(test_oid_order),
+        cmocka_unit_test(test_oid_kept),
         cmocka_unit_test(test_values),     cmocka_unit_test(test_set_values),
         cmocka_unit_test(test_counters),   cmocka_unit_test(test_walk_names),
     };

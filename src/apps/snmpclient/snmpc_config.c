@@ -21,6 +21,15 @@ static int get_oid(const ms_conf_node *n, const char *what, const char *s,
     return 0;
 }
 
+/* get_oid, kept at its size. */
+static int keep_oid(const ms_conf_node *n, const char *what, const char *s,
+                    ms_snmp_oidref *o, ms_conf_error *err)
+{
+    ms_snmp_oid full;
+    MS_TRY(get_oid(n, what, s, &full, err));
+    return ms_snmp_oidref_dup(ms_snmp_oid_ref(&full), o);
+}
+
 /* A folder of mib_dirs: relative ones to the config file's folder. */
 static int dir_path(const ms_conf_node *n, const char *s, char **out)
 {
@@ -99,8 +108,11 @@ static int parse_poll(const ms_conf_node *seq, ms_snmpc_rtu *r,
 {
     static const char *const known[] = {"walk", "tag", "type", NULL};
     MS_TRY(ms_conf_want(seq, MS_CONF_SEQ, "poll", err));
-    r->get = calloc(seq->n + 1, sizeof *r->get);
-    r->walks = calloc(seq->n + 1, sizeof *r->walks);
+    size_t walks = 0;
+    for (size_t i = 0; i < seq->n; i++)
+        walks += seq->items[i]->kind == MS_CONF_MAP;
+    r->get = calloc(seq->n - walks + 1, sizeof *r->get);
+    r->walks = calloc(walks + 1, sizeof *r->walks);
     if (!r->get || !r->walks)
         return MS_ENOMEM;
     for (size_t i = 0; i < seq->n; i++) {
@@ -108,7 +120,7 @@ static int parse_poll(const ms_conf_node *seq, ms_snmpc_rtu *r,
         const char *s;
         if (e->kind != MS_CONF_MAP) {
             MS_TRY(ms_conf_str(e, "a poll OID", &s, err));
-            MS_TRY(get_oid(e, "poll", s, &r->get[r->nget], err));
+            MS_TRY(keep_oid(e, "poll", s, &r->get[r->nget], err));
             r->nget++;
             continue;
         }
@@ -248,7 +260,7 @@ static int find_rtu(const ms_snmpc_config *cfg, const char *name, size_t len)
 }
 
 static int parse_addr(const ms_snmpc_config *cfg, const ms_conf_node *n,
-                      const char *what, ms_snmp_oid *o, size_t *rtu,
+                      const char *what, ms_snmp_oidref *o, size_t *rtu,
                       ms_conf_error *err)
 {
     const char *s;
@@ -261,16 +273,16 @@ static int parse_addr(const ms_snmpc_config *cfg, const ms_conf_node *n,
         return ms_conf_fail(err, n, "%s: no rtu is called '%.*s'", what,
                             (int)(colon - s), s);
     *rtu = (size_t)k;
-    return get_oid(n, what, colon + 1, o, err);
+    return keep_oid(n, what, colon + 1, o, err);
 }
 
-static bool polled(const ms_snmpc_rtu *r, const ms_snmp_oid *o)
+static bool polled(const ms_snmpc_rtu *r, ms_snmp_oidref o)
 {
     for (size_t i = 0; i < r->nget; i++)
-        if (!ms_snmp_oid_cmp(&r->get[i], o))
+        if (!ms_snmp_oidref_cmp(r->get[i], o))
             return true;
     for (size_t i = 0; i < r->nwalks; i++)
-        if (ms_snmp_oid_under(o, &r->walks[i].root))
+        if (ms_snmp_oidref_under(o, ms_snmp_oid_ref(&r->walks[i].root)))
             return true;
     return false;
 }
@@ -300,9 +312,9 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
     if (rd) {
         MS_TRY(parse_addr(cfg, rd, "read", &t->read, &t->rtu_r, err));
         t->has_read = true;
-        if (!polled(&cfg->rtus[t->rtu_r], &t->read)) {
+        if (!polled(&cfg->rtus[t->rtu_r], t->read)) {
             char o[MS_SNMP_OID_TEXT];
-            ms_snmp_oid_format(&t->read, o, sizeof o);
+            ms_snmp_oidref_format(t->read, o, sizeof o);
             ms_log_warn("%s:%d:%d: tag %s: %s is not in the poll list of "
                         "%s; it is not read", rd->file ? rd->file : "?",
                         rd->line, rd->col, t->name, o,
@@ -378,11 +390,16 @@ void ms_snmpc_config_free(ms_snmpc_config *cfg)
         for (size_t k = 0; k < r->nwalks; k++)
             free(r->walks[k].tag);
         free(r->walks);
+        for (size_t k = 0; k < r->nget; k++)
+            ms_snmp_oidref_free(&r->get[k]);
         free(r->get);
     }
     free(cfg->rtus);
-    for (size_t i = 0; i < cfg->ntags; i++)
+    for (size_t i = 0; i < cfg->ntags; i++) {
         free(cfg->tags[i].name);
+        ms_snmp_oidref_free(&cfg->tags[i].read);
+        ms_snmp_oidref_free(&cfg->tags[i].write);
+    }
     free(cfg->tags);
     free(cfg->mibs);
     free(cfg->mib_dirs);

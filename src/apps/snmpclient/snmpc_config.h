@@ -36,7 +36,7 @@ typedef struct {
     double rate;          /* poll period, seconds */
     unsigned max_oids;    /* varbinds per PDU */
     unsigned max_rep;     /* GETBULK max-repetitions of a walk */
-    ms_snmp_oid *get;     /* the polled OIDs, in config order */
+    ms_snmp_oidref *get;  /* the polled OIDs, in config order (dups) */
     size_t nget;
     ms_snmpc_walk *walks;
     size_t nwalks;
@@ -47,7 +47,7 @@ typedef struct {
     ms_snmpc_kind kind;
     bool has_read, has_write;
     size_t rtu_r, rtu_w;
-    ms_snmp_oid read, write;
+    ms_snmp_oidref read, write; /* dups; empty without has_* */
     uint8_t set_type;     /* the SNMP type a write is sent as */
 } ms_snmpc_tag;
 

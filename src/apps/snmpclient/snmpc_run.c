@@ -34,7 +34,7 @@
 typedef struct {
     ms_tag *tag;
     ms_snmpc_kind kind;
-    ms_snmp_oid oid;
+    ms_snmp_oidref oid;   /* the config's, or a walk's own dup */
     ms_snmp_counter ctr;
     uint8_t bad;          /* the exception type it last got, 0 when fine */
     uint64_t write_seq;   /* seq of its latest SET */
@@ -50,7 +50,6 @@ typedef struct {
     size_t walk;          /* GETBULK/GETNEXT: which walk */
     size_t n;
     size_t *idx;          /* GET: indexes into r->get of each OID */
-    ms_snmp_oid *oids;
     uint64_t seq, sent_us;
     snmpc_point *wp;      /* SET: the point written */
 } snmpc_req;
@@ -66,7 +65,7 @@ struct snmpc_rtu {
     size_t i;
     ms_snmp_session *sess;
     uv_timer_t poll;
-    ms_snmp_oid *get;     /* sysUpTime.0 (if counters) then cfg's get */
+    ms_snmp_oidref *get;  /* sysUpTime.0 (if counters) then cfg's get */
     snmpc_point **get_pt; /* per get: its point or NULL */
     size_t nget;
     bool has_uptime;
@@ -92,7 +91,7 @@ struct ms_snmpc {
     snmpc_point *tags;    /* per config tag */
 };
 
-static const ms_snmp_oid sys_uptime = {{1, 3, 6, 1, 2, 1, 1, 3, 0}, 9};
+static const uint32_t sys_uptime[] = {1, 3, 6, 1, 2, 1, 1, 3, 0};
 
 /* ---- status ----------------------------------------------------------------- */
 
@@ -103,7 +102,7 @@ static void point_bad_list(snmpc_rtu *r, json_t *arr, size_t *n,
     if (!p->bad || (*n)++ >= BAD_OIDS_SHOWN)
         return;
     char o[MS_SNMP_OID_TEXT], s[MS_SNMP_OID_TEXT + 40];
-    ms_snmp_oid_format(&p->oid, o, sizeof o);
+    ms_snmp_oidref_format(p->oid, o, sizeof o);
     snprintf(s, sizeof s, "%s: %s", o, ms_snmp_type_name(p->bad));
     json_array_append_new(arr, json_string(s));
 }
@@ -166,7 +165,7 @@ static void point_bad(snmpc_rtu *r, snmpc_point *p, uint8_t type)
 {
     if (p->bad != type) {
         char o[MS_SNMP_OID_TEXT];
-        ms_snmp_oid_format(&p->oid, o, sizeof o);
+        ms_snmp_oidref_format(p->oid, o, sizeof o);
         ms_log_warn("%s: %s (%s): %s; the tag keeps its last value",
                     r->m->cfg->rtus[r->i].name, o, ms_tag_name(p->tag),
                     ms_snmp_type_name(type));
@@ -183,7 +182,7 @@ static void update_point(snmpc_rtu *r, snmpc_point *p, const ms_snmp_vb *vb,
     }
     if (p->bad) {
         char o[MS_SNMP_OID_TEXT];
-        ms_snmp_oid_format(&p->oid, o, sizeof o);
+        ms_snmp_oidref_format(p->oid, o, sizeof o);
         ms_log_info("%s: %s (%s) answers again",
                     r->m->cfg->rtus[r->i].name, o, ms_tag_name(p->tag));
         p->bad = 0;
@@ -259,7 +258,6 @@ static void req_free(snmpc_req *q)
     if (!q)
         return;
     free(q->idx);
-    free(q->oids);
     free(q);
 }
 
@@ -272,23 +270,25 @@ static snmpc_req *req_new(snmpc_rtu *r, ms_snmp_op op, size_t n)
     q->op = op;
     q->n = n;
     q->idx = calloc(n + 1, sizeof *q->idx);
-    q->oids = calloc(n + 1, sizeof *q->oids);
-    if (!q->idx || !q->oids) {
+    if (!q->idx) {
         req_free(q);
         return NULL;
     }
     return q;
 }
 
-/* Sends q (taking it); counts it in flight. False when it could not go. */
-static bool req_send(snmpc_req *q, const ms_snmp_vb *vals)
+/* Sends q (taking it) for oids (copied into the PDU: net-snmp keeps
+ * the request's OIDs until it ends); counts it in flight. False when it
+ * could not go. */
+static bool req_send(snmpc_req *q, const ms_snmp_oidref *oids,
+                     const ms_snmp_vb *vals)
 {
     snmpc_rtu *r = q->r;
     const ms_snmpc_rtu *cr = &r->m->cfg->rtus[r->i];
     q->sent_us = ms_time_mono_ns() / 1000;
     if (!q->seq)
         q->seq = ++r->seq_now;
-    int rc = ms_snmp_session_send(r->sess, q->op, q->oids, vals, q->n,
+    int rc = ms_snmp_session_send(r->sess, q->op, oids, vals, q->n,
                                   (int)cr->max_rep, on_answer, q);
     if (rc < 0) {
         if (rc != MS_EAGAIN) {
@@ -310,17 +310,22 @@ static void send_get(snmpc_rtu *r, const size_t *idx, size_t n, uint64_t seq)
     if (!n)
         return;
     snmpc_req *q = req_new(r, MS_SNMP_GET, n);
-    if (!q)
+    ms_snmp_oidref *oids = malloc(n * sizeof *oids);
+    if (!q || !oids) {
+        req_free(q);
+        free(oids);
         return;
+    }
     q->seq = seq;
     for (size_t k = 0; k < n; k++) {
         q->idx[k] = idx[k];
-        q->oids[k] = r->get[idx[k]];
+        oids[k] = r->get[idx[k]];
     }
-    req_send(q, NULL);
+    req_send(q, oids, NULL);
+    free(oids);
 }
 
-static void send_walk(snmpc_rtu *r, size_t w, const ms_snmp_oid *from,
+static void send_walk(snmpc_rtu *r, size_t w, ms_snmp_oidref from,
                       uint64_t seq)
 {
     bool v1 = r->m->cfg->rtus[r->i].net.version == MS_SNMP_V1;
@@ -329,21 +334,22 @@ static void send_walk(snmpc_rtu *r, size_t w, const ms_snmp_oid *from,
         return;
     q->seq = seq;
     q->walk = w;
-    q->oids[0] = *from;
-    r->walks[w].active = req_send(q, NULL);
+    r->walks[w].active = req_send(q, &from, NULL);
 }
 
 static snmpc_point *walk_point(snmpc_rtu *r, size_t w, const ms_snmp_oid *o)
 {
     snmpc_walk *sw = &r->walks[w];
     const ms_snmpc_walk *cw = &r->m->cfg->rtus[r->i].walks[w];
+    ms_snmp_oidref ro = ms_snmp_oid_ref(o);
     for (size_t k = 0; k < sw->n; k++)
-        if (!ms_snmp_oid_cmp(&sw->pts[k].oid, o))
+        if (!ms_snmp_oidref_cmp(sw->pts[k].oid, ro))
             return &sw->pts[k];
     /* A config tag reading it wins over the walk's template. */
     for (size_t i = 0; i < r->m->cfg->ntags; i++) {
         const ms_snmpc_tag *t = &r->m->cfg->tags[i];
-        if (t->has_read && t->rtu_r == r->i && !ms_snmp_oid_cmp(&t->read, o))
+        if (t->has_read && t->rtu_r == r->i &&
+            !ms_snmp_oidref_cmp(t->read, ro))
             return &r->m->tags[i];
     }
     char name[300];
@@ -356,10 +362,12 @@ static snmpc_point *walk_point(snmpc_rtu *r, size_t w, const ms_snmp_oid *o)
     snmpc_point *p = &sw->pts[sw->n];
     memset(p, 0, sizeof *p);
     p->kind = cw->kind;
-    p->oid = *o;
-    int rc = ms_tag_new(r->m->drv.bus, name, ms_snmpc_kind_type(cw->kind),
+    int rc = ms_snmp_oidref_dup(ro, &p->oid);
+    if (rc == 0)
+        rc = ms_tag_new(r->m->drv.bus, name, ms_snmpc_kind_type(cw->kind),
                         &p->tag);
     if (rc < 0) {
+        ms_snmp_oidref_free(&p->oid);
         ms_log_warn("%s: walk tag %s: %s", r->m->cfg->rtus[r->i].name, name,
                     ms_strerror(rc));
         return NULL;
@@ -397,7 +405,7 @@ static void walk_answer(snmpc_req *q, const ms_snmp_result *res)
             update_point(r, p, vb, q->seq, now);
     }
     if (last)
-        send_walk(r, q->walk, last, q->seq);
+        send_walk(r, q->walk, ms_snmp_oid_ref(last), q->seq);
 }
 
 static void get_answer(snmpc_req *q, const ms_snmp_result *res)
@@ -438,7 +446,8 @@ static void get_answer(snmpc_req *q, const ms_snmp_result *res)
     uint64_t now = ms_time_mono_ns() / 1000;
     for (size_t k = 0; k < res->n && k < q->n; k++) {
         size_t g = q->idx[k];
-        if (ms_snmp_oid_cmp(&res->vbs[k].name, &r->get[g]))
+        if (ms_snmp_oidref_cmp(ms_snmp_oid_ref(&res->vbs[k].name),
+                               r->get[g]))
             continue; /* not what was asked: ignore */
         if (r->has_uptime && g == 0)
             uptime_seen(r, &res->vbs[k]);
@@ -532,7 +541,7 @@ static void on_poll_timer(uv_timer_t *t)
     free(idx);
     for (size_t w = 0; w < cr->nwalks; w++)
         if (!r->walks[w].active)
-            send_walk(r, w, &cr->walks[w].root, seq);
+            send_walk(r, w, ms_snmp_oid_ref(&cr->walks[w].root), seq);
 }
 
 /* ---- writes ----------------------------------------------------------------- */
@@ -563,11 +572,10 @@ static void on_bus_change(ms_tag *tag, void *arg)
     snmpc_req *q = req_new(r, MS_SNMP_SET, 1);
     if (!q)
         return;
-    q->oids[0] = t->write;
     q->wp = p;
     q->seq = ++r->seq_now;
     p->write_seq = q->seq;
-    if (!req_send(q, &vb)) {
+    if (!req_send(q, &t->write, &vb)) {
         r->write_errors++;
         ms_log_warn("%s: %s: not written (the agent's session is not "
                     "ready)", m->cfg->rtus[t->rtu_w].name, t->name);
@@ -581,8 +589,11 @@ static void snmpc_free(ms_drv *d)
     ms_snmpc *m = (ms_snmpc *)d;
     for (size_t i = 0; m->rtus && i < m->cfg->nrtus; i++) {
         snmpc_rtu *r = &m->rtus[i];
-        for (size_t w = 0; r->walks && w < m->cfg->rtus[i].nwalks; w++)
+        for (size_t w = 0; r->walks && w < m->cfg->rtus[i].nwalks; w++) {
+            for (size_t k = 0; k < r->walks[w].n; k++)
+                ms_snmp_oidref_free(&r->walks[w].pts[k].oid);
             free(r->walks[w].pts);
+        }
         free(r->walks);
         free(r->get);
         free(r->get_pt);
@@ -636,11 +647,12 @@ static int start_rtu(ms_snmpc *m, size_t i)
     if (!r->get || !r->get_pt || !r->walks)
         return MS_ENOMEM;
     if (r->has_uptime)
-        r->get[r->nget++] = sys_uptime;
+        r->get[r->nget++] = (ms_snmp_oidref){
+            sys_uptime, sizeof sys_uptime / sizeof sys_uptime[0]};
     for (size_t k = 0; k < cr->nget; k++) {
         bool dup = false;
         for (size_t j = 0; j < r->nget && !dup; j++)
-            dup = !ms_snmp_oid_cmp(&r->get[j], &cr->get[k]);
+            dup = !ms_snmp_oidref_cmp(r->get[j], cr->get[k]);
         if (!dup)
             r->get[r->nget++] = cr->get[k];
     }
@@ -649,7 +661,7 @@ static int start_rtu(ms_snmpc *m, size_t i)
         if (!ct->has_read || ct->rtu_r != i)
             continue;
         for (size_t k = 0; k < r->nget; k++)
-            if (!ms_snmp_oid_cmp(&r->get[k], &ct->read)) {
+            if (!ms_snmp_oidref_cmp(r->get[k], ct->read)) {
                 if (r->get_pt[k])
                     ms_log_warn("%s: tags %s and %s read the same OID; %s "
                                 "is not updated", cr->name,
