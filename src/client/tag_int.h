@@ -64,7 +64,9 @@ struct ms_tag {
     void *err_arg;
     ms_tag_cb id_cb;       /* ms_tag_on_id */
     void *id_arg;
-    ms_tag_rtaq rtaq[MS_TAG_RTAQ_MAX];
+    /* RTAs set before the tag had an id: MS_TAG_RTAQ_MAX of them,
+     * allocated by the first (inline they were half of every tag). */
+    ms_tag_rtaq *rtaq;
     size_t nrtaq;
     void *data;
     ms_tag *hnext;         /* name hash chain */

@@ -181,6 +181,8 @@ int ms_tag_rta(ms_tag *t, const ms_value *req)
         return rc;
     }
     /* No id yet: keep it for when the id comes. */
+    if (!t->rtaq && !(t->rtaq = calloc(MS_TAG_RTAQ_MAX, sizeof *t->rtaq)))
+        return MS_ENOMEM;
     uint8_t *w = malloc(n);
     if (!w)
         return MS_ENOMEM;
@@ -233,6 +235,8 @@ void ms_tags_on_id(ms_client *c, const ms_client_event *ev)
         rta_send(t, t->rtaq[i].data, t->rtaq[i].len);
         free(t->rtaq[i].data);
     }
+    free(t->rtaq);
+    t->rtaq = NULL;
     t->nrtaq = 0;
     if (t->id_cb)
         t->id_cb(t, t->id_arg);

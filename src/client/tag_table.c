@@ -210,6 +210,7 @@ void ms_tags_free(ms_client *c)
         ms_tag *t = c->tags[i];
         for (size_t k = 0; k < t->nrtaq; k++)
             free(t->rtaq[k].data);
+        free(t->rtaq);
         free(t->watchers);
         free(t->wire);
         free(t->name);
