@@ -366,15 +366,15 @@ void ms_listen_conn_hold(ms_listen_conn *c, bool hold)
 
 /* ---- the listener ---------------------------------------------------------- */
 
-static int listen_socket(const ms_listener_config *cfg, uv_os_sock_t *fd,
-                         int *port)
+int ms_listen_socket(const char *ip, int want_port, uv_os_sock_t *fd,
+                     int *port)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    bool v6 = strchr(cfg->ip, ':') != NULL;
-    int rc = v6 ? uv_ip6_addr(cfg->ip, cfg->port, (struct sockaddr_in6 *)&ss)
-                : uv_ip4_addr(cfg->ip, cfg->port, (struct sockaddr_in *)&ss);
-    if (rc < 0 || cfg->port < 0 || cfg->port > 65535)
+    bool v6 = strchr(ip, ':') != NULL;
+    int rc = v6 ? uv_ip6_addr(ip, want_port, (struct sockaddr_in6 *)&ss)
+                : uv_ip4_addr(ip, want_port, (struct sockaddr_in *)&ss);
+    if (rc < 0 || want_port < 0 || want_port > 65535)
         return UV_EINVAL;
     int s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0)
@@ -416,7 +416,7 @@ int ms_listener_start(uv_loop_t *loop, const ms_listener_config *cfg,
         l->cfg.conn_size = sizeof(ms_listen_conn);
     if (!l->cfg.peers)
         l->cfg.peers = "peers";
-    int rc = listen_socket(cfg, &l->fd, &l->port);
+    int rc = ms_listen_socket(cfg->ip, cfg->port, &l->fd, &l->port);
     if (rc == 0 && (rc = uv_poll_init_socket(loop, &l->poll, l->fd)) < 0)
         close(l->fd);
     if (rc < 0) {

@@ -87,6 +87,11 @@ typedef struct {
 int ms_listener_start(uv_loop_t *loop, const ms_listener_config *cfg,
                       ms_listener **out);
 int ms_listener_port(const ms_listener *l);
+/* A listening socket on ip:want_port (0: a free one) as every server of
+ * ours opens it (SO_REUSEADDR, "::" takes IPv4 too), non-blocking; its fd
+ * and port. UV_EINVAL: ip is not an address or the port is out of range. */
+int ms_listen_socket(const char *ip, int want_port, uv_os_sock_t *fd,
+                     int *port);
 /* Connections open now. */
 size_t ms_listener_count(const ms_listener *l);
 /* The newest connection; ->next goes to older ones. The owner may close

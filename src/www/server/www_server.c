@@ -26,6 +26,7 @@
 #include "core/buf.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
+#include "net/listener.h"
 #include "net/peer.h"
 
 /* Marks the handles of this file on the loop, to tell them from lws's. */
@@ -808,6 +809,20 @@ static void pin_evlib(void)
     (void)dlopen("libwebsockets-evlib_uv.so", RTLD_NOW | RTLD_NODELETE);
 }
 
+/* A failed bind inside lws_create_context() also frees the context while
+ * uv handles it is closing still use it: a port in use is found here
+ * first, by binding it the way lws will. An ip that is not an address
+ * (lws also takes interface names) is left to lws. */
+static int port_check(const char *ip, int port)
+{
+    uv_os_sock_t fd;
+    int got;
+    int rc = ms_listen_socket(ip, port, &fd, &got);
+    if (rc == 0)
+        close(fd);
+    return rc == UV_EINVAL ? 0 : rc;
+}
+
 int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
                         ms_www_server **out, char *why, size_t whylen)
 {
@@ -869,14 +884,21 @@ int ms_www_server_start(uv_loop_t *loop, const ms_www_server_config *cfg,
     srv->flush_timer.data = srv->auth_timer.data = &own_tag;
     srv->kick_timer.data = srv->drain_timer.data = srv->final_timer.data =
         &own_tag;
-    srv->ctx = lws_create_context(&info);
+    int in_use = port_check(cfg->ip, cfg->port);
+    srv->ctx = in_use < 0 ? NULL : lws_create_context(&info);
     struct lws_vhost *vh =
         srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
-    if (!vh || lws_get_vhost_listen_port(vh) <= 0) {
+    if (in_use < 0) {
+        snprintf(why, whylen, "wwwserver: cannot listen on %s:%d: %s: "
+                 "change ip/port in wwwserver.yaml", cfg->ip, cfg->port,
+                 uv_strerror(in_use));
+    } else if (!vh || lws_get_vhost_listen_port(vh) <= 0) {
         snprintf(why, whylen, "wwwserver: cannot listen on %s:%d (in use, "
                  "or not an address of this machine; or the package "
                  "libwebsockets-evlib-uv is missing): change ip/port in "
                  "wwwserver.yaml", cfg->ip, cfg->port);
+    }
+    if (in_use < 0 || !vh || lws_get_vhost_listen_port(vh) <= 0) {
         *out = NULL;
         if (!srv->ctx) {
             close_own(srv);
