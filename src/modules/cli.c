@@ -206,7 +206,7 @@ static int driver_start(uv_loop_t *loop, void *arg, void **rt)
     driver_args *a = arg;
     *rt = NULL;
     int rc = a->d->start(loop, a->cfg, a->descs, rt);
-    if (rc < 0)
+    if (rc < 0 && !a->d->start_logs)
         ms_log_error("cannot start: %s", ms_strerror(rc));
     return rc;
 }

@@ -2,57 +2,49 @@
  * into bus tags and writes bus changes back (docs/logix.md).
  * logixclient.yaml + tags.yaml -> ms_lgxc_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <stdio.h>
 #include <string.h>
 #include <uv.h>
 
 #include "apps/logixclient/lgxc_app.h"
 #include "modules/module.h"
-#include "mscada/log.h"
 
-static int lgxc_start(uv_loop_t *loop, void *arg, void **rt)
+static int lgxc_from_conf(const ms_conf_node *root, void *cfg,
+                          ms_conf_error *err)
+{
+    return ms_lgxc_config_from_conf(root, cfg, err);
+}
+
+static void lgxc_config_free(void *cfg)
+{
+    ms_lgxc_config_free(cfg);
+}
+
+/* tags.yaml is read (a bad one is a config error) but not handed on. */
+static int lgxc_start(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                      void **rt)
 {
     ms_lgxc *p = NULL;
-    int rc = ms_lgxc_start(loop, arg, &p);
+    (void)descs;
+    int rc = ms_lgxc_start(loop, cfg, &p);
     *rt = p;
-    return rc; /* what failed is logged */
+    return rc;
 }
 
-static void lgxc_stop(void *p)
+static void lgxc_stop(void *rt)
 {
-    ms_lgxc_stop(p);
+    ms_lgxc_stop(rt);
 }
+
+static const ms_cli_driver lgxc_driver = {
+    .from_conf = lgxc_from_conf, .config_free = lgxc_config_free,
+    .start = lgxc_start, .stop = lgxc_stop,
+    .start_logs = true}; /* ms_lgxc_start logs what failed */
 
 static int lgxc_main(const ms_module *m, int argc, char **argv)
 {
-    ms_cli cli;
-    int rc = ms_cli_parse(m, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
-    if (rc >= 0)
-        return rc;
     ms_lgxc_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    ms_tagdescs descs = {0};
-    ms_conf_error err;
-    ms_conf_doc *doc = NULL;
-    rc = ms_conf_load(cli.config, &doc, &err);
-    if (rc == 0)
-        rc = ms_lgxc_config_from_conf(ms_conf_root(doc), &cfg, &err);
-    ms_conf_free(doc);
-    if (rc == 0)
-        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
-    if (rc < 0) {
-        ms_cli_config_failed(m, &cli, rc, &err);
-        ms_lgxc_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_USAGE;
-    }
-    ms_cli_runtime r = {lgxc_start, lgxc_stop, &cfg, "stopping"};
-    rc = ms_cli_run(&r);
-    ms_lgxc_config_free(&cfg);
-    ms_tagdescs_free(&descs);
-    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+    return ms_cli_driver_run(m, argc, argv, &lgxc_driver, &cfg);
 }
 
 const ms_module ms_module_logixclient = {

@@ -1,59 +1,49 @@
 /* `mscada logixserver`: a Logix "mailbox" any EtherNet/IP client reads and
  * writes, its elements tied to bus tags (docs/logix.md). logixserver.yaml
  * -> ms_lgxs_start -> run the loop until SIGTERM/SIGINT. */
-#include <stdio.h>
 #include <string.h>
 #include <uv.h>
 
 #include "apps/logixserver/lgxs_app.h"
 #include "modules/module.h"
-#include "mscada/log.h"
 
-static int lgxs_start(uv_loop_t *loop, void *arg, void **rt)
+static int lgxs_from_conf(const ms_conf_node *root, void *cfg,
+                          ms_conf_error *err)
 {
+    return ms_lgxs_config_from_conf(root, cfg, err);
+}
+
+static void lgxs_config_free(void *cfg)
+{
+    ms_lgxs_config_free(cfg);
+}
+
+static int lgxs_start(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                      void **rt)
+{
+    ms_lgxs_config *c = cfg;
     ms_lgxs *p = NULL;
-    int rc = ms_lgxs_start(loop, arg, &p);
+    c->bus.tagdescs = descs; /* the bus tags' limits and deadbands */
+    int rc = ms_lgxs_start(loop, c, &p);
     *rt = p;
-    return rc; /* what failed is logged */
+    return rc;
 }
 
-static void lgxs_stop(void *p)
+static void lgxs_stop(void *rt)
 {
-    ms_lgxs_stop(p);
+    ms_lgxs_stop(rt);
 }
+
+static const ms_cli_driver lgxs_driver = {
+    .from_conf = lgxs_from_conf, .config_free = lgxs_config_free,
+    .start = lgxs_start, .stop = lgxs_stop,
+    .start_logs = true}; /* ms_lgxs_start logs what failed */
 
 static int lgxs_main(const ms_module *m, int argc, char **argv)
 {
-    ms_cli cli;
-    int rc = ms_cli_parse(m, argc, argv, &cli);
-    if (rc == MS_CLI_HELP)
-        return MS_EXIT_OK;
-    if (rc >= 0)
-        return rc;
     ms_lgxs_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    ms_tagdescs descs = {0};
-    ms_conf_error err;
-    ms_conf_doc *doc = NULL;
-    rc = ms_conf_load(cli.config, &doc, &err);
-    if (rc == 0)
-        rc = ms_lgxs_config_from_conf(ms_conf_root(doc), &cfg, &err);
-    ms_conf_free(doc);
-    if (rc == 0) {
-        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
-        cfg.bus.tagdescs = &descs;
-    }
-    if (rc < 0) {
-        ms_cli_config_failed(m, &cli, rc, &err);
-        ms_lgxs_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_USAGE;
-    }
-    ms_cli_runtime r = {lgxs_start, lgxs_stop, &cfg, "stopping"};
-    rc = ms_cli_run(&r);
-    ms_lgxs_config_free(&cfg);
-    ms_tagdescs_free(&descs);
-    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+    return ms_cli_driver_run(m, argc, argv, &lgxs_driver, &cfg);
 }
 
 const ms_module ms_module_logixserver = {

@@ -33,8 +33,9 @@ static void mbc_stop(void *rt)
     ms_mbc_stop(rt);
 }
 
-static const ms_cli_driver mbc_driver = {mbc_from_conf, mbc_config_free,
-                                         mbc_start, mbc_stop, NULL};
+static const ms_cli_driver mbc_driver = {
+    .from_conf = mbc_from_conf, .config_free = mbc_config_free,
+    .start = mbc_start, .stop = mbc_stop};
 
 static int mbc_main(const ms_module *mod, int argc, char **argv)
 {

@@ -94,18 +94,19 @@ typedef struct {
  * be made (logged). */
 int ms_cli_run(const ms_cli_runtime *r);
 
-/* A driver module (modbusclient, snmpclient, sparkplug): a config read
- * from the module's yaml by from_conf, tags.yaml, and a runtime started
- * with both. */
+/* A driver module (modbusclient, snmpclient, sparkplug, logixclient,
+ * logixserver): a config read from the module's yaml by from_conf,
+ * tags.yaml, and a runtime started with both. */
 typedef struct {
     int (*from_conf)(const ms_conf_node *root, void *cfg, ms_conf_error *err);
     void (*config_free)(void *cfg);
     int (*start)(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
-                 void **rt); /* the error is logged by the caller */
+                 void **rt); /* the error is logged by the caller... */
     void (*stop)(void *rt);
     /* NULL, or true when this config needs no tags.yaml even though
      * --tags named one (a sparkplug host): a missing file means none. */
     bool (*tags_optional)(const void *cfg);
+    bool start_logs;   /* ...unless start logs it: no "cannot start" */
 } ms_cli_driver;
 
 /* The whole `mscada <driver>` command: parses argv, loads the config into

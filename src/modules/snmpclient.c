@@ -34,8 +34,9 @@ static void snmpc_stop(void *rt)
     ms_snmpc_stop(rt);
 }
 
-static const ms_cli_driver snmpc_driver = {snmpc_from_conf, snmpc_config_free,
-                                           snmpc_start, snmpc_stop, NULL};
+static const ms_cli_driver snmpc_driver = {
+    .from_conf = snmpc_from_conf, .config_free = snmpc_config_free,
+    .start = snmpc_start, .stop = snmpc_stop};
 
 static int snmpc_main(const ms_module *mod, int argc, char **argv)
 {

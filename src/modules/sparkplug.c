@@ -53,9 +53,10 @@ static void spb_stop(void *rt)
         ms_spb_edge_stop(rt);
 }
 
-static const ms_cli_driver spb_driver = {spb_from_conf, spb_config_free,
-                                         spb_start, spb_stop,
-                                         spb_tags_optional};
+static const ms_cli_driver spb_driver = {
+    .from_conf = spb_from_conf, .config_free = spb_config_free,
+    .start = spb_start, .stop = spb_stop,
+    .tags_optional = spb_tags_optional};
 
 static int spb_main(const ms_module *mod, int argc, char **argv)
 {
