@@ -221,11 +221,15 @@ int ms_cli_driver_run(const ms_module *m, int argc, char **argv,
     ms_tagdescs descs;
     memset(&descs, 0, sizeof descs);
     ms_conf_error err;
-    ms_conf_doc *doc = NULL;
-    rc = ms_conf_load(cli.config, &doc, &err);
-    if (rc == 0)
-        rc = d->from_conf(ms_conf_root(doc), cfg, &err);
-    ms_conf_free(doc);
+    if (d->load) {
+        rc = d->load(cli.config, cfg, &err);
+    } else {
+        ms_conf_doc *doc = NULL;
+        rc = ms_conf_load(cli.config, &doc, &err);
+        if (rc == 0)
+            rc = d->from_conf(ms_conf_root(doc), cfg, &err);
+        ms_conf_free(doc);
+    }
     bool optional = !cli.tags_given || (d->tags_optional &&
                                         d->tags_optional(cfg));
     if (rc == 0)
@@ -236,6 +240,8 @@ int ms_cli_driver_run(const ms_module *m, int argc, char **argv,
         ms_tagdescs_free(&descs);
         return MS_EXIT_USAGE;
     }
+    if (d->raise_nofile)
+        ms_cli_raise_nofile();
     ms_cli_runtime r = {driver_start, d->stop,
                         &(driver_args){d, cfg, &descs}, "stopping"};
     rc = ms_cli_run(&r);

@@ -2,19 +2,29 @@
  * master may read and write, mapped to bus tags both ways.
  * modbusserver.yaml + tags.yaml -> ms_mbs_start -> run the loop until
  * SIGTERM/SIGINT. */
-#include <stdio.h>
 #include <string.h>
 #include <uv.h>
 
 #include "apps/modbusserver/mbs_run.h"
 #include "modules/module.h"
-#include "mscada/error.h"
-#include "mscada/log.h"
 
-static int mbs_start(uv_loop_t *loop, void *cfg, void **rt)
+static int mbs_load(const char *path, void *cfg, ms_conf_error *err)
 {
+    return ms_mbs_config_load(path, cfg, err);
+}
+
+static void mbs_config_free(void *cfg)
+{
+    ms_mbs_config_free(cfg);
+}
+
+static int mbs_start(uv_loop_t *loop, void *cfg, const ms_tagdescs *descs,
+                     void **rt)
+{
+    ms_mbs_config *c = cfg;
     ms_mbs *mbs = NULL;
-    int rc = ms_mbs_start(loop, cfg, &mbs); /* logs why it can't */
+    c->bus.tagdescs = descs; /* the bus tags' limits and deadbands */
+    int rc = ms_mbs_start(loop, c, &mbs);
     *rt = mbs;
     return rc;
 }
@@ -24,33 +34,17 @@ static void mbs_stop(void *mbs)
     ms_mbs_stop(mbs);
 }
 
+static const ms_cli_driver mbs_driver = {
+    .load = mbs_load, .config_free = mbs_config_free,
+    .start = mbs_start, .stop = mbs_stop,
+    .start_logs = true,    /* ms_mbs_start logs why it can't */
+    .raise_nofile = true}; /* many masters may connect */
+
 static int mbs_run(const ms_module *m, int argc, char **argv)
 {
-    ms_cli cli;
-    int rc = ms_cli_parse(m, argc, argv, &cli);
-    if (rc >= 0)
-        return rc;
     ms_mbs_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    ms_conf_error err;
-    rc = ms_mbs_config_load(cli.config, &cfg, &err);
-    ms_tagdescs descs = {0};
-    if (rc == 0) {
-        rc = ms_tagdesc_load(cli.tags, !cli.tags_given, &descs, &err);
-        cfg.bus.tagdescs = &descs;
-    }
-    if (rc < 0) {
-        ms_cli_config_failed(m, &cli, rc, &err);
-        ms_mbs_config_free(&cfg);
-        ms_tagdescs_free(&descs);
-        return MS_EXIT_USAGE;
-    }
-    ms_cli_raise_nofile();
-    ms_cli_runtime r = {mbs_start, mbs_stop, &cfg, "stopping"};
-    rc = ms_cli_run(&r);
-    ms_mbs_config_free(&cfg);
-    ms_tagdescs_free(&descs);
-    return rc < 0 ? MS_EXIT_FAIL : MS_EXIT_OK;
+    return ms_cli_driver_run(m, argc, argv, &mbs_driver, &cfg);
 }
 
 const ms_module ms_module_modbusserver = {

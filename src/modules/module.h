@@ -95,8 +95,8 @@ typedef struct {
 int ms_cli_run(const ms_cli_runtime *r);
 
 /* A driver module (modbusclient, snmpclient, sparkplug, logixclient,
- * logixserver): a config read from the module's yaml by from_conf,
- * tags.yaml, and a runtime started with both. */
+ * logixserver, modbusserver): a config read from the module's yaml by
+ * from_conf (or load), tags.yaml, and a runtime started with both. */
 typedef struct {
     int (*from_conf)(const ms_conf_node *root, void *cfg, ms_conf_error *err);
     void (*config_free)(void *cfg);
@@ -106,7 +106,11 @@ typedef struct {
     /* NULL, or true when this config needs no tags.yaml even though
      * --tags named one (a sparkplug host): a missing file means none. */
     bool (*tags_optional)(const void *cfg);
+    /* NULL, or what reads the config file instead of from_conf, for a
+     * config that keeps its yaml (names borrowed from it). */
+    int (*load)(const char *path, void *cfg, ms_conf_error *err);
     bool start_logs;   /* ...unless start logs it: no "cannot start" */
+    bool raise_nofile; /* a server: ms_cli_raise_nofile() before start */
 } ms_cli_driver;
 
 /* The whole `mscada <driver>` command: parses argv, loads the config into
