@@ -1,5 +1,6 @@
 /* The parts the driver apps share (drv.h): bus client and its
- * up time, status timer, handle count, status tags, change-only publish. */
+ * up time, status timer, handle count, config and status tags,
+ * change-only publish. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,17 @@ void ms_drv_status_free(ms_drv_status *s)
 {
     free(s->text);
     s->text = NULL;
+}
+
+int ms_drv_tag_new(ms_client *bus, const char *name, ms_type type,
+                   ms_tag_cb cb, void *arg, ms_tag **out)
+{
+    int rc = ms_tag_new(bus, name, type, out);
+    if (rc == 0 && cb)
+        rc = ms_tag_watch(*out, cb, arg);
+    if (rc < 0)
+        ms_log_error("tag %s: %s", name, ms_strerror(rc));
+    return rc;
 }
 
 int ms_drv_value_publish(ms_tag *tag, const ms_value *v, ms_fault *f)

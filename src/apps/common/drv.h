@@ -3,7 +3,8 @@
  * subscribe is never written to a plant), the status timer and the count
  * of open handles that frees the driver once the loop has closed them,
  * the <name>_status JSON tag published only when it changes, and polled
- * values published only when they change. Internal to libmscada. */
+ * values published only when they change. The config tags' making is
+ * shared with the logix apps too. Internal to libmscada. */
 #ifndef MS_APPS_COMMON_DRV_H
 #define MS_APPS_COMMON_DRV_H
 
@@ -66,6 +67,12 @@ int ms_drv_status_new(ms_drv *d, const char *owner, ms_drv_status *s);
  * publish is noted in s->fault as `doing` and tried again next time. */
 void ms_drv_status_publish(ms_drv_status *s, json_t *j, const char *doing);
 void ms_drv_status_free(ms_drv_status *s);
+
+/* Makes the config tag name of type on bus, watched by cb(tag, arg) when
+ * cb is given (a tag with a write address); logs "tag NAME: why" and
+ * returns the error when it can't. */
+int ms_drv_tag_new(ms_client *bus, const char *name, ms_type type,
+                   ms_tag_cb cb, void *arg, ms_tag **out);
 
 /* Sets tag to v unless it holds that value already; a failure is noted
  * in f ("publishing a polled value"). Returns ms_tag_set's result, 0 when

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv.h"
 #include "apps/logixclient/lgxc_app.h"
 #include "logix/link/lgx_link.h"
 #include "mscada/error.h"
@@ -140,7 +141,7 @@ static void update_tag(lgxc_rtu *r, size_t ti)
     const ms_lgxc_poll *p = &r->c->cfg->rtus[r->i].poll[t->poll];
     if (!p->ok || mt->write_seq > p->seq)
         return; /* a write went out after this poll: the next one tells */
-    ms_value v, cur;
+    ms_value v;
     if (ms_lgx_to_value(p->type, p->vals + t->off * p->esize, p->esize,
                         t->bit, &v) < 0)
         return;
@@ -148,10 +149,7 @@ static void update_tag(lgxc_rtu *r, size_t ti)
         v = ms_value_int((int64_t)llround(v.u.f));
     else if (t->bus == MS_TYPE_FLOAT && v.type == MS_TYPE_INT)
         v = ms_value_float((double)v.u.i);
-    if (ms_tag_get(mt->tag, &cur) == 0 && ms_value_same(&cur, &v))
-        return;
-    int rc = ms_tag_set(mt->tag, &v, 0);
-    ms_fault_note(&mt->set_fault, rc, t->name, "publishing a polled value");
+    ms_drv_value_publish(mt->tag, &v, &mt->set_fault);
 }
 
 static void item_done(lgxc_rtu *r, size_t pi)
@@ -561,13 +559,11 @@ static int start(ms_lgxc *c)
         lgxc_tag *mt = &c->tags[i];
         mt->c = c;
         mt->i = i;
-        rc = ms_tag_new(c->bus, t->name, t->bus, &mt->tag);
-        if (rc == 0 && t->has_write)
-            rc = ms_tag_watch(mt->tag, on_bus_change, mt);
-        if (rc < 0) {
-            ms_log_error("tag %s: %s", t->name, ms_strerror(rc));
+        rc = ms_drv_tag_new(c->bus, t->name, t->bus,
+                            t->has_write ? on_bus_change : NULL, mt,
+                            &mt->tag);
+        if (rc < 0)
             return rc;
-        }
     }
     for (size_t i = 0; i < cfg->nrtus; i++) {
         ms_lgxc_rtu *cr = &cfg->rtus[i];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/common/drv.h"
 #include "apps/logixserver/lgxs_app.h"
 #include "logix/server/lgx_server.h"
 #include "mscada/error.h"
@@ -101,13 +102,9 @@ int ms_lgxs_start(uv_loop_t *loop, ms_lgxs_config *cfg, ms_lgxs **out)
             lgxs_tag *mt = &s->tags[i];
             mt->s = s;
             mt->i = i;
-            rc = ms_tag_new(s->bus, cfg->maps[i].name, cfg->maps[i].type,
-                            &mt->tag);
-            if (rc == 0)
-                rc = ms_tag_watch(mt->tag, on_bus_change, mt);
-            if (rc < 0)
-                ms_log_error("tag %s: %s", cfg->maps[i].name,
-                             ms_strerror(rc));
+            rc = ms_drv_tag_new(s->bus, cfg->maps[i].name,
+                                cfg->maps[i].type, on_bus_change, mt,
+                                &mt->tag);
         }
     }
     if (rc == 0) {

@@ -608,13 +608,11 @@ static int start(ms_mbc *m)
                              t->conv.type == MS_MB_FLOAT64 || t->conv.scaled
                          ? MS_TYPE_FLOAT : MS_TYPE_INT;
         mt->tag = NULL;
-        rc = ms_tag_new(m->drv.bus, t->name, ty, &mt->tag);
-        if (rc == 0 && t->has_write)
-            rc = ms_tag_watch(mt->tag, on_bus_change, mt);
-        if (rc < 0) {
-            ms_log_error("tag %s: %s", t->name, ms_strerror(rc));
+        rc = ms_drv_tag_new(m->drv.bus, t->name, ty,
+                            t->has_write ? on_bus_change : NULL, mt,
+                            &mt->tag);
+        if (rc < 0)
             return rc;
-        }
     }
     for (size_t i = 0; i < cfg->nrtus; i++) {
         ms_mbc_rtu *cr = &cfg->rtus[i];

@@ -705,16 +705,13 @@ static int start(ms_snmpc *m)
         snmpc_point *p = &m->tags[i];
         p->kind = t->kind;
         p->oid = t->read;
-        rc = ms_tag_new(m->drv.bus, t->name, ms_snmpc_kind_type(t->kind),
-                        &p->tag);
-        if (rc == 0 && t->has_write) {
-            ms_tag_set_data(p->tag, m);
-            rc = ms_tag_watch(p->tag, on_bus_change, p);
-        }
-        if (rc < 0) {
-            ms_log_error("tag %s: %s", t->name, ms_strerror(rc));
+        rc = ms_drv_tag_new(m->drv.bus, t->name,
+                            ms_snmpc_kind_type(t->kind),
+                            t->has_write ? on_bus_change : NULL, p, &p->tag);
+        if (rc < 0)
             return rc;
-        }
+        if (t->has_write)
+            ms_tag_set_data(p->tag, m);
     }
     for (size_t i = 0; i < cfg->nrtus; i++)
         if ((rc = start_rtu(m, i)) < 0)
