@@ -45,11 +45,22 @@ int ms_drv_bus_new(ms_drv *d, ms_client_config *bus)
     return rc;
 }
 
+void ms_drv_hold(ms_drv *d)
+{
+    d->handles++;
+}
+
+void ms_drv_release(ms_drv *d)
+{
+    if (--d->handles == 0)
+        d->free(d);
+}
+
 void ms_drv_timer_open(ms_drv *d, uv_timer_t *t, void *data)
 {
     uv_timer_init(d->loop, t);
     t->data = data;
-    d->handles++;
+    ms_drv_hold(d);
 }
 
 void ms_drv_timer_start(ms_drv *d, uv_timer_t *t, void *data, uv_timer_cb cb,
@@ -61,9 +72,7 @@ void ms_drv_timer_start(ms_drv *d, uv_timer_t *t, void *data, uv_timer_cb cb,
 
 static void on_closed(uv_handle_t *h)
 {
-    ms_drv *d = h->data;
-    if (--d->handles == 0)
-        d->free(d);
+    ms_drv_release(h->data);
 }
 
 void ms_drv_timer_close(ms_drv *d, uv_timer_t *t)

@@ -1,10 +1,10 @@
-/* What the driver apps (modbusclient, snmpclient, sparkplug) share: the
- * bus client with the time it last came up (so a stale value handed out on
- * subscribe is never written to a plant), the status timer and the count
- * of open handles that frees the driver once the loop has closed them,
- * the <name>_status JSON tag published only when it changes, and polled
- * values published only when they change. The config tags' making is
- * shared with the logix apps too. Internal to libmscada. */
+/* What the driver apps (modbusclient, snmpclient, sparkplug,
+ * logixclient) share: the bus client with the time it last came up (so a
+ * stale value handed out on subscribe is never written to a plant), the
+ * status timer and the count of open handles that frees the driver once
+ * the loop has closed them, the <name>_status JSON tag published only when
+ * it changes, polled values published only when they change, and the
+ * config tags (made so by logixserver too). Internal to libmscada. */
 #ifndef MS_APPS_COMMON_DRV_H
 #define MS_APPS_COMMON_DRV_H
 
@@ -25,7 +25,8 @@ struct ms_drv {
     ms_client *bus;
     uint64_t bus_up_us; /* when the bus connection last came up */
     uv_timer_t status_timer;
-    int handles;        /* status_timer and each timer opened here */
+    int handles;        /* status_timer, each timer opened here and each
+                         * hold */
     bool stopping;
     ms_drv_cb tick;     /* every second: publish the statuses (unused
                          * until ms_drv_status_start) */
@@ -49,6 +50,11 @@ void ms_drv_timer_open(ms_drv *d, uv_timer_t *t, void *data);
 /* Opens timer t as ms_drv_timer_open does and starts it. */
 void ms_drv_timer_start(ms_drv *d, uv_timer_t *t, void *data, uv_timer_cb cb,
                         uint64_t first_ms, uint64_t repeat_ms);
+/* One more thing d waits for before it frees (a session that closes
+ * with a callback of its own), and that thing closed: d->free runs once
+ * all of d's handles and holds have. */
+void ms_drv_hold(ms_drv *d);
+void ms_drv_release(ms_drv *d);
 /* Closes t if ms_drv_timer_start opened it. */
 void ms_drv_timer_close(ms_drv *d, uv_timer_t *t);
 /* Starts the status tick (every second). */

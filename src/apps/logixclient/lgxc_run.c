@@ -62,15 +62,11 @@ typedef struct {
 } lgxc_tag;
 
 struct ms_lgxc {
+    ms_drv drv;         /* first: bus, status timer, handles (each poll
+                         * timer, each link while it closes) */
     ms_lgxc_config *cfg;
-    uv_loop_t *loop;
-    ms_client *bus;
-    uint64_t bus_up_us;
     lgxc_rtu *rtus;
     lgxc_tag *tags;
-    uv_timer_t status_timer;
-    int handles;
-    bool stopping;
 };
 
 static void do_write(lgxc_tag *mt);
@@ -115,9 +111,9 @@ static void publish_status(lgxc_rtu *r)
     }
 }
 
-static void on_status_timer(uv_timer_t *t)
+static void on_status_tick(ms_drv *d)
 {
-    ms_lgxc *c = t->data;
+    ms_lgxc *c = (ms_lgxc *)d;
     for (size_t i = 0; i < c->cfg->nrtus; i++)
         publish_status(&c->rtus[i]);
 }
@@ -233,7 +229,7 @@ static void on_poll_reply(int status, const uint8_t *p, size_t n, void *arg)
 {
     lgxc_inflight *f = arg;
     lgxc_rtu *r = f->r;
-    if (r->c->stopping)
+    if (r->c->drv.stopping)
         return;
     ms_lgxc_rtu *cr = &r->c->cfg->rtus[r->i];
     const ms_lgxc_group *g = &r->groups[f->g];
@@ -350,7 +346,7 @@ static void write_error(lgxc_tag *mt, const char *why)
 static void on_write_reply(int status, const uint8_t *p, size_t n, void *arg)
 {
     lgxc_tag *mt = arg;
-    if (mt->c->stopping)
+    if (mt->c->drv.stopping)
         return;
     const ms_lgxc_tag *t = &mt->c->cfg->tags[mt->i];
     if (status == MS_ECLOSED &&
@@ -449,7 +445,7 @@ static void on_bus_change(ms_tag *tag, void *arg)
 {
     lgxc_tag *mt = arg;
     (void)tag;
-    if (ms_tag_time_us(mt->tag) < mt->c->bus_up_us)
+    if (ms_tag_time_us(mt->tag) < mt->c->drv.bus_up_us)
         return; /* set before we came: a stale command is not sent */
     do_write(mt);
 }
@@ -479,18 +475,11 @@ static void on_link_fail(ms_lgx_link *l, const char *why, void *arg)
     set_error(arg, "%s", why);
 }
 
-static void on_bus_state(ms_client *cl, ms_client_state s, void *arg)
-{
-    ms_lgxc *c = arg;
-    (void)cl;
-    if (s == MS_CLIENT_CONNECTED)
-        c->bus_up_us = ms_time_now_us();
-}
-
 /* ---- start and stop --------------------------------------------------------- */
 
-static void lgxc_free(ms_lgxc *c)
+static void lgxc_free(ms_drv *d)
 {
+    ms_lgxc *c = (ms_lgxc *)d;
     for (size_t i = 0; c->rtus && i < c->cfg->nrtus; i++) {
         free(c->rtus[i].groups);
         free(c->rtus[i].inflight);
@@ -501,55 +490,37 @@ static void lgxc_free(ms_lgxc *c)
     free(c);
 }
 
-static void handle_closed(ms_lgxc *c)
-{
-    if (--c->handles == 0)
-        lgxc_free(c);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    handle_closed(h->data);
-}
-
 static void on_link_closed(void *arg)
 {
-    handle_closed(arg);
+    ms_lgxc *c = arg;
+    ms_drv_release(&c->drv);
 }
 
+/* Closes whatever start made; c is freed once its timers and links have
+ * closed. */
 void ms_lgxc_stop(ms_lgxc *c)
 {
-    if (!c || c->stopping)
+    if (!c || c->drv.stopping)
         return;
-    c->stopping = true;
+    c->drv.stopping = true;
     for (size_t i = 0; c->rtus && i < c->cfg->nrtus; i++) {
         lgxc_rtu *r = &c->rtus[i];
-        if (r->poll.data) {
-            r->poll.data = c;
-            uv_close((uv_handle_t *)&r->poll, on_handle_closed);
-        }
+        ms_drv_timer_close(&c->drv, &r->poll);
         if (r->link) {
-            c->handles++;
+            ms_drv_hold(&c->drv);
             ms_lgx_link_close(r->link, on_link_closed, c);
             r->link = NULL;
         }
     }
-    ms_client_close(c->bus);
-    c->bus = NULL;
-    uv_close((uv_handle_t *)&c->status_timer, on_handle_closed);
+    ms_drv_stop(&c->drv);
 }
 
 static int start(ms_lgxc *c)
 {
     ms_lgxc_config *cfg = c->cfg;
-    c->bus_up_us = UINT64_MAX;
-    cfg->bus.on_state = on_bus_state;
-    cfg->bus.on_state_arg = c;
-    int rc = ms_client_new(c->loop, &cfg->bus, &c->bus);
-    if (rc < 0) {
-        ms_log_error("bus client: %s", ms_strerror(rc));
+    int rc = ms_drv_bus_new(&c->drv, &cfg->bus);
+    if (rc < 0)
         return rc;
-    }
     c->rtus = calloc(cfg->nrtus + 1, sizeof *c->rtus);
     c->tags = calloc(cfg->ntags + 1, sizeof *c->tags);
     if (!c->rtus || !c->tags)
@@ -559,7 +530,7 @@ static int start(ms_lgxc *c)
         lgxc_tag *mt = &c->tags[i];
         mt->c = c;
         mt->i = i;
-        rc = ms_drv_tag_new(c->bus, t->name, t->bus,
+        rc = ms_drv_tag_new(c->drv.bus, t->name, t->bus,
                             t->has_write ? on_bus_change : NULL, mt,
                             &mt->tag);
         if (rc < 0)
@@ -576,7 +547,8 @@ static int start(ms_lgxc *c)
             return MS_ENOMEM;
         char name[80];
         snprintf(name, sizeof name, "%s_status", cr->name);
-        if ((rc = ms_tag_new(c->bus, name, MS_TYPE_JSON, &r->status)) < 0) {
+        if ((rc = ms_tag_new(c->drv.bus, name, MS_TYPE_JSON,
+                             &r->status)) < 0) {
             ms_log_error("%s: status tag %s: %s", cr->name, name,
                          ms_strerror(rc));
             return rc;
@@ -587,18 +559,16 @@ static int start(ms_lgxc *c)
             .timeout = cr->timeout, .conn_size = cr->conn_size,
             .backoff_min = 0.5, .backoff_max = 30,
             .on_state = on_link_state, .on_fail = on_link_fail, .arg = r};
-        if ((rc = ms_lgx_link_new(c->loop, &lc, &r->link)) < 0) {
+        if ((rc = ms_lgx_link_new(c->drv.loop, &lc, &r->link)) < 0) {
             ms_log_error("%s: %s", cr->name, ms_strerror(rc));
             return rc;
         }
-        uv_timer_init(c->loop, &r->poll);
-        r->poll.data = r;
-        c->handles++;
         uint64_t ms = (uint64_t)(cr->rate * 1000.0);
-        uv_timer_start(&r->poll, on_poll_timer, ms ? ms : 1, ms ? ms : 1);
+        ms_drv_timer_start(&c->drv, &r->poll, r, on_poll_timer, ms ? ms : 1,
+                           ms ? ms : 1);
         publish_status(r);
     }
-    uv_timer_start(&c->status_timer, on_status_timer, 1000, 1000);
+    ms_drv_status_start(&c->drv);
     return 0;
 }
 
@@ -609,13 +579,10 @@ int ms_lgxc_start(uv_loop_t *loop, ms_lgxc_config *cfg, ms_lgxc **out)
     if (!c)
         return MS_ENOMEM;
     c->cfg = cfg;
-    c->loop = loop;
-    uv_timer_init(loop, &c->status_timer);
-    c->status_timer.data = c;
-    c->handles = 1;
+    ms_drv_init(&c->drv, loop, on_status_tick, lgxc_free);
     int rc = start(c);
     if (rc < 0) {
-        ms_lgxc_stop(c);
+        ms_lgxc_stop(c); /* freed once the loop has closed what it made */
         return rc;
     }
     *out = c;
