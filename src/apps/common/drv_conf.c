@@ -57,6 +57,41 @@ int ms_drv_conf_rtu_name(const ms_conf_node *rtu, int max, const char **name,
     return 0;
 }
 
+/* The index of the first of rtus' first n items called name (len bytes),
+ * or -1. Their names were checked by ms_drv_conf_rtu_name. */
+static long rtu_index(const ms_conf_node *rtus, size_t n, const char *name,
+                      size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = ms_conf_get(rtus->items[i], "name")->text;
+        if (strlen(s) == len && !memcmp(s, name, len))
+            return (long)i;
+    }
+    return -1;
+}
+
+int ms_drv_conf_rtu_unique(const ms_conf_node *rtus, size_t i,
+                           ms_conf_error *err)
+{
+    const char *name = ms_conf_get(rtus->items[i], "name")->text;
+    if (rtu_index(rtus, i, name, strlen(name)) >= 0)
+        return ms_conf_fail(err, rtus->items[i], "a second rtu called '%s'",
+                            name);
+    return 0;
+}
+
+int ms_drv_conf_rtu_find(const ms_conf_node *rtus, const ms_conf_node *n,
+                         const char *what, const char *name, size_t len,
+                         size_t *rtu, ms_conf_error *err)
+{
+    long k = rtu_index(rtus, rtus->n, name, len);
+    if (k < 0)
+        return ms_conf_fail(err, n, "%s: no rtu is called '%.*s'", what,
+                            (int)len, name);
+    *rtu = (size_t)k;
+    return 0;
+}
+
 int ms_drv_conf_tags(const ms_conf_node *root, const ms_conf_node **tags,
                      ms_conf_error *err)
 {

@@ -1,7 +1,7 @@
 /* What the driver apps' yaml configs (modbusclient.yaml, snmpclient.yaml,
  * sparkplug.yaml) share: the top map with the bus keys, bounded strings,
- * the rtus list and each rtu's name, the tags map. Every error names
- * file:line:column. Internal to libmscada. */
+ * the rtus list, each rtu's name and the rtu an address names, the tags
+ * map. Every error names file:line:column. Internal to libmscada. */
 #ifndef MS_APPS_COMMON_DRV_CONF_H
 #define MS_APPS_COMMON_DRV_CONF_H
 
@@ -34,6 +34,17 @@ int ms_drv_conf_rtus(const ms_conf_node *root, const ms_conf_node **rtus,
  * address names its rtu before a ':'). */
 int ms_drv_conf_rtu_name(const ms_conf_node *rtu, int max, const char **name,
                          ms_conf_error *err);
+/* rtus' item i (read already, as the items before it) has a name none of
+ * those before it has; else the error "a second rtu called 'NAME'". */
+int ms_drv_conf_rtu_unique(const ms_conf_node *rtus, size_t i,
+                           ms_conf_error *err);
+/* The rtu an address at n names: the first len bytes of name (the part
+ * before the address's ':') are the name of one of rtus' items (all read
+ * already). *rtu is its index, else the error "WHAT: no rtu is called
+ * 'NAME'". */
+int ms_drv_conf_rtu_find(const ms_conf_node *rtus, const ms_conf_node *n,
+                         const char *what, const char *name, size_t len,
+                         size_t *rtu, ms_conf_error *err);
 /* root's `tags`: a map, or *tags NULL when absent. */
 int ms_drv_conf_tags(const ms_conf_node *root, const ms_conf_node **tags,
                      ms_conf_error *err);

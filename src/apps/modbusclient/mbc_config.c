@@ -153,15 +153,7 @@ static int parse_rtu(const ms_conf_node *m, ms_mbc_rtu *r, ms_conf_error *err)
     return 0;
 }
 
-static int find_rtu(const ms_mbc_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->nrtus; i++)
-        if (!strcmp(cfg->rtus[i].name, name))
-            return (int)i;
-    return -1;
-}
-
-static int parse_addr(const ms_mbc_config *cfg, const ms_conf_node *n,
+static int parse_addr(const ms_conf_node *rtus, const ms_conf_node *n,
                       const char *what, ms_mb_addr *a, size_t *rtu,
                       ms_conf_error *err)
 {
@@ -170,12 +162,8 @@ static int parse_addr(const ms_mbc_config *cfg, const ms_conf_node *n,
     MS_TRY(ms_conf_str(n, what, &s, err));
     if (ms_mb_addr_parse(s, a, msg, sizeof msg) < 0)
         return ms_conf_fail(err, n, "%s", msg);
-    int k = find_rtu(cfg, a->rtu);
-    if (k < 0)
-        return ms_conf_fail(err, n, "%s: no rtu is called '%s'", what,
-                            a->rtu);
-    *rtu = (size_t)k;
-    return 0;
+    return ms_drv_conf_rtu_find(rtus, n, what, a->rtu, strlen(a->rtu), rtu,
+                                err);
 }
 
 static bool in_blocks(const ms_mbc_block *b, size_t n, const ms_mb_addr *a,
@@ -188,8 +176,9 @@ static bool in_blocks(const ms_mbc_block *b, size_t n, const ms_mb_addr *a,
     return false;
 }
 
-static int parse_tag(ms_mbc_config *cfg, const ms_conf_node *key,
-                     const ms_conf_node *m, ms_mbc_tag *t, ms_conf_error *err)
+static int parse_tag(ms_mbc_config *cfg, const ms_conf_node *rtus,
+                     const ms_conf_node *key, const ms_conf_node *m,
+                     ms_mbc_tag *t, ms_conf_error *err)
 {
     static const char *const known[] = {"type", "read", "write",
                                         "word_order", "scale", "offset",
@@ -218,11 +207,11 @@ static int parse_tag(ms_mbc_config *cfg, const ms_conf_node *key,
         return ms_conf_fail(err, m, "tag %s needs read, write or both",
                             t->name);
     if (rd) {
-        MS_TRY(parse_addr(cfg, rd, "read", &t->read, &t->rtu_r, err));
+        MS_TRY(parse_addr(rtus, rd, "read", &t->read, &t->rtu_r, err));
         t->has_read = true;
     }
     if (wr) {
-        MS_TRY(parse_addr(cfg, wr, "write", &t->write, &t->rtu_w, err));
+        MS_TRY(parse_addr(rtus, wr, "write", &t->write, &t->rtu_w, err));
         t->has_write = true;
         if (t->write.file == MS_MB_DISCRETE_INPUTS ||
             t->write.file == MS_MB_INPUT_REGISTERS)
@@ -285,9 +274,7 @@ int ms_mbc_config_from_conf(const ms_conf_node *root, ms_mbc_config *cfg,
     for (size_t i = 0; i < rtus->n; i++) {
         cfg->nrtus++; /* counted first: a half-read rtu is freed too */
         MS_TRY(parse_rtu(rtus->items[i], &cfg->rtus[i], err));
-        if (find_rtu(cfg, cfg->rtus[i].name) != (int)i)
-            return ms_conf_fail(err, rtus->items[i], "a second rtu called "
-                                "'%s'", cfg->rtus[i].name);
+        MS_TRY(ms_drv_conf_rtu_unique(rtus, i, err));
     }
     MS_TRY(ms_drv_conf_tags(root, &tags, err));
     if (tags) {
@@ -296,8 +283,8 @@ int ms_mbc_config_from_conf(const ms_conf_node *root, ms_mbc_config *cfg,
             return MS_ENOMEM;
         for (size_t i = 0; i < tags->n; i++) {
             cfg->ntags++;
-            MS_TRY(parse_tag(cfg, tags->keys[i], tags->items[i], &cfg->tags[i],
-                             err));
+            MS_TRY(parse_tag(cfg, rtus, tags->keys[i], tags->items[i],
+                             &cfg->tags[i], err));
             if (strlen(cfg->tags[i].name) > 255 || !cfg->tags[i].name[0])
                 return ms_conf_fail(err, tags->keys[i], "a tag name must be "
                                     "1-255 bytes");

@@ -250,16 +250,7 @@ static int parse_rtu(const ms_conf_node *m, ms_snmpc_rtu *r,
     return 0;
 }
 
-static int find_rtu(const ms_snmpc_config *cfg, const char *name, size_t len)
-{
-    for (size_t i = 0; i < cfg->nrtus; i++)
-        if (strlen(cfg->rtus[i].name) == len &&
-            !memcmp(cfg->rtus[i].name, name, len))
-            return (int)i;
-    return -1;
-}
-
-static int parse_addr(const ms_snmpc_config *cfg, const ms_conf_node *n,
+static int parse_addr(const ms_conf_node *rtus, const ms_conf_node *n,
                       const char *what, ms_snmp_oidref *o, size_t *rtu,
                       ms_conf_error *err)
 {
@@ -268,11 +259,8 @@ static int parse_addr(const ms_snmpc_config *cfg, const ms_conf_node *n,
     const char *colon = strchr(s, ':');
     if (!colon)
         return ms_conf_fail(err, n, "%s must be 'rtu:OID'", what);
-    int k = find_rtu(cfg, s, (size_t)(colon - s));
-    if (k < 0)
-        return ms_conf_fail(err, n, "%s: no rtu is called '%.*s'", what,
-                            (int)(colon - s), s);
-    *rtu = (size_t)k;
+    MS_TRY(ms_drv_conf_rtu_find(rtus, n, what, s, (size_t)(colon - s), rtu,
+                                err));
     return keep_oid(n, what, colon + 1, o, err);
 }
 
@@ -287,9 +275,9 @@ static bool polled(const ms_snmpc_rtu *r, ms_snmp_oidref o)
     return false;
 }
 
-static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
-                     const ms_conf_node *m, ms_snmpc_tag *t,
-                     ms_conf_error *err)
+static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *rtus,
+                     const ms_conf_node *key, const ms_conf_node *m,
+                     ms_snmpc_tag *t, ms_conf_error *err)
 {
     static const char *const known[] = {"type", "read", "write",
                                         "snmp_type", "desc", NULL};
@@ -310,7 +298,7 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
         return ms_conf_fail(err, m, "tag %s needs read, write or both",
                             t->name);
     if (rd) {
-        MS_TRY(parse_addr(cfg, rd, "read", &t->read, &t->rtu_r, err));
+        MS_TRY(parse_addr(rtus, rd, "read", &t->read, &t->rtu_r, err));
         t->has_read = true;
         if (!polled(&cfg->rtus[t->rtu_r], t->read)) {
             char o[MS_SNMP_OID_TEXT];
@@ -335,7 +323,7 @@ static int parse_tag(ms_snmpc_config *cfg, const ms_conf_node *key,
             return ms_conf_fail(err, wr, "write: a %s tag can't be written",
                                 t->kind == MS_SNMPC_RATE ? "rate"
                                                          : "int_roc");
-        MS_TRY(parse_addr(cfg, wr, "write", &t->write, &t->rtu_w, err));
+        MS_TRY(parse_addr(rtus, wr, "write", &t->write, &t->rtu_w, err));
         t->has_write = true;
     }
     return 0;
@@ -364,10 +352,7 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
     for (size_t i = 0; i < rtus->n; i++) {
         cfg->nrtus++; /* counted first: a half-read rtu is freed too */
         MS_TRY(parse_rtu(rtus->items[i], &cfg->rtus[i], err));
-        const char *name = cfg->rtus[i].name;
-        if (find_rtu(cfg, name, strlen(name)) != (int)i)
-            return ms_conf_fail(err, rtus->items[i], "a second rtu called "
-                                "'%s'", name);
+        MS_TRY(ms_drv_conf_rtu_unique(rtus, i, err));
     }
     MS_TRY(ms_drv_conf_tags(root, &tags, err));
     if (tags) {
@@ -376,8 +361,8 @@ int ms_snmpc_config_from_conf(const ms_conf_node *root, ms_snmpc_config *cfg,
             return MS_ENOMEM;
         for (size_t i = 0; i < tags->n; i++) {
             cfg->ntags++;
-            MS_TRY(parse_tag(cfg, tags->keys[i], tags->items[i], &cfg->tags[i],
-                             err));
+            MS_TRY(parse_tag(cfg, rtus, tags->keys[i], tags->items[i],
+                             &cfg->tags[i], err));
         }
     }
     return 0;
