@@ -1,6 +1,6 @@
 /* A serial line carrying RTU frames (mb_serial.h): termios set-up, a
- * uv_poll on the fd, framing by content (ms_mb_rtu_scan) and resync after
- * garbage. */
+ * uv_poll on the fd, framing by content (an RTU scanner kept with the
+ * input) and resync after garbage. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -203,6 +203,7 @@ void ms_mb_line_flush_input(ms_mb_line *l)
 {
     l->garbage += ms_buf_size(&l->in);
     l->in.off = l->in.len = 0;
+    ms_mb_rtu_scanner_reset(&l->scanner);
     uv_timer_stop(&l->silence);
 }
 
@@ -224,8 +225,8 @@ static void scan(ms_mb_line *l)
     while (!l->closing && !l->failed && ms_buf_size(&l->in)) {
         ms_mb_adu adu;
         size_t skip = 0;
-        int n = ms_mb_rtu_scan(l->dir, ms_buf_head(&l->in),
-                               ms_buf_size(&l->in), &adu, &skip);
+        int n = ms_mb_rtu_scanner_scan(&l->scanner, ms_buf_head(&l->in),
+                                       ms_buf_size(&l->in), &adu, &skip);
         if (skip) {
             l->garbage += skip;
             resync = true;
@@ -326,6 +327,7 @@ int ms_mb_line_open(uv_loop_t *loop, const ms_mb_serial_config *cfg,
     l->loop = loop;
     l->cfg = *cfg;
     l->dir = dir;
+    ms_mb_rtu_scanner_init(&l->scanner, dir);
     l->fd = fd;
     l->on_frame = on_frame;
     l->on_error = on_error;

@@ -1,9 +1,10 @@
 /* A serial line carrying RTU frames (internal to src/modbus): the device
  * opened raw with the configured baud, parity, data and stop bits, a
- * uv_poll on its fd, whole frames found by ms_mb_rtu_scan however the bytes
- * arrive, and the 3.5-character silence used only to throw away the partial
- * frame left after garbage. Used by the serial master (mb_link_serial.c)
- * and the serial slave (server/mb_serial_server.c). */
+ * uv_poll on its fd, whole frames found by an RTU scanner kept with the
+ * input (mb_rtu_scan.h) however the bytes arrive, and the 3.5-character
+ * silence used only to throw away the partial frame left after garbage.
+ * Used by the serial master (mb_link_serial.c) and the serial slave
+ * (server/mb_serial_server.c). */
 #ifndef MS_MODBUS_MB_SERIAL_H
 #define MS_MODBUS_MB_SERIAL_H
 
@@ -12,6 +13,7 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "modbus/codec/mb_rtu_scan.h"
 #include "mscada/mbserial.h"
 
 typedef struct ms_mb_line ms_mb_line;
@@ -36,6 +38,7 @@ struct ms_mb_line {
     bool failed;           /* on_error called: waiting to be closed */
     int handles;
     ms_buf in, out;
+    ms_mb_rtu_scanner scanner; /* in step with in: reset when it is emptied */
     uint64_t garbage;      /* bytes thrown away */
     uint64_t frames;       /* frames received */
     ms_mb_line_frame_cb on_frame;
