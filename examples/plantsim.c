@@ -273,7 +273,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     s.last_ns = ms_time_mono_ns();
     uint64_t ms = (uint64_t)(period * 1000 + 0.5);
-    uv_timer_start(&s.tick, on_tick, ms, ms);
+    uv_timer_start(&s.tick, on_tick, 0, ms); /* the first values at once */
     ms_log_info("simulating the tank every %gs (Auto: pump on above %g m, "
                 "off below %g m)", period, LEVEL_HIGH_M, LEVEL_LOW_M);
     uv_run(loop, UV_RUN_DEFAULT); /* until a signal */

@@ -5,7 +5,7 @@
 #
 #   sh scripts/demo.sh [BUILD]      # BUILD: the build folder (default build)
 #
-# Starts bus, modbusserver, modbusclient, history, wwwserver and plantsim in
+# Starts bus, modbusserver, plantsim, modbusclient, history and wwwserver in
 # that order,
 # each in its own process group, stdin from /dev/null, output to
 # RUN/logs/NAME.log, and waits for each to be up. Then it waits; Ctrl-C
@@ -202,6 +202,10 @@ start modbusserver "$mscada" modbusserver --config "$conf/modbusserver.yaml" \
     --tags "$conf/tags.yaml"
 wait_up modbusserver "serving Modbus/TCP on"
 wait_up modbusserver "$bus_up"
+# the plant before the SCADA side, so that the first poll (and history's
+# first record) reads a running plant, not the PLC's empty registers
+start plantsim "$build/plantsim" --bus "127.0.0.1:$bus_port"
+wait_up plantsim "$bus_up"
 start modbusclient "$mscada" modbusclient --config "$conf/modbusclient.yaml" \
     --tags "$conf/tags.yaml"
 wait_up modbusclient "PLC: connected"
@@ -213,8 +217,6 @@ start wwwserver "$mscada" wwwserver --config "$conf/wwwserver.yaml" \
     --tags "$conf/tags.yaml"
 wait_up wwwserver "www: listening on"
 wait_up wwwserver "$bus_up"
-start plantsim "$build/plantsim" --bus "127.0.0.1:$bus_port"
-wait_up plantsim "$bus_up"
 
 b=$(show "$build")
 c=$(show "$top/config/demo")
