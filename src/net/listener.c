@@ -1,6 +1,7 @@
 /* The TCP listener shared by every server (listener.h): its own accept on
  * a polled socket, so that running out of descriptors can pause accepting
- * instead of dropping peers; connections as libuv streams from there on. */
+ * instead of dropping peers; connections as libuv streams from there on,
+ * held back by their unread output and swept when stuck. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -9,11 +10,14 @@
 #include <unistd.h>
 
 #include "mscada/log.h"
+#include "mscada/mstime.h"
 #include "net/listener.h"
 
 #define RBUF_SIZE (64 * 1024)
 #define ACCEPT_BATCH 64     /* per wake-up, so a flood can't hold the loop */
 #define ACCEPT_RETRY_MS 1000 /* paused accepting tries again this often */
+#define SWEEP_MS 1000        /* stuck connections are looked for this often */
+#define OUT_KEEP (64 * 1024) /* an emptied output queue keeps this much */
 
 struct ms_listener {
     uv_loop_t *loop;
@@ -22,6 +26,7 @@ struct ms_listener {
     uv_poll_t poll;   /* fd readable: peers to accept */
     uv_check_t check; /* resumes the connections paused for fairness */
     uv_timer_t retry; /* resumes paused accepting */
+    uv_timer_t sweep; /* drops stuck connections (cfg.timeout) */
     ms_listen_conn *conns, *paused;
     size_t nconns;
     uint8_t *rbuf;
@@ -97,6 +102,7 @@ static void accept_pause(ms_listener *l, int err)
 static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_on_closed(uv_handle_t *h);
+static void conn_on_written(void *data, int status);
 
 static void conn_read_start(ms_listen_conn *c)
 {
@@ -126,6 +132,7 @@ static void conn_take(ms_listener *l, int fd, const struct sockaddr *sa)
     memcpy(c->peer, peer, sizeof peer);
     uv_tcp_init(l->loop, &c->tcp);
     c->tcp.data = c;
+    ms_outq_init(&c->q, (uv_stream_t *)&c->tcp, &c->out, conn_on_written, c);
     l->handles++;
     int rc = uv_tcp_open(&c->tcp, fd);
     if (rc < 0) {
@@ -212,6 +219,7 @@ static void conn_on_closed(uv_handle_t *h)
     if (c->listed && l->cfg.on_closed)
         l->cfg.on_closed(c);
     ms_buf_free(&c->in);
+    ms_buf_free(&c->out);
     ms_outq_free(&c->q);
     free(c);
     l->handles--;
@@ -301,6 +309,12 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         ms_buf_consume(&c->in, (size_t)used);
         ms_buf_shrink(&c->in, 4u * RBUF_SIZE);
     }
+    if (l->cfg.timeout > 0) { /* for the sweep */
+        if (!ms_buf_size(&c->in))
+            c->partial_ns = 0;
+        else if (used > 0 || !c->partial_ns)
+            c->partial_ns = ms_time_mono_ns(); /* a new partial frame */
+    }
     /* A full buffer means more is waiting: let the others go first. */
     if ((size_t)nread == RBUF_SIZE && !c->paused) {
         uv_read_stop(s);
@@ -335,7 +349,10 @@ static void conn_on_written(void *data, int status)
         ms_listen_conn_close(c);
         return;
     }
-    c->l->cfg.on_written(c);
+    if (c->l->cfg.on_written)
+        c->l->cfg.on_written(c);
+    else
+        ms_listen_conn_flush(c);
 }
 
 void ms_listen_conn_output(ms_listen_conn *c, ms_buf *out)
@@ -353,15 +370,70 @@ int ms_listen_conn_write(ms_listen_conn *c)
     return rc;
 }
 
-void ms_listen_conn_hold(ms_listen_conn *c, bool hold)
+/* ---- back-pressure and the sweep ------------------------------------------ */
+
+/* Output bytes the peer has not taken yet. */
+static size_t conn_backlog(const ms_listen_conn *c)
 {
-    if (c->closed || c->held == hold)
-        return;
+    return ms_buf_size(c->q.out) + c->q.inflight;
+}
+
+static void conn_hold(ms_listen_conn *c, bool hold)
+{
     c->held = hold;
+    c->held_ns = hold ? ms_time_mono_ns() : 0;
     if (hold)
         uv_read_stop((uv_stream_t *)&c->tcp);
     else
         conn_read_start(c);
+}
+
+int ms_listen_conn_flush(ms_listen_conn *c)
+{
+    if (c->closed)
+        return 0;
+    if (!c->q.inflight && ms_buf_size(c->q.out)) {
+        int rc = ms_listen_conn_write(c);
+        if (rc < 0)
+            return rc; /* logged and closed */
+    }
+    if (!c->q.inflight && !ms_buf_size(c->q.out))
+        ms_buf_shrink(c->q.out, OUT_KEEP);
+    /* A peer that doesn't read its answers: stop reading it (TCP pushes
+     * back on it) until it has read half of them. */
+    size_t cap = c->l->cfg.out_cap, backlog = conn_backlog(c);
+    if (!cap)
+        return 0;
+    if (!c->held && backlog > cap) {
+        conn_hold(c, true);
+        ms_log_debug("%s: %zu bytes of answers unread; reading stops",
+                     c->peer, backlog);
+    } else if (c->held && backlog <= cap / 2) {
+        conn_hold(c, false);
+    }
+    return 0;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    ms_listener *l = t->data;
+    uint64_t now = ms_time_mono_ns();
+    uint64_t limit = (uint64_t)(l->cfg.timeout * 1e9);
+    ms_listen_conn *next;
+    for (ms_listen_conn *c = l->conns; c; c = next) {
+        next = c->next;
+        if (c->partial_ns && now - c->partial_ns > limit) {
+            ms_log_warn("%s: stopped mid-frame (%zu bytes) for %gs; dropping "
+                        "%s", c->peer, ms_buf_size(&c->in), l->cfg.timeout,
+                        l->cfg.dropping);
+            ms_listen_conn_close(c);
+        } else if (c->held && now - c->held_ns > limit) {
+            ms_log_warn("%s: has not read %zu bytes of answers for %gs; "
+                        "dropping %s", c->peer, conn_backlog(c),
+                        l->cfg.timeout, l->cfg.dropping);
+            ms_listen_conn_close(c);
+        }
+    }
 }
 
 /* ---- the listener ---------------------------------------------------------- */
@@ -416,6 +488,8 @@ int ms_listener_start(uv_loop_t *loop, const ms_listener_config *cfg,
         l->cfg.conn_size = sizeof(ms_listen_conn);
     if (!l->cfg.peers)
         l->cfg.peers = "peers";
+    if (!l->cfg.dropping)
+        l->cfg.dropping = "the connection";
     int rc = ms_listen_socket(cfg->ip, cfg->port, &l->fd, &l->port);
     if (rc == 0 && (rc = uv_poll_init_socket(loop, &l->poll, l->fd)) < 0)
         close(l->fd);
@@ -426,12 +500,24 @@ int ms_listener_start(uv_loop_t *loop, const ms_listener_config *cfg,
     }
     uv_check_init(loop, &l->check);
     uv_timer_init(loop, &l->retry);
-    l->poll.data = l->check.data = l->retry.data = l;
-    l->handles = 3;
+    uv_timer_init(loop, &l->sweep);
+    l->poll.data = l->check.data = l->retry.data = l->sweep.data = l;
+    l->handles = 4;
     uv_poll_start(&l->poll, UV_READABLE, on_listen_io);
     uv_check_start(&l->check, on_check);
+    if (l->cfg.timeout > 0)
+        uv_timer_start(&l->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     *out = l;
     return 0;
+}
+
+void ms_listener_log_failure(const ms_listener_config *cfg, int rc)
+{
+    if (rc == UV_EINVAL)
+        ms_log_error("bad listen address '%s'", cfg->ip);
+    else
+        ms_log_error("cannot listen on %s:%d: %s", cfg->ip, cfg->port,
+                     uv_strerror(rc));
 }
 
 int ms_listener_port(const ms_listener *l)
@@ -465,4 +551,5 @@ void ms_listener_close(ms_listener *l, void (*on_closed)(void *arg),
     uv_close((uv_handle_t *)&l->poll, on_poll_closed);
     uv_close((uv_handle_t *)&l->check, on_handle_closed);
     uv_close((uv_handle_t *)&l->retry, on_handle_closed);
+    uv_close((uv_handle_t *)&l->sweep, on_handle_closed);
 }

@@ -4,7 +4,9 @@
  * through the fairness pause; the max_conns refusal; an owner's refusal;
  * close closing every connection and every handle; and, in a child process
  * with a lowered descriptor limit, accepting paused while descriptors run
- * out (the peers wait, not closed) and resumed as connections close. */
+ * out (the peers wait, not closed) and resumed as connections close; the
+ * sweep dropping a peer stopped mid-frame and one that doesn't read its
+ * answers (held past out_cap). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 
 #include "net/listener.h"
 #include "net/peer.h"
+#include "ms_capture.h"
 
 /* ---- peer names ---------------------------------------------------------- */
 
@@ -70,6 +73,7 @@ struct fixture {
     int accepted, closing, closed, reads;
     bool listener_closed, refuse, stream, bad;
     size_t total, seen; /* stream mode: bytes per connection, all seen */
+    size_t flood;       /* answer mode: bytes queued in c->out per line */
     char peer[MS_PEER_NAME_MAX];
     char lines[256]; /* line mode: every line received */
 };
@@ -92,6 +96,8 @@ static int on_accept(ms_listen_conn *c, const struct sockaddr *peer,
     snprintf(f->peer, sizeof f->peer, "%s", c->peer);
     if (f->refuse)
         return -1;
+    if (f->flood)
+        return 0; /* c->out and the listener's writer */
     ms_listen_conn_output(c, &t->out);
     assert_int_equal(ms_buf_append(&t->out, "hi\n", 3), 0);
     assert_int_equal(ms_listen_conn_write(c), 0);
@@ -117,6 +123,19 @@ static long on_data(ms_listen_conn *c, const uint8_t *data, size_t len)
         return (long)use;
     }
     size_t used = 0;
+    if (f->flood) {
+        for (size_t i = 0; i < len; i++) {
+            if (data[i] != '\n')
+                continue;
+            uint8_t *o = ms_buf_reserve(&c->out, f->flood);
+            assert_non_null(o);
+            memset(o, 'x', f->flood);
+            ms_buf_commit(&c->out, f->flood);
+            used = i + 1;
+        }
+        ms_listen_conn_flush(c);
+        return (long)used;
+    }
     for (size_t i = 0; i < len; i++) {
         if (data[i] != '\n')
             continue;
@@ -471,6 +490,55 @@ static void test_bad_address(void **state)
     fixture_finish(&f);
 }
 
+/* The sweep: a peer that stopped mid-frame, and one that asked for more
+ * answers than out_cap and doesn't read them (so it is no longer read),
+ * are dropped after the timeout, each named with its fault. The owner
+ * answers into c->out through ms_listen_conn_flush and leaves on_written
+ * to the listener. */
+static void test_stuck_peers_swept(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_start(&f);
+    f.flood = 8u << 20; /* more than the kernel buffers on loopback */
+    f.cfg.out_cap = 64 * 1024;
+    f.cfg.timeout = 0.2;
+    f.cfg.on_written = NULL;
+    fixture_listen(&f);
+    int a = client(&f);
+    int b = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(b >= 0);
+    int small = 4096;
+    setsockopt(b, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", ms_listener_port(f.l), &sa);
+    assert_int_equal(connect(b, (struct sockaddr *)&sa, sizeof sa), 0);
+    char name_a[MS_PEER_NAME_MAX], name_b[MS_PEER_NAME_MAX];
+    client_name(a, name_a);
+    client_name(b, name_b);
+    capture cap;
+    capture_begin(&cap);
+    assert_int_equal(send(a, "ab", 2, 0), 2);  /* a line begun, never ended */
+    assert_int_equal(send(b, "q\n", 2, 0), 2); /* 8 MiB of answers, unread */
+    while (f.closed < 2)
+        assert_int_not_equal(uv_run(&f.loop, UV_RUN_ONCE), 0);
+    char *log = capture_end(&cap);
+    char want[200];
+    snprintf(want, sizeof want, "%s: stopped mid-frame (2 bytes) for 0.2s; "
+             "dropping the connection", name_a);
+    assert_non_null(strstr(log, want));
+    snprintf(want, sizeof want, "%s: has not read ", name_b);
+    const char *line = strstr(log, want);
+    assert_non_null(line);
+    assert_non_null(strstr(line, " bytes of answers for 0.2s; dropping the "
+                                 "connection"));
+    free(log);
+    assert_int_equal(ms_listener_count(f.l), 0);
+    close(a);
+    close(b);
+    fixture_finish(&f);
+}
+
 /* ---- descriptors run out --------------------------------------------------- */
 
 #define CHECK(cond, code)                                                   \
@@ -582,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_large_streams_in_order),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bad_address),
+        cmocka_unit_test(test_stuck_peers_swept),
         cmocka_unit_test(test_fd_exhaustion_pauses_accepting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
