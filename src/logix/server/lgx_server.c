@@ -1,7 +1,7 @@
 /* logixserver's transport: sessions, CIP connections and the
- * encapsulation around lgx_db's answers (lgx_server.h). A sweep once a
- * second drops a client that has sat mid-frame longer than the timeout,
- * so one that stops costs the others nothing, not even its slot. List
+ * encapsulation around lgx_db's answers (lgx_server.h). The listener's
+ * sweep drops a client that has sat mid-frame longer than the timeout, so
+ * one that stops costs the others nothing, not even its slot. List
  * Identity is also answered over UDP on the same port, as EtherNet/IP
  * devices do for browsers that broadcast it. */
 #include <stdio.h>
@@ -12,10 +12,7 @@
 #include "logix/server/lgx_server.h"
 #include "mscada/error.h"
 #include "mscada/log.h"
-#include "mscada/mstime.h"
 #include "net/listener.h"
-
-#define SWEEP_MS 1000
 
 #define UCMM_ROOM 504 /* the largest unconnected reply Logix sends */
 #define CONNS_PER_CLIENT 4
@@ -29,23 +26,19 @@ typedef struct {
 } lgx_cconn;
 
 typedef struct {
-    ms_listen_conn base;   /* first: the listener's part */
+    ms_listen_conn base;   /* first: the listener's part; base.out: replies */
     ms_lgx_server *srv;
-    ms_buf out;
     uint32_t session;      /* 0: not registered */
-    size_t partial;        /* bytes of a frame not whole yet */
-    uint64_t partial_ns;   /* when that frame began; 0: none */
     lgx_cconn conns[CONNS_PER_CLIENT];
 } lgx_conn;
 
 struct ms_lgx_server {
     ms_lgx_server_config cfg;
     ms_listener *listener;
-    uv_timer_t sweep;
     uv_udp_t udp;          /* List Identity; open when udp_on */
     bool udp_on;
     int port;
-    int handles;           /* the listener, the sweep and the udp */
+    int handles;           /* the listener and the udp */
     uint32_t next_id;      /* sessions and connection ids */
     uint8_t reply[MS_LGX_FRAME_MAX], cip[MS_LGX_FRAME_MAX];
     uint8_t dgram[MS_LGX_HDR + 64];
@@ -197,7 +190,7 @@ static int queue(lgx_conn *c, const uint8_t *p, size_t n)
 {
     if (!n)
         return -1;
-    return ms_buf_append(&c->out, p, n);
+    return ms_buf_append(&c->base.out, p, n);
 }
 
 /* The List Identity reply to header h: the identity item, as the
@@ -298,47 +291,33 @@ static int answer(lgx_conn *c, const uint8_t *f, size_t n)
                                    k->to_id, cpf.seq, s->cip, r));
 }
 
-static void flush(lgx_conn *c)
-{
-    if (!c->base.q.inflight && ms_buf_size(&c->out))
-        ms_listen_conn_write(&c->base); /* on failure: logged, closed */
-}
-
-static void on_written(ms_listen_conn *lc)
-{
-    flush((lgx_conn *)lc);
-}
-
 static long on_data(ms_listen_conn *lc, const uint8_t *data, size_t len)
 {
     lgx_conn *c = (lgx_conn *)lc;
     size_t used = 0;
+    long fl;
     for (;;) {
-        long fl = ms_lgx_frame_len(data + used, len - used);
+        fl = ms_lgx_frame_len(data + used, len - used);
         if (fl == 0)
             break;
         if (fl < 0) {
             ms_log_warn("%s: not EtherNet/IP: length %u past %u; dropping "
                         "the client", lc->peer, ms_lgx_u16(data + used + 2),
                         MS_LGX_FRAME_MAX);
-            flush(c);
-            ms_listen_conn_close(lc);
-            return -1;
+            break;
         }
         if (answer(c, data + used, (size_t)fl) < 0) {
-            flush(c);
-            ms_listen_conn_close(lc);
-            return -1;
+            fl = -1;
+            break;
         }
         used += (size_t)fl;
     }
-    c->partial = len - used;
-    if (!c->partial)
-        c->partial_ns = 0;
-    else if (!c->partial_ns)
-        c->partial_ns = ms_time_mono_ns();
-    flush(c);
-    return (long)used;
+    ms_listen_conn_flush(lc); /* the replies before a fault still go */
+    if (fl < 0) {
+        ms_listen_conn_close(lc);
+        return -1;
+    }
+    return (long)used; /* the listener keeps the rest: a partial frame */
 }
 
 static int on_accept(ms_listen_conn *lc, const struct sockaddr *peer,
@@ -347,14 +326,8 @@ static int on_accept(ms_listen_conn *lc, const struct sockaddr *peer,
     lgx_conn *c = (lgx_conn *)lc;
     (void)peer;
     c->srv = arg;
-    ms_listen_conn_output(lc, &c->out);
     ms_log_info("%s: connected", lc->peer);
     return 0;
-}
-
-static void on_closed(ms_listen_conn *lc)
-{
-    ms_buf_free(&((lgx_conn *)lc)->out);
 }
 
 static void on_udp_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
@@ -383,23 +356,6 @@ static void on_udp(uv_udp_t *hd, ssize_t nread, const uv_buf_t *buf,
         return;
     uv_buf_t b = uv_buf_init((char *)s->reply, (unsigned)n);
     uv_udp_try_send(&s->udp, &b, 1, from); /* full buffer: dropped */
-}
-
-static void on_sweep(uv_timer_t *t)
-{
-    ms_lgx_server *s = t->data;
-    uint64_t now = ms_time_mono_ns();
-    uint64_t limit = (uint64_t)(s->cfg.timeout * 1e9);
-    ms_listen_conn *next;
-    for (ms_listen_conn *lc = ms_listener_first(s->listener); lc; lc = next) {
-        lgx_conn *c = (lgx_conn *)lc;
-        next = lc->next;
-        if (c->partial_ns && now - c->partial_ns > limit) {
-            ms_log_warn("%s: stopped mid-frame (%zu bytes) for %gs; dropping "
-                        "the client", lc->peer, c->partial, s->cfg.timeout);
-            ms_listen_conn_close(lc);
-        }
-    }
 }
 
 static void on_part_closed(void *arg)
@@ -431,26 +387,19 @@ int ms_lgx_server_start(uv_loop_t *loop, const ms_lgx_server_config *cfg,
         .max_conns = cfg->max_conns,
         .peers = "clients",
         .conn_size = sizeof(lgx_conn),
+        .timeout = s->cfg.timeout,
+        .dropping = "the client",
         .on_accept = on_accept,
         .on_data = on_data,
-        .on_written = on_written,
-        .on_closed = on_closed,
         .arg = s,
     };
     int rc = ms_listener_start(loop, &lc, &s->listener);
     if (rc < 0) {
-        if (rc == UV_EINVAL)
-            ms_log_error("bad listen address '%s'", cfg->ip);
-        else
-            ms_log_error("cannot listen on %s:%d: %s", cfg->ip, cfg->port,
-                         uv_strerror(rc));
+        ms_listener_log_failure(&lc, rc);
         free(s);
         return rc;
     }
-    uv_timer_init(loop, &s->sweep);
-    s->sweep.data = s;
-    s->handles = 2;
-    uv_timer_start(&s->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    s->handles = 1;
     s->port = ms_listener_port(s->listener);
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -485,7 +434,6 @@ void ms_lgx_server_stop(ms_lgx_server *s)
     if (!s)
         return;
     ms_listener_close(s->listener, on_part_closed, s);
-    uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
     if (s->udp_on)
         uv_close((uv_handle_t *)&s->udp, on_handle_closed);
 }
