@@ -93,11 +93,11 @@ static void attempt_failed(ms_dialer *d, const char *why)
     d->cfg.on_fail(d, why, d->cfg.arg);
 }
 
+static void connect_failed(ms_dialer *d, const char *why);
+
 static void went_up(ms_dialer *d, ms_dial_conn *conn)
 {
     uv_timer_stop(&d->timer);
-    conn->up = true;
-    d->up_ns = ms_time_mono_ns();
     uv_tcp_nodelay(&conn->tcp, 1);
     if (d->cfg.keepalive_s > 0)
         uv_tcp_keepalive(&conn->tcp, 1, (unsigned)d->cfg.keepalive_s);
@@ -111,6 +111,16 @@ static void went_up(ms_dialer *d, ms_dial_conn *conn)
         if ((v = d->cfg.user_timeout_ms) > 0)
             setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v);
     }
+    conn->data = d->cfg.arg;
+    if (d->cfg.io) {
+        int rc = ms_dial_conn_start(conn, d->cfg.in, d->cfg.out, d->cfg.io);
+        if (rc < 0) {
+            connect_failed(d, uv_strerror(rc));
+            return;
+        }
+    }
+    conn->up = true;
+    d->up_ns = ms_time_mono_ns();
     d->cfg.on_up(d, conn, d->cfg.arg);
 }
 
@@ -235,6 +245,7 @@ int ms_dialer_new(uv_loop_t *loop, const ms_dialer_config *cfg,
                   ms_dialer **out)
 {
     if (!loop || !cfg || !cfg->host || !cfg->on_up || !cfg->on_fail ||
+        (cfg->io && (!cfg->in || !cfg->out)) ||
         strlen(cfg->host) >= sizeof ((ms_dialer *)0)->host)
         return MS_EINVAL;
     ms_dialer *d = calloc(1, sizeof *d);

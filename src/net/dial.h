@@ -7,7 +7,9 @@
  * but the debug line "NAME: WHY; trying the next address": each owner keeps
  * its own wording for "cannot connect" and "connected". On an up
  * connection, ms_dial_conn_start and ms_dial_conn_flush (dial_io.c) do the
- * owner's reading into a buffer and batched writing; the owner decodes. */
+ * owner's reading into a buffer and batched writing; the owner decodes.
+ * Given the owner's io and buffers (cfg.io), the dialer starts that I/O
+ * itself, so on_up gets a connection already being read. */
 #ifndef MS_CORE_DIAL_H
 #define MS_CORE_DIAL_H
 
@@ -26,7 +28,7 @@ typedef struct ms_dial_io ms_dial_io;
 typedef struct {
     uv_tcp_t tcp;
     ms_outq q;     /* the owner's batched writer on tcp; freed with it */
-    void *data;    /* the owner's */
+    void *data;    /* the owner's: cfg.arg when it comes up */
     bool dropped;  /* no longer the dialer's: its callbacks must do nothing */
     /* private */
     bool up;
@@ -65,7 +67,14 @@ typedef struct {
     int keepalive_s;                     /* idle before probes; 0: off */
     /* 0: the system's default */
     int keepalive_intvl_s, keepalive_cnt, user_timeout_ms;
-    /* The connection is up (the timer is stopped, options set). */
+    /* Optional: the owner's stream I/O (must outlive the dialer) and
+     * buffers, started on each connection before on_up as by
+     * ms_dial_conn_start; a start that fails counts as a failed attempt.
+     * NULL: the owner calls ms_dial_conn_start from on_up. */
+    const ms_dial_io *io;
+    ms_buf *in, *out;
+    /* The connection is up (the timer is stopped, options set, and with
+     * io, *in and *out emptied and reading started). */
     void (*on_up)(ms_dialer *d, ms_dial_conn *conn, void *arg);
     /* An attempt failed (every address); the next one is scheduled. */
     void (*on_fail)(ms_dialer *d, const char *why, void *arg);

@@ -328,8 +328,7 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
 {
     ms_lgx_link *l = arg;
     (void)d;
-    conn->data = l;
-    l->conn = conn;
+    l->conn = conn; /* reading, l->in and l->out emptied */
     l->st = ST_REGISTER;
     l->session = 0;
     l->connected = false;
@@ -339,11 +338,6 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
     /* a fresh serial per connection: a reused one is "in use" while the
      * PLC still holds the last connection */
     l->fo.serial = (uint16_t)(l->fo.serial + 1 + (uv_hrtime() >> 10 & 0xFF));
-    int rc = ms_dial_conn_start(conn, &l->in, &l->out, &lgx_io);
-    if (rc < 0) {
-        lost(l, uv_strerror(rc));
-        return;
-    }
     send_frame(l, ms_lgx_frame_register(l->frame, sizeof l->frame, 0));
     if (l->conn)
         arm(l);
@@ -388,6 +382,7 @@ int ms_lgx_link_new(uv_loop_t *loop, const ms_lgx_link_config *cfg,
         .backoff_min = cfg->backoff_min > 0 ? cfg->backoff_min : 0.5,
         .backoff_max = cfg->backoff_max > 0 ? cfg->backoff_max : 30,
         .jitter = 0.25, .keepalive_s = 10,
+        .io = &lgx_io, .in = &l->in, .out = &l->out,
         .on_up = on_dial_up, .on_fail = on_dial_fail, .arg = l};
     int rc = ms_dialer_new(loop, &dc, &l->dialer);
     if (rc < 0) {

@@ -1,7 +1,8 @@
 /* The Modbus client over TCP (mb_link.h): MBAP, or RTU frames for
  * rtu-over-tcp, on a stream the dialer (net/dial.c) connects, and
  * reconnects with capped jittered exponential backoff after any failure;
- * net/dial_io.c reads into a buffer and writes batched. A garbled stream,
+ * the dialer starts net/dial_io.c's reading into a buffer and batched
+ * writing on each connection. A garbled stream,
  * or a peer that stops mid-frame, can't be trusted any more: the
  * connection is dropped and made again. Logs one line per change of state,
  * not one per failed attempt. */
@@ -106,16 +107,10 @@ static void on_dial_up(ms_dialer *d, ms_dial_conn *conn, void *arg)
 {
     ms_mb_link *l = arg;
     (void)d;
-    conn->data = l;
-    l->conn = conn;
+    l->conn = conn; /* reading, l->in and l->out emptied */
     ms_log_info(l->fail_logged ? "%s: connected again" : "%s: connected",
                 l->cfg->name);
     l->fail_logged = false;
-    int rc = ms_dial_conn_start(conn, &l->in, &l->out, &mb_io);
-    if (rc < 0) {
-        lost(l, uv_strerror(rc));
-        return;
-    }
     ms_mb_client_link_up(l->c);
 }
 
@@ -148,6 +143,7 @@ static int link_start(ms_mb_client *c, uv_loop_t *loop,
         .connect_timeout = cfg->connect_timeout,
         .backoff_min = cfg->backoff_min, .backoff_max = cfg->backoff_max,
         .jitter = 0.25, .keepalive_s = 10,
+        .io = &mb_io, .in = &l->in, .out = &l->out,
         .on_up = on_dial_up, .on_fail = on_dial_fail, .arg = l};
     int rc = ms_dialer_new(loop, &dc, &l->dialer);
     if (rc < 0) {
