@@ -1,9 +1,16 @@
 """Shared harness for mscada's end-to-end tests (standard library only).
 
 - free_port(): a loopback port that was free a moment ago.
+- wait_logged(): waits for a started server's own log line naming its
+  port, failing with the log's tail when it exits or the line never comes:
+  the one way every harness knows that the port it picked is its server's
+  and not another test's that took the same free port meanwhile.
 - Bus: writes a bus.yaml into its own temp dir, runs `mscada bus --config`
-  in its own process group with stdout/stderr to a log file, waits until the
-  port accepts, stops it by pid (SIGTERM, then SIGKILL after a grace period).
+  in its own process group with stdout/stderr to a log file, waits until it
+  logs that it listens on its port, stops it by pid (SIGTERM, then SIGKILL
+  after a grace period).
+- Module: any other `mscada MODULE --config` the same way.
+- Watch: a raw bus client subscribed to tags, keeping their values.
 - Client: a raw bus protocol client (docs/design.md §6): 14-byte big-endian
   header, payloads chunked at MAX_LEN, replies re-assembled.
 - main(globals()): runs every test_* function of the calling script in
@@ -20,6 +27,7 @@ import atexit
 import inspect
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -437,7 +445,7 @@ class Client:
 ARGS = None          # the parsed command line (set by main())
 MSCADA = None        # path of the mscada executable
 _live = []           # every started process not yet reaped
-_buses = []          # Bus objects created during the current test
+_harnessed = []      # Bus and Module objects of the current test
 _tmpdirs = []
 
 
@@ -551,6 +559,59 @@ def run_cmd(argv, timeout=60, cwd=None, env=None, input_bytes=None):
     return p.returncode, read_log(out_path), read_log(err_path)
 
 
+class NotReady(AssertionError):
+    """A started server exited, or did not say it serves, in time.
+    exited: its exit status (None: still running); text: its log from
+    the start's mark on."""
+
+    def __init__(self, msg, exited, text):
+        super().__init__(msg)
+        self.exited = exited
+        self.text = text
+
+
+def _line_pattern(text, port):
+    """A regex for one log line: '*' is any run of characters within the
+    line, '{port}' the port as a whole number (any number without one)."""
+    num = r'\d+' if not port else str(port)
+    pieces = ['[^\n]*'.join(re.escape(s) for s in part.split('*'))
+              for part in text.split('{port}')]
+    return re.compile((num + r'(?!\d)').join(pieces))
+
+
+def wait_logged(proc, log_path, *texts, port=None, mark=0, what=None,
+                timeout=60.0):
+    """Waits until proc has written to log_path (from byte mark on) a line
+    matching each of texts, in that order (see _line_pattern): for a
+    server, its own line naming the port it serves on, so that the harness
+    knows the port is its process's and not another test's that took the
+    same free port meanwhile. Returns the matching lines. Raises NotReady,
+    with the tail of the log, when proc exits first or after timeout s."""
+    pats = [_line_pattern(t, port) for t in texts]
+    what = what or os.path.basename(log_path)
+    deadline = time.monotonic() + timeout
+    while True:
+        exited = proc.poll()  # before reading: a line logged before exit
+        text = read_log(log_path, mark)
+        found = []
+        for line in text.splitlines():
+            if len(found) < len(pats) and pats[len(found)].search(line):
+                found.append(line)
+        if len(found) == len(pats):
+            return found
+        if exited is not None or time.monotonic() > deadline:
+            tail = '\n'.join(text.splitlines()[-40:])
+            why = ('exited with status %d' % exited if exited is not None
+                   else 'is running (pid %d) but after %.0f s'
+                   % (proc.pid, timeout))
+            raise NotReady('%s %s without logging %s; tail of %s:\n%s'
+                           % (what, why, ' then '.join(
+                               repr(t.replace('{port}', str(port or 'N')))
+                               for t in texts[len(found):]), log_path,
+                              tail), exited, text)
+        time.sleep(0.05)
+
+
 class Bus:
     """One `mscada bus` process with its own temp dir and bus.yaml.
     cfg: bus.yaml keys (ip and port filled in when absent)."""
@@ -566,7 +627,7 @@ class Bus:
         self.extra_args = list(extra_args)
         self.proc = None
         self.starts = 0
-        _buses.append(self)
+        _harnessed.append(self)
         if start:
             self.start()
 
@@ -607,36 +668,17 @@ class Bus:
         raise AssertionError('bus could not bind a free port 5 times')
 
     def wait_ready(self, timeout=60.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                text = self.log()[self.log_mark:]
-                if 'in use' in text.lower():
-                    raise _PortInUse()
-                raise AssertionError('bus exited with status %d before '
-                                     'accepting connections; log:\n%s'
-                                     % (self.proc.returncode,
-                                        self.log_tail()))
-            # Ours, not another test's process that took the same free
-            # port meanwhile: the bus says it listens once both ports are
-            # bound.
-            mine = ('listening on' in self.log()[self.log_mark:] and
-                    ':%d\n' % self.port in self.log()[self.log_mark:])
-            s = socket.socket(socket.AF_INET6 if ':' in self.cfg['ip']
-                              else socket.AF_INET)
-            s.settimeout(2)
-            try:
-                if mine:
-                    s.connect((self.cfg['ip'], self.port))
-                    return
-            except OSError:
-                pass
-            finally:
-                s.close()
-            if time.monotonic() > deadline:
-                raise AssertionError('bus not accepting on port %d after '
-                                     '%.0f s' % (self.port, timeout))
-            time.sleep(0.05)
+        ip = self.cfg['ip']
+        host = '[%s]' % ip if ':' in ip else ip
+        try:
+            # once both ports are bound (the text port's line comes after)
+            wait_logged(self.proc, self.log_path, 'listening on %s:{port}'
+                        % host, port=self.port, mark=self.log_mark,
+                        what='bus', timeout=timeout)
+        except NotReady as e:
+            if e.exited and 'in use' in e.text.lower():
+                raise _PortInUse()
+            raise
 
     def client(self, **kw):
         return Client(self.port, **kw)
@@ -671,6 +713,129 @@ class Bus:
                 if line.startswith('VmRSS:'):
                     return int(line.split()[1])
         raise AssertionError('no VmRSS for pid %d' % self.proc.pid)
+
+
+class Module:
+    """One `mscada MODULE --config FILE [--tags FILE] ARGS` process with a
+    temp dir of its own (its cwd), config (self.config: text, or a dict
+    written as JSON, which is YAML) and optional tags.yaml, in its own process group with
+    its output to MODULE.log, stopped by pid. Its log's tail is printed
+    when a test fails; it is stopped when the test ends."""
+
+    def __init__(self, module, config, tags=None, args=(), env=None,
+                 start=True):
+        self.module = module
+        self.dir = tmpdir('mscada-%s-' % module)
+        self.config_path = os.path.join(self.dir, module + '.yaml')
+        self.log_path = os.path.join(self.dir, module + '.log')
+        self.config = config
+        self.tags_path = None
+        if tags is not None:
+            self.tags_path = os.path.join(self.dir, 'tags.yaml')
+            with open(self.tags_path, 'w') as f:
+                f.write(tags)
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.mark = 0
+        _harnessed.append(self)
+        if start:
+            self.start()
+
+    def write_config(self):
+        """Writes self.config (at every start: it may have changed)."""
+        with open(self.config_path, 'w') as f:
+            f.write(self.config if isinstance(self.config, str)
+                    else json.dumps(self.config))
+
+    def start(self):
+        self.write_config()
+        self.mark = os.path.getsize(self.log_path) \
+            if os.path.exists(self.log_path) else 0
+        argv = [MSCADA, self.module, '--config', self.config_path]
+        if self.tags_path:
+            argv += ['--tags', self.tags_path]
+        self.proc = spawn(argv + self.args, self.log_path, cwd=self.dir,
+                          env=self.env)
+        return self
+
+    def wait_logged(self, *texts, port=None, timeout=60.0):
+        """wait_logged() on this start's part of the log."""
+        return wait_logged(self.proc, self.log_path, *texts, port=port,
+                           mark=self.mark, what=self.module,
+                           timeout=timeout)
+
+    def log(self):
+        return read_log(self.log_path)
+
+    def log_tail(self, n=40):
+        return '\n'.join(self.log().splitlines()[-n:])
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, grace=30.0):
+        """Returns the exit status."""
+        if self.proc is None:
+            return None
+        return stop_pid(self.proc, sig, grace)
+
+
+class Watch:
+    """A raw bus client subscribed to tags by name: the latest value of
+    each (vals) and every value it took since (hist), the SUB's answer
+    included. decode(name, value) may be overridden."""
+
+    def __init__(self, bus, names=()):
+        self.c = bus.client()
+        self.ids, self.names, self.vals, self.hist = {}, {}, {}, {}
+        for n in names:
+            self.add(n)
+
+    def add(self, name):
+        tid = self.c.id(name)
+        self.ids[name] = tid
+        self.names[tid] = name
+        self.hist.setdefault(name, [])
+        self.take(self.c.sub(tid))
+        return tid
+
+    def decode(self, name, value):
+        return value
+
+    def take(self, m):
+        if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
+            name = self.names[m.tag_id]
+            self.vals[name] = self.decode(name, decode_value(m.data)[1])
+            self.hist[name].append(self.vals[name])
+
+    def pump(self, timeout=0.05):
+        """Takes what has arrived (waiting up to timeout for the first)."""
+        while True:
+            m = self.c.poll_msg(timeout)
+            if m is None:
+                return
+            timeout = 0.01
+            self.take(m)
+
+    def wait_for(self, pred, what, timeout=30):
+        def ok():
+            self.pump()
+            return pred()
+        return wait_until(ok, what, timeout, interval=0.01)
+
+    def wait(self, name, pred, what, timeout=30):
+        """The value of name once pred(value) holds."""
+        try:
+            self.wait_for(lambda: name in self.vals and pred(self.vals[name]),
+                          what, timeout)
+        except AssertionError as e:
+            raise AssertionError('%s (%s; last %r)'
+                                 % (e, name, self.vals.get(name)))
+        return self.vals[name]
+
+    def set(self, name, value, vtype=None):
+        return self.c.set_value(self.ids[name], value, vtype)
 
 
 class _PortInUse(Exception):
@@ -734,7 +899,7 @@ def _on_signal(signum, frame):
 def _on_alarm(signum, frame):
     print('FAIL: the whole script ran past --deadline %d s; stopping'
           % ARGS.deadline)
-    for b in _buses:
+    for b in _harnessed:
         print('---- tail of %s:' % b.log_path)
         print(b.log_tail())
     sys.stdout.flush()
@@ -778,7 +943,7 @@ def main(namespace):
     skipped = []
     script = os.path.basename(namespace.get('__file__', '?'))
     for name, fn in tests:
-        del _buses[:]
+        del _harnessed[:]
         print('RUN  %s' % name, flush=True)
         t0 = time.monotonic()
         try:
@@ -790,7 +955,7 @@ def main(namespace):
             failed.append(name)
             print('FAIL %s (%.1f s)' % (name, time.monotonic() - t0))
             traceback.print_exc(file=sys.stdout)
-            for b in _buses:
+            for b in _harnessed:
                 print('---- tail of %s (pid %s, %s):' % (
                     b.log_path, b.proc.pid if b.proc else '-',
                     'running' if b.alive() else 'exit %r' % (
@@ -800,9 +965,9 @@ def main(namespace):
         else:
             print('PASS %s (%.1f s)' % (name, time.monotonic() - t0))
         finally:
-            for b in _buses:
+            for b in _harnessed:
                 if b.proc is not None:
-                    b.stop(signal.SIGTERM, 20)
+                    stop_pid(b.proc, signal.SIGTERM, 20)
             sys.stdout.flush()
     _stop_all()
     print('%s: %d passed, %d failed%s%s' % (

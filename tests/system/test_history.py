@@ -36,41 +36,27 @@ Note:
 ZERO = bytes([h.BYTES]) + b'\0' * 6
 
 
-class History:
-    """One `mscada history` process: own temp dir, history.yaml, tags.yaml,
-    own process group, output to a log file, stopped by pid."""
+class History(h.Module):
+    """One `mscada history` process (an h.Module): history.yaml from cfg,
+    tags.yaml, records under its dir's data/."""
 
     def __init__(self, bus, tags=TAGS_YAML, start=True, **cfg):
-        self.dir = h.tmpdir('mscada-hist-')
+        super().__init__('history', '', tags=tags, start=False)
         self.path = os.path.join(self.dir, 'data')
         self.cfg = {'bus_ip': '127.0.0.1', 'bus_port': bus.port,
                     'path': self.path}
         self.cfg.update(cfg)
-        self.config_path = os.path.join(self.dir, 'history.yaml')
-        self.tags_path = os.path.join(self.dir, 'tags.yaml')
-        self.log_path = os.path.join(self.dir, 'history.log')
-        with open(self.tags_path, 'w') as f:
-            f.write(tags)
-        self.proc = None
         if start:
             self.start()
 
     def write_config(self):
-        with open(self.config_path, 'w') as f:
-            f.write(h.yaml_text(self.cfg))
+        self.config = h.yaml_text(self.cfg)
+        super().write_config()
 
     def start(self, wait=True):
-        self.write_config()
-        self.mark = len(self.log())
-        self.proc = h.spawn([h.MSCADA, 'history', '--config',
-                             self.config_path, '--tags', self.tags_path],
-                            self.log_path, cwd=self.dir)
+        super().start()
         if wait:
-            h.wait_until(lambda: 'history: recording' in
-                         self.log()[self.mark:] or self.proc.poll()
-                         is not None, 'history to start')
-            check(self.proc.poll() is None, 'history exited %r:\n%s',
-                  self.proc.returncode, self.log())
+            self.wait_logged('history: recording')
             # Answering an RTA means it has set __history__, which its
             # client does only after every recorded tag's SUB was answered:
             # from here on no value set on the bus is missed.
@@ -79,11 +65,12 @@ class History:
             q.c.close()
         return self
 
-    def stop(self, sig=signal.SIGTERM):
-        return h.stop_pid(self.proc, sig, 30)
-
-    def log(self):
-        return h.read_log(self.log_path)
+    def run_once(self):
+        """Runs it in the foreground (a config it refuses): (status,
+        stdout, stderr)."""
+        self.write_config()
+        return h.run_cmd([h.MSCADA, 'history', '--config', self.config_path,
+                          '--tags', self.tags_path])
 
     def files(self, tag):
         out = []
@@ -434,26 +421,19 @@ def test_bad_configs_exit_2():
     ]
     for tags, word in cases:
         hist = History(bus, tags=tags, start=False)
-        hist.write_config()
-        st, out, err = h.run_cmd([h.MSCADA, 'history', '--config',
-                                  hist.config_path, '--tags',
-                                  hist.tags_path])
+        st, out, err = hist.run_once()
         check_eq(st, 2, 'exit status for tags %r' % tags[:40])
         check(hist.tags_path + ':1:1:' in err and word in err,
               'error does not say where/what: %r', err)
     blocker = os.path.join(d, 'file')
     open(blocker, 'w').close()
     hist = History(bus, start=False, path=os.path.join(blocker, 'sub'))
-    hist.write_config()
-    st, out, err = h.run_cmd([h.MSCADA, 'history', '--config',
-                              hist.config_path, '--tags', hist.tags_path])
+    st, out, err = hist.run_once()
     check_eq(st, 2, 'exit status for a path under a file')
     check(hist.config_path + ':3:' in err and 'sub' in err,
           'error does not name the path: %r', err)
     hist = History(bus, start=False, flush_interval='soon')
-    hist.write_config()
-    st, out, err = h.run_cmd([h.MSCADA, 'history', '--config',
-                              hist.config_path, '--tags', hist.tags_path])
+    st, out, err = hist.run_once()
     check_eq(st, 2, 'exit status for flush_interval: soon')
     check('flush_interval' in err, 'error: %r', err)
 

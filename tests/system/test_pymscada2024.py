@@ -62,29 +62,23 @@ def mb_read(port, word):
     return struct.unpack('>H', r[2:4])[0]
 
 
-class Proc:
-    """An mscada module with its own config, output to a log file."""
-
-    def __init__(self, module, config, *args):
-        self.dir = h.tmpdir('mscada-2024-')
-        self.config = os.path.join(self.dir, module + '.yaml')
-        self.log_path = os.path.join(self.dir, module + '.log')
-        with open(self.config, 'w') as f:
-            f.write(config)
-        self.proc = h.spawn([h.MSCADA, module, '--config', self.config] +
-                            list(args), self.log_path, cwd=self.dir)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
+class Proc(h.Module):
+    """An mscada module (h.Module) whose stop must exit 0."""
 
     def stop(self):
-        check_eq(h.stop_pid(self.proc), 0, 'exit status on SIGTERM')
+        check_eq(super().stop(), 0, '%s exit status on SIGTERM' % self.module)
+
+
+def serving(port, config):
+    """modbusserver with config, once it says it serves port."""
+    p = Proc('modbusserver', config)
+    p.wait_logged('serving Modbus/TCP on 127.0.0.1:{port}', port=port)
+    return p
 
 
 def modbus_memory(port):
     """modbusserver without a bus (empty bus_ip): a plain Modbus memory."""
-    p = Proc('modbusserver', """bus_ip:
+    return serving(port, """bus_ip:
 rtus:
 - name: MEM
   ip: 127.0.0.1
@@ -92,18 +86,6 @@ rtus:
   serve:
   - {unit: 1, file: 4x, start: 1, end: 100}
 """ % port)
-    h.wait_until(lambda: p.proc.poll() is not None or _accepts(port),
-                 'the memory server listening', 30)
-    check(p.proc.poll() is None, 'modbusserver exited:\n%s', p.log())
-    return p
-
-
-def _accepts(port):
-    try:
-        socket.create_connection(('127.0.0.1', port), 1).close()
-        return True
-    except OSError:
-        return False
 
 
 def bus_value(bus, name, want, what):
@@ -138,10 +120,7 @@ def test_modbusserver_without_a_bus():
 def test_history():
     bus = bus2024()
     hist = history_tests.History(bus, start=False, flush_interval=1)
-    hist.write_config()
-    hist.proc = h.spawn([h.MSCADA, 'history', '--config', hist.config_path,
-                         '--tags', hist.tags_path], hist.log_path,
-                        cwd=hist.dir)
+    hist.start(wait=False)
     # it authors __history__ once every SUB is answered: on this bus too
     h.wait_until(lambda: (bus.value('__history__') or (0,))[0] > 0,
                  'history to set __history__ on the 2024 bus', 30)
@@ -210,7 +189,7 @@ tags:
 def test_modbusserver():
     bus = bus2024()
     mport = h.free_port()
-    mbs = Proc('modbusserver', """bus_ip: 127.0.0.1
+    mbs = serving(mport, """bus_ip: 127.0.0.1
 bus_port: %d
 rtus:
 - name: RTU
@@ -222,7 +201,6 @@ tags:
   In:  {type: uint16, addr: 'RTU:1:4x:1'}
   Out: {type: uint16, addr: 'RTU:1:4x:2'}
 """ % (bus.port, mport))
-    h.wait_until(lambda: _accepts(mport), 'modbusserver listening', 30)
     mb_write(mport, 1, 42)
     bus_value(bus, 'In', 42, "a master's write on the 2024 bus")
     with h.Client(bus.port) as c:
@@ -254,10 +232,7 @@ def test_unanswered_ids_are_reported():
         hist = history_tests.History(type('B', (), {'port':
                                                    ls.getsockname()[1]}),
                                     start=False)
-        hist.write_config()
-        hist.proc = h.spawn([h.MSCADA, 'history', '--config',
-                             hist.config_path, '--tags', hist.tags_path],
-                            hist.log_path, cwd=hist.dir)
+        hist.start(wait=False)
         try:
             h.wait_until(lambda: 'the bus is not reading this connection'
                          in hist.log(), 'the stall reported', 60)

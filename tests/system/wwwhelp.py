@@ -60,50 +60,36 @@ def msg_text(mtype, payload):
     return json.dumps({'type': mtype, 'payload': payload})
 
 
-class Www:
-    """One `mscada wwwserver`. yaml_extra: more wwwserver.yaml text (config:,
-    pages:, get_path: ...); tags: tags.yaml text."""
+class Www(h.Module):
+    """One `mscada wwwserver` (an h.Module). yaml_extra: more
+    wwwserver.yaml text (config:, pages:, get_path: ...); tags: tags.yaml
+    text; env: variables added to the environment."""
 
     def __init__(self, bus_port, tags='', yaml_extra='', start=True,
                  port=None, env=None, **cfg):
-        self.dir = h.tmpdir('mscada-www-')
         self.port = port or h.free_port()
         self.cfg = {'bus_ip': '127.0.0.1', 'bus_port': bus_port,
                     'ip': '127.0.0.1', 'port': self.port}
         self.cfg.update(cfg)
         self.yaml_extra = yaml_extra
-        self.env = env
-        self.config_path = os.path.join(self.dir, 'wwwserver.yaml')
-        self.tags_path = os.path.join(self.dir, 'tags.yaml')
-        self.log_path = os.path.join(self.dir, 'wwwserver.log')
-        with open(self.tags_path, 'w') as f:
-            f.write(tags)
-        self.proc = None
+        super().__init__('wwwserver', '', tags=tags, start=False,
+                         env=dict(os.environ, **env) if env else None)
         if start:
             self.start()
 
+    def write_config(self):
+        self.config = h.yaml_text(self.cfg) + self.yaml_extra
+        super().write_config()
+
     def start(self, wait_bus=True):
-        with open(self.config_path, 'w') as f:
-            f.write(h.yaml_text(self.cfg) + self.yaml_extra)
-        self.mark = len(self.log())
-        self.proc = h.spawn([h.MSCADA, 'wwwserver', '--config',
-                             self.config_path, '--tags', self.tags_path],
-                            self.log_path, cwd=self.dir,
-                            env=dict(os.environ, **self.env) if self.env
-                            else None)
-        want = 'connected' if wait_bus else 'www: listening'
-        h.wait_until(lambda: (want in self.log()[self.mark:] and
-                              'www: listening' in self.log()[self.mark:])
-                     or self.proc.poll() is not None, 'wwwserver to start')
-        check(self.proc.poll() is None, 'wwwserver exited %r:\n%s',
-              self.proc.returncode, self.log())
+        """Starts it and waits until it says it listens on its port (and,
+        with wait_bus, that it is connected to the bus)."""
+        super().start()
+        self.wait_logged('www: listening on *:{port}/', port=self.port)
+        if wait_bus:
+            self.wait_logged('bus *:{port}: connected',
+                             port=self.cfg['bus_port'])
         return self
-
-    def stop(self, sig=15):
-        return h.stop_pid(self.proc, sig, 30)
-
-    def log(self):
-        return h.read_log(self.log_path)
 
     def url(self, path='/ws'):
         return 'ws://127.0.0.1:%d%s' % (self.port, path)
