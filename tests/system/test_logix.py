@@ -18,82 +18,25 @@ import mshelp as h
 from mshelp import Bus, CMD_SET, check, check_eq
 
 
-class Proc:
-    """One mscada module with its own temp dir, config and log."""
+class Proc(h.Module):
+    """One logix module (an h.Module) with -v and an empty tags.yaml."""
 
-    def __init__(self, module, doc, port=None):
-        self.module = module
-        self.dir = h.tmpdir('mscada-%s-' % module)
-        self.cfg = os.path.join(self.dir, module + '.yaml')
-        self.log_path = os.path.join(self.dir, module + '.log')
-        with open(self.cfg, 'w') as f:
-            json.dump(doc, f)  # JSON is YAML
-        with open(os.path.join(self.dir, 'tags.yaml'), 'w') as f:
-            f.write('{}\n')
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = h.spawn([h.MSCADA, self.module, '--config', self.cfg,
-                             '--tags', os.path.join(self.dir, 'tags.yaml'),
-                             '-v'], self.log_path, cwd=self.dir)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def wait_log(self, text, timeout=30):
-        h.wait_until(lambda: text in self.log(), '%r in the %s log'
-                     % (text, self.module), timeout)
-
-    def stop(self, sig=signal.SIGTERM):
-        return h.stop_pid(self.proc, sig, 30)
+    def __init__(self, module, doc):
+        super().__init__(module, doc, tags='{}\n', args=['-v'])
 
 
-class Watch:
-    """Bus tags subscribed by a raw client; the latest value of each."""
+# what logixserver logs once it serves its port
+SERVING = 'serving EtherNet/IP on 127.0.0.1:{port}'
 
-    def __init__(self, bus, names):
-        self.c = bus.client()
-        self.ids = {}
-        self.names = {}
-        self.vals = {}
-        for n in names:
-            i = self.c.id(n)
-            self.ids[n] = i
-            self.names[i] = n
-            m = self.c.sub(i)
-            if m.cmd == CMD_SET and m.data:
-                self.vals[n] = self.decode(n, m.value()[1])
 
-    @staticmethod
-    def decode(name, v):
-        # a status tag is JSON text
+class Watch(h.Watch):
+    """Bus tags subscribed by a raw client; a status tag's JSON text is
+    decoded."""
+
+    def decode(self, name, v):
         if name.endswith('_status') and isinstance(v, (str, bytes)):
             return json.loads(v)
         return v
-
-    def pump(self, timeout=0.2):
-        while True:
-            m = self.c.poll_msg(timeout)
-            if m is None:
-                return
-            timeout = 0.01
-            if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
-                n = self.names[m.tag_id]
-                self.vals[n] = self.decode(n, m.value()[1])
-
-    def wait(self, name, pred, what, timeout=30):
-        def ok():
-            self.pump()
-            return name in self.vals and pred(self.vals[name])
-        h.wait_until(ok, '%s (%s; last %r)' % (what, name,
-                                               self.vals.get(name)), timeout)
-        return self.vals[name]
-
-    def set(self, name, value, vtype=None):
-        self.c.set_value(self.ids[name], value, vtype)
-
 
 
 def f32(x):
@@ -151,7 +94,7 @@ def server(bus, port, test=None, plc=PLC, udts=None):
     if test:
         doc['test'] = test
     p = Proc('logixserver', doc)
-    p.wait_log('serving EtherNet/IP')
+    p.wait_logged(SERVING, port=port)
     return p
 
 
@@ -171,7 +114,7 @@ def test_demo_config_edges_and_writes():
     srv = server(bus, port)
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port)
-    cli.wait_log('Ani: connected (large forward open, 4002 bytes)')
+    cli.wait_logged('Ani: connected (large forward open, 4002 bytes)')
     w.set('S_Fout_0', f32(3.4028234663852886e38))
     w.set('S_Fout_99', -1.5)
     w.set('S_Iout_0', -2147483648)
@@ -243,8 +186,8 @@ def test_no_msp_no_large_fo_refused_fo():
                                   'refuse_forward_open': 2})
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port)
-    cli.wait_log('Ani: connected (forward open, 504 bytes)', 60)
-    cli.wait_log('does not support Multiple Service Packet')
+    cli.wait_logged('Ani: connected (forward open, 504 bytes)')
+    cli.wait_logged('does not support Multiple Service Packet')
     w.set('S_Fout_99', 9.75)
     w.set('S_Iout_0', 5)
     w.wait('Ani_Fout_99', lambda v: v == 9.75, 'read by single requests')
@@ -271,7 +214,7 @@ def test_server_restart_reconnects():
     w.wait('Ani_status', lambda v: v.get('connected') is False,
            'status says disconnected')
     srv.start()
-    srv.wait_log('serving EtherNet/IP')
+    srv.wait_logged(SERVING, port=port)
     w.set('S_Iout_99', 2)
     w.wait('Ani_Iout_99', lambda v: v == 2, 'value after the restart')
     w.wait('Ani_status', lambda v: v.get('connects') == 2,
@@ -497,7 +440,7 @@ def test_writes_of_each_type():
     doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
            'port': port, 'plc': plc, 'tags': stags}
     srv = Proc('logixserver', doc)
-    srv.wait_log('serving EtherNet/IP')
+    srv.wait_logged(SERVING, port=port)
     w = Watch(bus, list(stags) + list(ctags) + ['Ani_status'])
     cli = client(bus, port, tags=ctags)
     w.wait('Ani_status', lambda v: v.get('connected') is True, 'connected')
@@ -529,10 +472,10 @@ def no_replay_or_replay(replay):
     w.wait('Ani_status', lambda v: v.get('connected') is False,
            'status says disconnected')
     w.set('Ani_Fin_20', 99.5)  # while nobody listens: stale after reconnect
-    cli.wait_log('write of Ani_Fin_20' if not replay else
-                 'written on reconnect')
+    cli.wait_logged('write of Ani_Fin_20' if not replay else
+                    'written on reconnect')
     srv.start()
-    srv.wait_log('serving EtherNet/IP')
+    srv.wait_logged(SERVING, port=port)
     w.wait('Ani_status', lambda v: v.get('connected') is True and
            v.get('connects') == 2, 'reconnected')
     # a write after the reconnect: one in flight at a time, in order, so
@@ -597,7 +540,7 @@ def test_unconnected_over_a_route():
     srv = server(bus, port, test={'no_forward_open': True})
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port, path='1,0')
-    cli.wait_log('trying unconnected messaging')
+    cli.wait_logged('trying unconnected messaging')
     w.set('S_Fout_99', 2.5)
     w.wait('Ani_Fout_99', lambda v: v == 2.5, 'read unconnected')
     w.set('Ani_Fin_20', 6.5)
@@ -619,7 +562,7 @@ def test_client_stopped_mid_frame_is_dropped():
     doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
            'port': port, 'plc': PLC, 'tags': SERVER_TAGS, 'timeout': 1}
     srv = Proc('logixserver', doc)
-    srv.wait_log('serving EtherNet/IP')
+    srv.wait_logged(SERVING, port=port)
     stuck = socket.create_connection(('127.0.0.1', port))
     stuck.sendall(struct.pack('<HHI', 0x65, 4, 0) + b'\0\0')  # 10 of 28
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS))

@@ -74,13 +74,20 @@ class Snmpd:
 
     def start(self):
         os.makedirs(os.path.join(self.dir, 'persist'), exist_ok=True)
+        log = os.path.join(self.dir, 'snmpd.log')
+        mark = os.path.getsize(log) if os.path.exists(log) else 0
+        # -Dnetsnmp_udpbase: it names the port it binds; the version line
+        # says the bind worked (snmpd exits when it does not). -A: append
+        # to the log, so that a restart's lines come after the mark.
         self.proc = h.spawn([SNMPD, '-f', '-C', '-c',
                              os.path.join(self.dir, 'snmpd.conf'), '-r',
-                             '-Lf', os.path.join(self.dir, 'snmpd.log')],
+                             '-Dnetsnmp_udpbase', '-A', '-Lf', log],
                             os.path.join(self.dir, 'snmpd.out'),
                             env=self.env())
-        h.wait_until(lambda: self.get(SYSUPTIME, timeout=1) is not None,
-                     'snmpd answering on %d' % self.port, 30, 0.2)
+        h.wait_logged(self.proc, log,
+                      'binding socket: * to UDP: *[127.0.0.1]:{port}',
+                      'NET-SNMP version', port=self.port, mark=mark,
+                      what='snmpd')
 
     def stop(self):
         if self.proc:
@@ -112,30 +119,15 @@ def free_udp_port():
 h.free_udp_port = free_udp_port
 
 
-class Client:
-    """`mscada snmpclient` with its own config."""
+class Client(h.Module):
+    """`mscada snmpclient` (an h.Module) with -v and an empty tags.yaml."""
 
     def __init__(self, bus, agent, rtus, tags, extra=None, env=None):
-        self.dir = h.tmpdir('mscada-snmpc-')
-        self.cfg = os.path.join(self.dir, 'snmpclient.yaml')
-        self.log_path = os.path.join(self.dir, 'snmpclient.log')
         doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'rtus': rtus,
                'tags': tags}
         doc.update(extra or {})
-        with open(self.cfg, 'w') as f:
-            json.dump(doc, f)  # JSON is YAML
-        with open(os.path.join(self.dir, 'tags.yaml'), 'w') as f:
-            f.write('{}\n')
-        self.proc = h.spawn([h.MSCADA, 'snmpclient', '--config', self.cfg,
-                             '--tags', os.path.join(self.dir, 'tags.yaml'),
-                             '-v'], self.log_path, cwd=self.dir, env=env)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def stop(self):
-        return h.stop_pid(self.proc, signal.SIGTERM, 30)
+        super().__init__('snmpclient', doc, tags='{}\n', args=['-v'],
+                         env=env)
 
 
 def rtu(agent, name='A', **kw):
@@ -146,41 +138,7 @@ def rtu(agent, name='A', **kw):
     return r
 
 
-class Watch:
-    """Bus tags subscribed by a raw client; latest value of each."""
-
-    def __init__(self, bus, names):
-        self.c = bus.client()
-        self.ids = {}
-        self.names = {}
-        self.vals = {}
-        self.hist = {}
-        for n in names:
-            i = self.c.id(n)
-            self.ids[n] = i
-            self.names[i] = n
-            m = self.c.sub(i)
-            if m.cmd == CMD_SET and m.data:
-                self.vals[n] = m.value()[1]
-
-    def pump(self, timeout=0.2):
-        while True:
-            m = self.c.poll_msg(timeout)
-            if m is None:
-                return
-            timeout = 0.01
-            if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
-                n = self.names[m.tag_id]
-                self.vals[n] = m.value()[1]
-                self.hist.setdefault(n, []).append(self.vals[n])
-
-    def wait(self, name, pred, what, timeout=30):
-        def ok():
-            self.pump()
-            return name in self.vals and pred(self.vals[name])
-        h.wait_until(ok, '%s (%s; last %r)' % (what, name,
-                                               self.vals.get(name)), timeout)
-        return self.vals[name]
+Watch = h.Watch
 
 
 def test_types_and_counters():
