@@ -15,7 +15,7 @@ import signal
 import struct
 
 import mshelp as h
-from mshelp import Bus, CMD_SET, check, check_eq
+from mshelp import Bus, check, check_eq
 
 
 class Proc(h.Module):

@@ -7,7 +7,6 @@ the stand-in really stops reading on LOG; a client whose IDs go unanswered
 says so; modbusserver with an empty bus_ip (pymscada: no bus) serves its
 memory; history answers a 2024 web client's `__rqs_id__`."""
 
-import os
 import socket
 import struct
 import time

@@ -5,14 +5,12 @@ by pid. A `pass` script serves exact values under .1.3.6.1.4.1.99999 from
 a file the test writes; the net-snmp CLI (snmpget, snmpbulkwalk) is the
 oracle. A raw bus client reads the tags from a real `mscada bus`."""
 
-import json
 import os
 import shutil
 import signal
-import time
 
 import mshelp as h
-from mshelp import Bus, CMD_SET, check, check_eq
+from mshelp import Bus, check, check_eq
 
 SNMPD = '/usr/sbin/snmpd'
 ENT = '1.3.6.1.4.1.99999.2'

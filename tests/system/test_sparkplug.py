@@ -10,12 +10,10 @@ import getpass
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 
 import mshelp as h
-from mshelp import Bus, CMD_SET, check, check_eq
+from mshelp import Bus, check, check_eq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_DIR = os.path.join(HERE, '..', 'sparkplug')
@@ -53,23 +51,17 @@ class Broker:
         self.proc = None
 
     def text(self):
-        with open(self.log) as f:
-            return f.read()
+        return h.read_log(self.log)
 
     def start(self):
+        mark = os.path.getsize(self.log) if os.path.exists(self.log) else 0
         self.proc = h.spawn([MOSQUITTO, '-c', self.conf], self.log)
-        h.wait_until(self.ready, 'mosquitto listening on %d' % self.port, 30)
-
-    def ready(self):
-        import socket
-        s = socket.socket()
-        try:
-            s.connect(('127.0.0.1', self.port))
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
+        # it names the port before binding it and says 'running' once
+        # every listener is bound (it exits when one is not)
+        h.wait_logged(self.proc, self.log,
+                      'Opening ipv4 listen socket on port {port}.',
+                      'mosquitto version * running', port=self.port,
+                      mark=mark, what='mosquitto')
 
     def stop(self):
         h.stop_pid(self.proc)
@@ -117,39 +109,7 @@ def publish(broker, topic, obj):
     check_eq(rc, 0, 'peer pub (%s)' % err)
 
 
-class Watch:
-    """Bus tags subscribed by a raw client; latest value of each."""
-
-    def __init__(self, bus, names):
-        self.c = bus.client()
-        self.names = {}
-        self.vals = {}
-        for n in names:
-            self.add(n)
-
-    def add(self, n):
-        i = self.c.id(n)
-        self.names[i] = n
-        m = self.c.sub(i)
-        if m.cmd == CMD_SET and m.data:
-            self.vals[n] = m.value()[1]
-        return i
-
-    def pump(self):
-        while True:
-            m = self.c.poll_msg(0.1)
-            if m is None:
-                return
-            if m.cmd == CMD_SET and m.tag_id in self.names and m.data:
-                self.vals[self.names[m.tag_id]] = m.value()[1]
-
-    def wait(self, name, pred, what, timeout=30):
-        def ok():
-            self.pump()
-            return name in self.vals and pred(self.vals[name])
-        h.wait_until(ok, '%s (%s; last %r)' % (what, name,
-                                               self.vals.get(name)), timeout)
-        return self.vals[name]
+Watch = h.Watch
 
 
 TAGS = '''temp: {type: float, units: C, min: -10, max: 100}
@@ -160,27 +120,14 @@ plc1_ro: {type: int}
 '''
 
 
-class Module:
+class Module(h.Module):
+    """`mscada sparkplug` (an h.Module)."""
+
     def __init__(self, cfg, tags=None, env=None):
-        self.dir = h.tmpdir('mscada-spb-')
-        self.cfg = os.path.join(self.dir, 'sparkplug.yaml')
-        with open(self.cfg, 'w') as f:
-            f.write(cfg)
-        argv = [h.MSCADA, 'sparkplug', '--config', self.cfg]
-        if tags is not None:
-            tp = os.path.join(self.dir, 'tags.yaml')
-            with open(tp, 'w') as f:
-                f.write(tags)
-            argv += ['--tags', tp]
-        self.log = os.path.join(self.dir, 'sparkplug.log')
-        self.proc = h.spawn(argv, self.log, env=env)
+        super().__init__('sparkplug', cfg, tags=tags, env=env)
 
     def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def stop(self):
-        return h.stop_pid(self.proc)
+        return self.log()
 
 
 def edge_cfg(bus, broker, extra=''):
