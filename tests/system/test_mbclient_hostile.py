@@ -22,16 +22,14 @@ test writes; tag values are watched on the bus with mshelp's raw Client.
 No timing thresholds: every wait is for an event, with a generous deadline.
 """
 
-import os
 import select
 import socket
 import struct
-import sys
 import threading
 import time
 
 import mshelp as h
-from mshelp import Bus, CMD_SET, check, check_eq
+from mshelp import Bus, check, check_eq
 
 FC_READ_HOLDING, FC_WRITE_SINGLE, FC_WRITE_MULTIPLE, FC_MASK_WRITE = \
     3, 6, 16, 22
@@ -125,6 +123,16 @@ class Slave:
                 except OSError:
                     pass
 
+    def requests(self, s, n):
+        """(tid, unit, pdu) of each request on connection n, noted, until
+        it closes."""
+        while True:
+            r = recv_req(s)
+            if r is None:
+                return
+            self.note(n, r[1], r[2])
+            yield r
+
     def note(self, conn_no, unit, pdu):
         addr = struct.unpack('>H', pdu[1:3])[0] if len(pdu) >= 3 else -1
         with self.lock:
@@ -179,63 +187,11 @@ class Slave:
 
     @staticmethod
     def serve_well(sl, s, n):
-        while True:
-            r = recv_req(s)
-            if r is None:
-                return
-            tid, unit, pdu = r
-            sl.note(n, unit, pdu)
+        for tid, unit, pdu in sl.requests(s, n):
             s.sendall(mbap(tid, unit, sl.answer(unit, pdu)))
 
 
 # ---------------------------------------------------------------- harness
-
-class Watcher:
-    """A raw bus client subscribed to tags: latest values and every value
-    each tag took (history)."""
-
-    def __init__(self, bus, names):
-        self.c = bus.client()
-        self.ids, self.vals, self.hist = {}, {}, {}
-        self.by_id = {}
-        for n in names:
-            tid = self.c.id(n)
-            self.ids[n] = tid
-            self.by_id[tid] = n
-            self.hist[n] = []
-            self.take(self.c.sub(tid))
-
-    def take(self, m):
-        if m.cmd == CMD_SET and m.tag_id in self.by_id:
-            d = h.decode_value(m.data)
-            if d is not None:
-                name = self.by_id[m.tag_id]
-                self.vals[name] = d[1]
-                self.hist[name].append(d[1])
-
-    def pump(self):
-        while True:
-            m = self.c.poll_msg(0.02)
-            if m is None:
-                return
-            self.take(m)
-
-    def wait(self, name, pred, what, timeout=30):
-        def ok():
-            self.pump()
-            return name in self.vals and pred(self.vals[name])
-        h.wait_until(ok, what, timeout, interval=0.01)
-        return self.vals[name]
-
-    def wait_for(self, pred, what, timeout=30):
-        def ok():
-            self.pump()
-            return pred()
-        return h.wait_until(ok, what, timeout, interval=0.01)
-
-    def set(self, name, value):
-        self.c.set_value(self.ids[name], value)
-
 
 def rtu_lines(name, port, reads, writes=(), **kw):
     """One RTU of modbusclient.yaml. reads/writes: (unit, start, end) of
@@ -255,13 +211,13 @@ def rtu_lines(name, port, reads, writes=(), **kw):
     return lines
 
 
-class Rig:
-    """A bus, a modbusclient with the given RTUs and tags, a Watcher on
-    the tags and each RTU's status tag."""
+class Rig(h.Module):
+    """A bus, a modbusclient (an h.Module: its log is printed when the test
+    fails) with the given RTUs and tags, an h.Watch on the tags and each
+    RTU's status tag."""
 
     def __init__(self, rtus, tags):
         self.bus = Bus()
-        self.d = h.tmpdir('mscada-mbh-')
         lines = ['bus_ip: 127.0.0.1', 'bus_port: %d' % self.bus.port,
                  'rtus:']
         names = []
@@ -272,17 +228,8 @@ class Rig:
         for n, spec in tags.items():
             lines.append('  %s: %s' % (n, spec))
             names.append(n)
-        self.conf = os.path.join(self.d, 'modbusclient.yaml')
-        with open(self.conf, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-        self.log_path = os.path.join(self.d, 'modbusclient.log')
-        self.proc = h.spawn([h.MSCADA, 'modbusclient', '--config',
-                             self.conf], self.log_path)
-        self.w = Watcher(self.bus, names)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
+        super().__init__('modbusclient', '\n'.join(lines) + '\n')
+        self.w = h.Watch(self.bus, names)
 
     def status(self, rtu):
         self.w.pump()
@@ -295,38 +242,22 @@ class Rig:
         """modbusclient still runs (no crash) and stops cleanly."""
         check(self.proc.poll() is None, 'modbusclient died: status %r',
               self.proc.returncode)
-        check_eq(h.stop_pid(self.proc), 0, 'modbusclient exit status')
-
-    def dump(self):
-        sys.stdout.write('---- modbusclient log:\n%s\n' % self.log()[-6000:])
-
-    def close(self):
-        h.stop_pid(self.proc)
+        check_eq(self.stop(), 0, 'modbusclient exit status')
 
 
 def scenario(fn):
-    """Runs fn(rig-maker); prints the modbusclient log on failure."""
+    """Runs fn(rig, slave) with Rig and a Slave maker whose slaves are
+    stopped at the end."""
     def run():
-        rigs, slaves = [], []
-
-        def rig(rtus, tags):
-            r = Rig(rtus, tags)
-            rigs.append(r)
-            return r
+        slaves = []
 
         def slave(*a, **kw):
             s = Slave(*a, **kw)
             slaves.append(s)
             return s
         try:
-            fn(rig, slave)
-        except Exception:
-            for r in rigs:
-                r.dump()
-            raise
+            fn(Rig, slave)
         finally:
-            for r in rigs:
-                r.close()
             for s in slaves:
                 s.stop()
     run.__name__ = fn.__name__
@@ -381,12 +312,7 @@ def _test_bad_replies(rig, slave):
     state = {'i': 0}
 
     def serve(sl, s, n):
-        while True:
-            r = recv_req(s)
-            if r is None:
-                return
-            tid, unit, pdu = r
-            sl.note(n, unit, pdu)
+        for tid, unit, pdu in sl.requests(s, n):
             good = sl.answer(unit, pdu)
             cnt = struct.unpack('>H', pdu[3:5])[0]
             with sl.lock:
@@ -497,12 +423,7 @@ test_half_reply = scenario(_test_half_reply)
 
 def _test_byte_at_a_time(rig, slave):
     def serve(sl, s, n):
-        while True:
-            r = recv_req(s)
-            if r is None:
-                return
-            tid, unit, pdu = r
-            sl.note(n, unit, pdu)
+        for tid, unit, pdu in sl.requests(s, n):
             for b in mbap(tid, unit, sl.answer(unit, pdu)):
                 s.sendall(bytes([b]))
                 time.sleep(0.002)
@@ -540,12 +461,7 @@ test_byte_at_a_time = scenario(_test_byte_at_a_time)
 
 def _test_no_fc22(rig, slave):
     def serve(sl, s, n):
-        while True:
-            r = recv_req(s)
-            if r is None:
-                return
-            tid, unit, pdu = r
-            sl.note(n, unit, pdu)
+        for tid, unit, pdu in sl.requests(s, n):
             if pdu[0] == FC_MASK_WRITE:
                 out = bytes([FC_MASK_WRITE | 0x80, 1])
             else:
@@ -663,12 +579,7 @@ test_max_in_flight = scenario(_test_max_in_flight)
 
 def _test_dead_unit(rig, slave):
     def serve(sl, s, n):
-        while True:
-            r = recv_req(s)
-            if r is None:
-                return
-            tid, unit, pdu = r
-            sl.note(n, unit, pdu)
+        for tid, unit, pdu in sl.requests(s, n):
             if unit == 2:
                 continue  # the gateway's target never answers
             with sl.lock:
@@ -721,12 +632,7 @@ def _test_short_every_poll(rig, slave):
     state = {'short': True, 'polls': 0}
 
     def serve(sl, s, n):
-        while True:
-            r = recv_req(s)
-            if r is None:
-                return
-            tid, unit, pdu = r
-            sl.note(n, unit, pdu)
+        for tid, unit, pdu in sl.requests(s, n):
             good = sl.answer(unit, pdu)
             with sl.lock:
                 short = state['short']

@@ -5,34 +5,11 @@ coils, inputs, scale/offset on a real `mscada bus`, checked with a raw bus
 client; writes from the bus read back from the server with pymodbus' own
 client; the server killed and started again -> reconnect and resume."""
 
-import os
 import struct
-import sys
-import time
 
 import mshelp as h
-from mshelp import Bus, CMD_SET, check, check_eq
-
-SLAVE = r'''
-import logging, struct, sys
-from pymodbus.server import StartTcpServer
-from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusSlaveContext,
-                                ModbusServerContext)
-logging.basicConfig(level=logging.WARNING)
-port = int(sys.argv[1])
-hr = [int(x) for x in sys.argv[2].split(',')]
-ir = [int(x) for x in sys.argv[3].split(',')]
-co = [int(x) for x in sys.argv[4].split(',')]
-di = [int(x) for x in sys.argv[5].split(',')]
-store = ModbusSlaveContext(di=ModbusSequentialDataBlock(0, di),
-                           co=ModbusSequentialDataBlock(0, co),
-                           hr=ModbusSequentialDataBlock(0, hr),
-                           ir=ModbusSequentialDataBlock(0, ir),
-                           zero_mode=True)
-StartTcpServer(context=ModbusServerContext(slaves=store, single=True),
-               address=('127.0.0.1', port), allow_reuse_address=True)
-'''
-
+import pmslave
+from mshelp import Bus, check, check_eq
 
 def words(fmt, value, little=False):
     b = struct.pack('>' + fmt, value)
@@ -89,33 +66,18 @@ def holding(i16=None):
 
 
 class Slave:
+    """pymodbus' TCP server (pmslave.py) on port, one context for every
+    unit, started again on the same port after stop()."""
+
     def __init__(self, d, port):
         self.d, self.port, self.proc = d, port, None
-        self.script = os.path.join(d, 'slave.py')
-        with open(self.script, 'w') as f:
-            f.write(SLAVE)
 
     def start(self, i16=None):
         ir = words('i', -5) + [0, 0]
         co = [0, 1, 0, 0, 0, 0, 0, 0]
         di = [0, 0, 1, 0, 0, 0, 0, 0]
-        argv = ['/usr/bin/python3', self.script, str(self.port),
-                ','.join(map(str, holding(i16))), ','.join(map(str, ir)),
-                ','.join(map(str, co)), ','.join(map(str, di))]
-        self.proc = h.spawn(argv, os.path.join(self.d, 'slave.log'))
-        h.wait_until(self.accepting, 'pymodbus server on %d' % self.port, 30)
-
-    def accepting(self):
-        import socket
-        s = socket.socket()
-        s.settimeout(1)
-        try:
-            s.connect(('127.0.0.1', self.port))
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
+        self.proc = pmslave.start(self.d, 'tcp', self.port, {'any': {
+            'hr': holding(i16), 'ir': ir, 'co': co, 'di': di}})
 
     def stop(self):
         if self.proc:
@@ -149,42 +111,7 @@ def peer_coil(port, n):
         c.close()
 
 
-class Watcher:
-    """A raw bus client subscribed to tags, keeping their latest values."""
-
-    def __init__(self, bus, names):
-        self.c = bus.client()
-        self.ids = {}
-        self.vals = {}
-        for n in names:
-            tid = self.c.id(n)
-            self.ids[n] = tid
-            self.names_by_id = {v: k for k, v in self.ids.items()}
-            m = self.c.sub(tid)
-            self.take(m)
-
-    def take(self, m):
-        if m.cmd == CMD_SET and m.tag_id in self.names_by_id:
-            d = h.decode_value(m.data)
-            if d is not None:
-                self.vals[self.names_by_id[m.tag_id]] = d[1]
-
-    def pump(self):
-        while True:
-            m = self.c.poll_msg(0.05)
-            if m is None:
-                return
-            self.take(m)
-
-    def wait(self, name, pred, what, timeout=30):
-        def ok():
-            self.pump()
-            return name in self.vals and pred(self.vals[name])
-        h.wait_until(ok, what, timeout, interval=0.01)
-        return self.vals[name]
-
-
-def write_config(d, bus_port, port):
+def client_config(bus_port, port):
     lines = ['bus_ip: 127.0.0.1', 'bus_port: %d' % bus_port, 'rtus:',
              '- name: P', '  ip: 127.0.0.1', '  port: %d' % port,
              '  rate: 0.1', '  timeout: 0.5', '  max_in_flight: 1',
@@ -201,10 +128,7 @@ def write_config(d, bus_port, port):
         lines.append('  %s: %s' % (name, spec))
     for name, spec in WRITES.items():
         lines.append('  %s: %s' % (name, spec))
-    path = os.path.join(d, 'modbusclient.yaml')
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    return path
+    return '\n'.join(lines) + '\n'
 
 
 def close_enough(want):
@@ -219,35 +143,30 @@ def test_pymodbus_read_write_reconnect():
     port = h.free_port()
     slave = Slave(d, port)
     slave.start()
-    conf = write_config(d, bus.port, port)
-    log = os.path.join(d, 'modbusclient.log')
-    mbc = h.spawn([h.MSCADA, 'modbusclient', '--config', conf], log)
+    mbc = h.Module('modbusclient', client_config(bus.port, port))
     try:
         names = [x[0] for x in LAYOUT + READS_EXTRA] + list(WRITES) + \
             ['P_status']
-        w = Watcher(bus, names)
+        w = h.Watch(bus, names)
         for name, spec, word, regs, want in LAYOUT:
             w.wait(name, close_enough(want), '%s == %r' % (name, want))
         for name, spec, want in READS_EXTRA:
             w.wait(name, close_enough(want), '%s == %r' % (name, want))
 
         # Writes from the bus, read back from the server by another client.
-        def set_(name, value):
-            w.c.set_value(w.ids[name], value)
-
-        set_('W_I16', -300)
+        w.set('W_I16', -300)
         h.wait_until(lambda: peer_regs(port, 31, 1) == [(-300) & 0xffff],
                      'W_I16 written', 20)
-        set_('W_F32L', 6.5)
+        w.set('W_F32L', 6.5)
         h.wait_until(lambda: peer_regs(port, 32, 2) == words('f', 6.5, True),
                      'W_F32L written', 20)
-        set_('W_BIT', 1)
+        w.set('W_BIT', 1)
         h.wait_until(lambda: peer_regs(port, 34, 1) == [0x8005],
                      'W_BIT written by FC22', 20)
-        set_('W_U64', 2 ** 40 + 7)
+        w.set('W_U64', 2 ** 40 + 7)
         h.wait_until(lambda: peer_regs(port, 35, 4) ==
                      words('Q', 2 ** 40 + 7), 'W_U64 written', 20)
-        set_('W_C5', 1)
+        w.set('W_C5', 1)
         h.wait_until(lambda: peer_coil(port, 5), 'W_C5 written', 20)
 
         st = w.wait('P_status', lambda v: v.get('connected') is True,
@@ -262,13 +181,8 @@ def test_pymodbus_read_write_reconnect():
         w.wait('I16', lambda v: v == 4321, 'I16 after the restart')
         w.wait('P_status', lambda v: v.get('connected') is True and
                v.get('connects') == 2, 'status connected again')
-        check_eq(h.stop_pid(mbc), 0, 'modbusclient exit status')
-    except Exception:
-        with open(log) as f:
-            sys.stdout.write('---- modbusclient log:\n' + f.read()[-4000:])
-        raise
+        check_eq(mbc.stop(), 0, 'modbusclient exit status')
     finally:
-        h.stop_pid(mbc)
         slave.stop()
 
 

@@ -20,7 +20,7 @@ import sys
 
 import mshelp as h
 from mshelp import Bus, check, check_eq
-from test_mbclient_pymodbus import Slave, Watcher
+from test_mbclient_pymodbus import Slave
 
 EDOWN = 'unit not answering: refused until its next probe'
 REFUSED = 'cannot connect: connection refused'
@@ -68,7 +68,7 @@ def test_status_frozen_refused_and_writes():
         "  W: {type: int16, write: 'P:1:4x:31'}",
         "  QI: {type: int16, read: 'Q:1:4x:1'}"])
     try:
-        w = Watcher(bus, ['I16', 'W', 'P_status', 'Q_status'])
+        w = h.Watch(bus, ['I16', 'W', 'P_status', 'Q_status'])
         w.wait('I16', lambda v: v == 5, 'I16 polled')
         st = w.wait('P_status', lambda v: v.get('answering') is True,
                     'P answering')
@@ -186,7 +186,7 @@ def test_clamp_is_opt_in():
         'tags:', "  C: {type: int16, read: 'R2:1:4x:1', clamp: false}",
         "  D: {type: int16, read: 'R2:1:4x:1'}"], tags_yaml)
     try:
-        w = Watcher(bus, ['A', 'B', 'C', 'D'])
+        w = h.Watch(bus, ['A', 'B', 'C', 'D'])
         for name, want in (('A', 321), ('B', 100), ('C', 321), ('D', 100)):
             w.wait(name, lambda v, want=want: v == want,
                    '%s == %d' % (name, want))

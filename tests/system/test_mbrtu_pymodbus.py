@@ -18,35 +18,17 @@ import os
 import sys
 
 import mshelp as h
+import pmslave
 from mshelp import Bus, check
 
-SLAVE = r'''
-import logging, sys
-from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusSlaveContext,
-                                ModbusServerContext)
-logging.basicConfig(level=logging.WARNING)
-kind, where = sys.argv[1], sys.argv[2]
-
 def unit(base):
-    hr = [base + i for i in range(20)]
-    return ModbusSlaveContext(di=ModbusSequentialDataBlock(0, [1, 0] * 8),
-                              co=ModbusSequentialDataBlock(0, [0] * 16),
-                              hr=ModbusSequentialDataBlock(0, hr),
-                              ir=ModbusSequentialDataBlock(0, [7] * 8),
-                              zero_mode=True)
+    """A unit's tables for pmslave."""
+    return {'di': [1, 0] * 8, 'co': [0] * 16,
+            'hr': [base + i for i in range(20)], 'ir': [7] * 8}
 
-ctx = ModbusServerContext(slaves={1: unit(100), 2: unit(200)}, single=False)
-if kind == 'serial':
-    from pymodbus.server import StartSerialServer
-    from pymodbus.transaction import ModbusRtuFramer
-    StartSerialServer(context=ctx, framer=ModbusRtuFramer, port=where,
-                      baudrate=19200, parity='N', stopbits=1, bytesize=8,
-                      ignore_missing_slaves=True)
-else:
-    from pymodbus.server import StartUdpServer
-    StartUdpServer(context=ctx, address=('127.0.0.1', int(where)),
-                   ignore_missing_slaves=True)
-'''
+
+# units 1 and 2; unit 3 is absent
+UNITS = {1: unit(100), 2: unit(200)}
 
 
 class PtyPair:
@@ -74,50 +56,22 @@ class Relay:
         # each relay child does with its connection: hold it open.
         self.hold = os.open(path, os.O_RDWR | os.O_NOCTTY)
         self.port = h.free_port()
-        self.proc = h.spawn(['socat', 'TCP-LISTEN:%d,bind=127.0.0.1,'
+        log = os.path.join(d, 'relay.log')
+        self.proc = h.spawn(['socat', '-d', '-d',
+                             'TCP-LISTEN:%d,bind=127.0.0.1,'
                              'reuseaddr,fork' % self.port,
-                             'FILE:%s,raw,echo=0' % path],
-                            os.path.join(d, 'relay.log'))
-        h.wait_until(self.accepting, 'socat relay on %d' % self.port, 30)
-
-    def accepting(self):
+                             'FILE:%s,raw,echo=0' % path], log)
         # Not by connecting: each connection forks a relay child that
         # would read the line too, racing the real one for the answers.
-        with open('/proc/net/tcp') as f:
-            for line in f.read().splitlines()[1:]:
-                local, st = line.split()[1], line.split()[3]
-                if st == '0A' and int(local.split(':')[1], 16) == self.port:
-                    return True
-        return False
+        h.wait_logged(self.proc, log, 'listening on AF=2 127.0.0.1:{port}',
+                      port=self.port, what='socat relay')
 
     def stop(self):
         h.stop_pid(self.proc, h.signal.SIGTERM, 10)
         os.close(self.hold)
 
 
-def udp_answers(port):
-    import socket
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.2)
-    try:
-        s.sendto(bytes.fromhex('000100000006010300000001'),
-                 ('127.0.0.1', port))
-        return len(s.recv(300)) == 11
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def start_slave(d, kind, where):
-    script = os.path.join(d, 'slave.py')
-    with open(script, 'w') as f:
-        f.write(SLAVE)
-    return h.spawn(['/usr/bin/python3', script, kind, str(where)],
-                   os.path.join(d, 'slave.log'))
-
-
-def write_config(d, bus_port, link):
+def client_config(bus_port, link):
     lines = ['bus_ip: 127.0.0.1', 'bus_port: %d' % bus_port, 'rtus:',
              '- name: R'] + ['  ' + x for x in link] + [
         '  rate: 0.1', '  timeout: 0.3', '  retries: 0',
@@ -138,10 +92,7 @@ def write_config(d, bus_port, link):
         "  W2: {type: uint16, write: 'R:2:4x:5'}",
         "  W2R: {type: uint16, read: 'R:2:4x:5'}",
         "  WC: {type: bool, write: 'R:1:0x:3'}"]
-    path = os.path.join(d, 'modbusclient.yaml')
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    return path
+    return '\n'.join(lines) + '\n'
 
 
 def write_until(w, value):
@@ -158,46 +109,35 @@ def write_until(w, value):
     h.wait_until(ok, 'W2 written and polled back as %d' % value, 40)
 
 
-def exercise(d, bus, link):
-    from test_mbclient_pymodbus import Watcher
-    conf = write_config(d, bus.port, link)
-    log = os.path.join(d, 'modbusclient.log')
-    mbc = h.spawn([h.MSCADA, 'modbusclient', '--config', conf, '--verbose'],
-                  log)
-    try:
-        w = Watcher(bus, ['U1', 'U1B', 'U2', 'D2', 'W2', 'W2R', 'R_status'])
-        w.wait('U1', lambda v: v == 100, 'U1 == 100 (unit 1)')
-        w.wait('U1B', lambda v: v == (102 << 16) | 103, 'U1B (unit 1)')
-        w.wait('U2', lambda v: v == 201, 'U2 == 201 (unit 2)')
-        w.wait('D2', lambda v: v == 0, 'D2 (discrete input)')
-        w.wait('W2R', lambda v: v == 204, 'W2R before the write')
-        write_until(w, 4321)
-        # Unit 3 never answers: it is down, and units 1 and 2 go on.
-        st = w.wait('R_status', lambda v: v.get('connected') is True,
-                    'status connected')
-        write_until(w, 77)  # while unit 3 is down
-        with open(log) as f:
-            text = f.read()
-        check('unit 3 does not answer' in text, 'unit 3 marked down:\n%s',
-              text)
-        check(st['requests'] > 0, 'status: %r', st)
-        check(h.stop_pid(mbc) == 0, 'modbusclient exit status')
-    except Exception:
-        with open(log) as f:
-            sys.stdout.write('---- modbusclient log:\n' + f.read()[-4000:])
-        raise
-    finally:
-        h.stop_pid(mbc)
+def exercise(bus, link):
+    mbc = h.Module('modbusclient', client_config(bus.port, link),
+                   args=['--verbose'])
+    w = h.Watch(bus, ['U1', 'U1B', 'U2', 'D2', 'W2', 'W2R', 'R_status'])
+    w.wait('U1', lambda v: v == 100, 'U1 == 100 (unit 1)')
+    w.wait('U1B', lambda v: v == (102 << 16) | 103, 'U1B (unit 1)')
+    w.wait('U2', lambda v: v == 201, 'U2 == 201 (unit 2)')
+    w.wait('D2', lambda v: v == 0, 'D2 (discrete input)')
+    w.wait('W2R', lambda v: v == 204, 'W2R before the write')
+    write_until(w, 4321)
+    # Unit 3 never answers: it is down, and units 1 and 2 go on.
+    st = w.wait('R_status', lambda v: v.get('connected') is True,
+                'status connected')
+    write_until(w, 77)  # while unit 3 is down
+    text = mbc.log()
+    check('unit 3 does not answer' in text, 'unit 3 marked down:\n%s',
+          text)
+    check(st['requests'] > 0, 'status: %r', st)
+    check(mbc.stop() == 0, 'modbusclient exit status')
 
 
 def test_serial_pymodbus():
     bus = Bus()
     d = h.tmpdir('mscada-rtu-')
     pty = PtyPair(d)
-    slave = start_slave(d, 'serial', pty.b)
+    slave = pmslave.start(d, 'serial', pty.b, UNITS)
     try:
-        exercise(d, bus, ['tcp_udp: serial', 'device: ' + pty.a,
-                          'baud: 19200', 'parity: N', 'stop_bits: 1'])
+        exercise(bus, ['tcp_udp: serial', 'device: ' + pty.a,
+                       'baud: 19200', 'parity: N', 'stop_bits: 1'])
     except Exception:
         with open(os.path.join(d, 'slave.log')) as f:
             sys.stdout.write('---- slave log:\n' + f.read()[-3000:])
@@ -211,11 +151,11 @@ def test_rtu_over_tcp_pymodbus():
     bus = Bus()
     d = h.tmpdir('mscada-rtutcp-')
     pty = PtyPair(d)
-    slave = start_slave(d, 'serial', pty.b)
+    slave = pmslave.start(d, 'serial', pty.b, UNITS)
     relay = Relay(d, pty.a)
     try:
-        exercise(d, bus, ['ip: 127.0.0.1', 'port: %d' % relay.port,
-                          'tcp_udp: rtu-over-tcp'])
+        exercise(bus, ['ip: 127.0.0.1', 'port: %d' % relay.port,
+                       'tcp_udp: rtu-over-tcp'])
     finally:
         relay.stop()
         h.stop_pid(slave, h.signal.SIGKILL, 10)
@@ -226,11 +166,10 @@ def test_udp_pymodbus():
     bus = Bus()
     d = h.tmpdir('mscada-udp-')
     port = h.free_port()
-    slave = start_slave(d, 'udp', port)
-    h.wait_until(lambda: udp_answers(port), 'pymodbus udp server', 30)
+    slave = pmslave.start(d, 'udp', port, UNITS)
     try:
-        exercise(d, bus, ['ip: 127.0.0.1', 'port: %d' % port,
-                          'tcp_udp: udp'])
+        exercise(bus, ['ip: 127.0.0.1', 'port: %d' % port,
+                       'tcp_udp: udp'])
     finally:
         h.stop_pid(slave, h.signal.SIGKILL, 10)
 
@@ -241,53 +180,41 @@ def test_modbusserver_udp():
     gets exception 11."""
     import socket
     bus = Bus()
-    d = h.tmpdir('mscada-udpsrv-')
     port = h.free_port()
-    conf = os.path.join(d, 'modbusserver.yaml')
-    with open(conf, 'w') as f:
-        f.write('bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n'
-                '- name: U\n  ip: 127.0.0.1\n  port: %d\n  tcp_udp: udp\n'
-                '  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
-                'tags:\n  T5: {addr: \'U:1:4x:5\', type: uint16}\n'
-                % (bus.port, port))
-    log = os.path.join(d, 'modbusserver.log')
-    srv = h.spawn([h.MSCADA, 'modbusserver', '--config', conf], log)
+    srv = h.Module('modbusserver',
+                   'bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n'
+                   '- name: U\n  ip: 127.0.0.1\n  port: %d\n  tcp_udp: udp\n'
+                   '  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
+                   'tags:\n  T5: {addr: \'U:1:4x:5\', type: uint16}\n'
+                   % (bus.port, port))
+    srv.wait_logged('serving Modbus over UDP on 127.0.0.1:{port}', port=port)
+    from pymodbus.client import ModbusUdpClient
+    c = ModbusUdpClient('127.0.0.1', port=port, timeout=1)
+    c.connect()
+    r = c.write_register(4, 4242, slave=1)
+    check(not r.isError(), 'write: %r', r)
+    r = c.read_holding_registers(0, 10, slave=1)
+    check(not r.isError() and r.registers[4] == 4242, 'read: %r', r)
+    c.close()
+    h.Watch(bus, ['T5']).wait('T5', lambda v: v == 4242,
+                              'T5 == 4242 on the bus')
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
     try:
-        h.wait_until(lambda: udp_answers(port), 'modbusserver on udp', 30)
-        from pymodbus.client import ModbusUdpClient
-        c = ModbusUdpClient('127.0.0.1', port=port, timeout=1)
-        c.connect()
-        r = c.write_register(4, 4242, slave=1)
-        check(not r.isError(), 'write: %r', r)
-        r = c.read_holding_registers(0, 10, slave=1)
-        check(not r.isError() and r.registers[4] == 4242, 'read: %r', r)
-        c.close()
-        from test_mbclient_pymodbus import Watcher
-        Watcher(bus, ['T5']).wait('T5', lambda v: v == 4242,
-                                  'T5 == 4242 on the bus')
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.5)
+        s.sendto(bytes.fromhex('000700000006010300000001ff'),
+                 ('127.0.0.1', port))
         try:
-            s.sendto(bytes.fromhex('000700000006010300000001ff'),
-                     ('127.0.0.1', port))
-            try:
-                s.recv(300)
-                check(False, 'a datagram with a byte left over was answered')
-            except socket.timeout:
-                pass
-            s.sendto(bytes.fromhex('000800000006090300000001'),
-                     ('127.0.0.1', port))
-            check(s.recv(300) == bytes.fromhex('000800000003098302')[:-1] +
-                  b'\x0b', 'unknown unit -> exception 11')
-        finally:
-            s.close()
-        check(h.stop_pid(srv) == 0, 'modbusserver exit status')
-    except Exception:
-        with open(log) as f:
-            sys.stdout.write('---- modbusserver log:\n' + f.read()[-3000:])
-        raise
+            s.recv(300)
+            check(False, 'a datagram with a byte left over was answered')
+        except socket.timeout:
+            pass
+        s.sendto(bytes.fromhex('000800000006090300000001'),
+                 ('127.0.0.1', port))
+        check(s.recv(300) == bytes.fromhex('000800000003098302')[:-1] +
+              b'\x0b', 'unknown unit -> exception 11')
     finally:
-        h.stop_pid(srv)
+        s.close()
+    check(srv.stop() == 0, 'modbusserver exit status')
 
 
 if __name__ == '__main__':

@@ -21,26 +21,8 @@ import sys
 import time
 
 import mshelp as h
+import pmslave
 from mshelp import Bus, check, check_eq
-
-SLAVE = r'''
-import logging, sys
-from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusSlaveContext,
-                                ModbusServerContext)
-from pymodbus.server import StartSerialServer
-from pymodbus.transaction import ModbusRtuFramer
-logging.basicConfig(level=logging.WARNING)
-port, value = sys.argv[1], int(sys.argv[2])
-unit = ModbusSlaveContext(di=ModbusSequentialDataBlock(0, [0] * 8),
-                          co=ModbusSequentialDataBlock(0, [0] * 8),
-                          hr=ModbusSequentialDataBlock(0, [value] * 8),
-                          ir=ModbusSequentialDataBlock(0, [0] * 8),
-                          zero_mode=True)
-StartSerialServer(context=ModbusServerContext(slaves={1: unit}, single=False),
-                  framer=ModbusRtuFramer, port=port, baudrate=19200,
-                  parity='N', stopbits=1, bytesize=8,
-                  ignore_missing_slaves=True)
-'''
 
 FAILED = '; opening it again'      # ms_mb_reopen_failed (mb_link_msg.c)
 HUNG_UP = 'i/o error'              # a hung-up tty's POLLERR (mb_serial.c)
@@ -61,9 +43,6 @@ class Line:
         self.d = d
         self.a = os.path.join(d, 'a')
         self.b = os.path.join(d, 'b')
-        self.script = os.path.join(d, 'slave.py')
-        with open(self.script, 'w') as f:
-            f.write(SLAVE)
         self.socat = self.slave = None
 
     def start(self, value):
@@ -73,8 +52,8 @@ class Line:
                              os.path.join(self.d, 'socat.log'))
         h.wait_until(lambda: os.path.exists(self.a) and
                      os.path.exists(self.b), 'socat pty links', 30)
-        self.slave = h.spawn(['/usr/bin/python3', self.script, self.b,
-                              str(value)], os.path.join(self.d, 'slave.log'))
+        self.slave = pmslave.start(self.d, 'serial', self.b, {1: {
+            'di': [0] * 8, 'co': [0] * 8, 'hr': [value] * 8, 'ir': [0] * 8}})
 
     def slave_ready(self):
         """The slave holds b open (pymodbus takes a while to start)."""
@@ -129,7 +108,6 @@ def cpu_s(pid):
 
 
 def test_serial_reopen():
-    from test_mbclient_pymodbus import Watcher
     bus = Bus()
     d = h.tmpdir('mscada-rtureopen-')
     line = Line(d)
@@ -143,7 +121,7 @@ def test_serial_reopen():
     mbc = h.spawn([h.MSCADA, 'modbusclient', '--config',
                    write_config(d, bus.port, line.a), '--verbose'], log)
     try:
-        w = Watcher(bus, ['V', 'R_status'])
+        w = h.Watch(bus, ['V', 'R_status'])
         w.wait('V', lambda v: v == 1111, 'V == 1111 from the first slave')
         st = w.wait('R_status', lambda v: v.get('connected') is True,
                     'R_status connected')

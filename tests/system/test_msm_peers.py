@@ -6,42 +6,17 @@ client (COUNTER increases, STATE changes printed)."""
 
 import os
 import re
-import socket
 
 import mshelp as h
+import pmslave
 from mshelp import check, check_eq
 
-PY = '/usr/bin/python3'
-
-SERVER = r'''
-import logging, sys
-from pymodbus.server import StartTcpServer
-from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusSlaveContext,
-                                ModbusServerContext)
-logging.basicConfig(level=logging.WARNING)
-hr = [int(x) for x in sys.argv[2].split(',')]
-store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, hr),
-                           zero_mode=True)
-StartTcpServer(context=ModbusServerContext(slaves=store, single=True),
-               address=('127.0.0.1', int(sys.argv[1])),
-               allow_reuse_address=True)
-'''
+# what msm_slave prints once its worker serves the port
+MSM_SLAVE_SERVING = 'serving 127.0.0.1:{port} unit 1'
 
 
 def build_dir():
     return os.path.abspath(h.ARGS.build)
-
-
-def accepting(port):
-    s = socket.socket()
-    s.settimeout(1)
-    try:
-        s.connect(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def pm_client(port):
@@ -62,13 +37,7 @@ def pm_regs(port, addr, count):
 
 
 def start_server(d, port, regs):
-    script = os.path.join(d, 'server.py')
-    with open(script, 'w') as f:
-        f.write(SERVER)
-    p = h.spawn([PY, script, str(port), ','.join(map(str, regs))],
-                os.path.join(d, 'server.log'))
-    h.wait_until(lambda: accepting(port), 'pymodbus server on %d' % port, 30)
-    return p
+    return pmslave.start(d, 'tcp', port, {'any': {'hr': regs}}, 'server')
 
 
 def last_master_line(path):
@@ -115,7 +84,7 @@ def start_slave(d):
     port = h.free_port()
     log = os.path.join(d, 'slave.log')
     p = h.spawn([os.path.join(build_dir(), 'msm_slave'), str(port)], log)
-    h.wait_until(lambda: accepting(port), 'msm_slave on %d' % port, 30)
+    h.wait_logged(p, log, MSM_SLAVE_SERVING, port=port, what='msm_slave')
     return p, port, log
 
 
