@@ -15,13 +15,12 @@ import base64
 import json
 import os
 import shutil
-import urllib.request
 
 import mshelp as h
 import wwwhelp as w
 from mshelp import Bus, check, check_eq
 from test_history import History
-from test_www_chromium import Cdp, FLAGS, chromium, websocket
+from test_www_chromium import Cdp, chromium, start_chromium, websocket
 
 TAGS = """\
 Level: {desc: Tank level, type: float, units: m, dp: 2, min: 0, max: 10}
@@ -92,24 +91,9 @@ def need_browser():
                'npm, scripts/deps.sh)')
     if 'port' in _browser:
         return _browser['port']
-    d = h.tmpdir('mscada-chromium-')
-    port = h.free_port()
-    proc = h.spawn([chromium()] + FLAGS + [
-        '--remote-debugging-port=%d' % port,
-        '--user-data-dir=' + os.path.join(d, 'profile'), 'about:blank'],
-        os.path.join(d, 'chromium.log'))
-
-    def up():
-        check(proc.poll() is None, 'chromium exited %r', proc.returncode)
-        try:
-            with urllib.request.urlopen('http://127.0.0.1:%d/json/version'
-                                        % port, timeout=5):
-                return True
-        except OSError:
-            return False
-    h.wait_until(up, 'chromium DevTools', timeout=90)
-    _browser['port'] = port
-    return port
+    _browser['proc'], _browser['port'] = start_chromium(
+        h.tmpdir('mscada-chromium-'))
+    return _browser['port']
 
 
 class Page(Cdp):

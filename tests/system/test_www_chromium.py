@@ -8,6 +8,7 @@ is absent (scripts/deps.sh installs both)."""
 
 import json
 import os
+import re
 import shutil
 import urllib.request
 
@@ -61,6 +62,19 @@ def chromium():
     return None
 
 
+def start_chromium(d):
+    """Headless Chromium, its output to d/chromium.log: (proc, port) once
+    it says where DevTools listens. Port 0: it binds one of its own
+    choosing and names it in that line, so no other process can hold it."""
+    log = os.path.join(d, 'chromium.log')
+    proc = h.spawn([chromium()] + FLAGS + [
+        '--remote-debugging-port=0',
+        '--user-data-dir=' + os.path.join(d, 'profile'), 'about:blank'], log)
+    line = h.wait_logged(proc, log, 'DevTools listening on ws://127.0.0.1:'
+                         '{port}/', what='chromium', timeout=90)[0]
+    return proc, int(re.search(r'127\.0\.0\.1:(\d+)/', line).group(1))
+
+
 class Cdp:
     def __init__(self, port, url):
         req = urllib.request.Request(
@@ -91,8 +105,7 @@ class Cdp:
 
 
 def test_chromium_shows_a_value():
-    exe = chromium()
-    if not exe:
+    if not chromium():
         h.skip('chromium is not installed (scripts/deps.sh installs it)')
     if websocket is None:
         h.skip('python3-websocket is not installed (scripts/deps.sh '
@@ -108,23 +121,8 @@ def test_chromium_shows_a_value():
     c.set_value(tid, 1234, h.INT)
     c.sync()
 
-    d = h.tmpdir('mscada-chromium-')
-    dport = h.free_port()
-    proc = h.spawn([exe] + FLAGS + ['--remote-debugging-port=%d' % dport,
-                                    '--user-data-dir=' + os.path.join(
-                                        d, 'profile'), 'about:blank'],
-                   os.path.join(d, 'chromium.log'))
-
-    def devtools_up():
-        check(proc.poll() is None, 'chromium exited %r', proc.returncode)
-        try:
-            with urllib.request.urlopen('http://127.0.0.1:%d/json/version'
-                                        % dport, timeout=5):
-                return True
-        except OSError:
-            return False
+    proc, dport = start_chromium(h.tmpdir('mscada-chromium-'))
     try:
-        h.wait_until(devtools_up, 'chromium DevTools', timeout=90)
         cdp = Cdp(dport, 'http://127.0.0.1:%d/' % www.port)
         h.wait_until(lambda: cdp.eval(
             "document.getElementById('v') && "
