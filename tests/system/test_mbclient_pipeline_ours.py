@@ -5,12 +5,8 @@ and 8 coil blocks, values put into the server through its bus tags, read
 back through modbusclient's tags on the same bus, twice (new values the
 second time), no error counted in the status tag."""
 
-import os
-import socket
-import time
-
 import mshelp as h
-from mshelp import Bus, CMD_SET, check, check_eq
+from mshelp import Bus, check_eq
 
 NB = 40   # register blocks, unit 1 then unit 2
 NC = 8    # coil blocks (unit 1)
@@ -26,7 +22,6 @@ def coil(r, k):
 
 def test_pipelined_against_modbusserver():
     bus = Bus()
-    d = h.tmpdir('mscada-mbpp-')
     sport = h.free_port()
     srv = ['bus_ip: 127.0.0.1', 'bus_port: %d' % bus.port, 'rtus:',
            '- name: S', '  ip: 127.0.0.1', '  port: %d' % sport,
@@ -56,96 +51,51 @@ def test_pipelined_against_modbusserver():
                     % (k, 20 * k + 5))
     cli.append('tags:')
     cli += tags
-    sconf, cconf = os.path.join(d, 'server.yaml'), os.path.join(d,
-                                                                'client.yaml')
-    with open(sconf, 'w') as f:
-        f.write('\n'.join(srv) + '\n')
-    with open(cconf, 'w') as f:
-        f.write('\n'.join(cli) + '\n')
-    slog, clog = os.path.join(d, 'server.log'), os.path.join(d, 'client.log')
-    server = h.spawn([h.MSCADA, 'modbusserver', '--config', sconf], slog)
-    client = None
-    try:
-        def listening():
-            check(server.poll() is None, 'modbusserver exited')
-            try:
-                socket.create_connection(('127.0.0.1', sport), 1).close()
-                return True
-            except OSError:
-                return False
-        h.wait_until(listening, 'modbusserver listening', 60)
-        client = h.spawn([h.MSCADA, 'modbusclient', '--config', cconf],
-                         clog)
-        c = bus.client()
-        ids, vals, by_id = {}, {}, {}
+    server = h.Module('modbusserver', '\n'.join(srv) + '\n')
+    server.wait_logged('serving Modbus/TCP on 127.0.0.1:{port}', port=sport)
+    client = h.Module('modbusclient', '\n'.join(cli) + '\n')
+    c = bus.client()
+    ids = {}
+    for k in range(NB):
+        for n in ('S%d' % k, 'C%d' % k):
+            ids[n] = c.id(n)
+    for k in range(NC):
+        for n in ('SB%d' % k, 'CB%d' % k):
+            ids[n] = c.id(n)
+    # the current value comes with the SUB's answer
+    w = h.Watch(bus, [n for n in ids if n.startswith('C')])
+    vals = w.vals
+
+    def wrong(r):
+        w.pump(0.02)
+        bad = [k for k in range(NB) if vals.get('C%d' % k) != value(r, k)]
+        bad += ['B%d' % k for k in range(NC)
+                if vals.get('CB%d' % k) != coil(r, k)]
+        return bad
+
+    for r in (0, 1):
         for k in range(NB):
-            for n in ('S%d' % k, 'C%d' % k):
-                ids[n] = c.id(n)
+            c.set_value(ids['S%d' % k], value(r, k))
         for k in range(NC):
-            for n in ('SB%d' % k, 'CB%d' % k):
-                ids[n] = c.id(n)
-        for n, tid in ids.items():
-            if n.startswith('C'):
-                by_id[tid] = n
+            c.set_value(ids['SB%d' % k], coil(r, k))
+        try:
+            h.wait_until(lambda: not wrong(r), 'round %d read back' % r, 60)
+        except AssertionError:
+            print('wrong: %r\nvalues: %r' % (wrong(r), vals))
+            raise
+    sid = c.id('P_status')
+    st = {}
 
-        def take(m):
-            if m.cmd == CMD_SET and m.tag_id in by_id:
-                dv = h.decode_value(m.data)
-                if dv is not None:
-                    vals[by_id[m.tag_id]] = dv[1]
-
-        def pump():
-            while True:
-                m = c.poll_msg(0.02)
-                if m is None:
-                    return
-                take(m)
-
-        for tid in by_id:
-            take(c.sub(tid))  # the current value comes with the answer
-
-        def wrong(r):
-            pump()
-            bad = [k for k in range(NB) if vals.get('C%d' % k) != value(r, k)]
-            bad += ['B%d' % k for k in range(NC)
-                    if vals.get('CB%d' % k) != coil(r, k)]
-            return bad
-
-        for r in (0, 1):
-            for k in range(NB):
-                c.set_value(ids['S%d' % k], value(r, k))
-            for k in range(NC):
-                c.set_value(ids['SB%d' % k], coil(r, k))
-            try:
-                h.wait_until(lambda: not wrong(r), 'round %d read back' % r,
-                             60)
-            except AssertionError:
-                print('wrong: %r\nvalues: %r' % (wrong(r), vals))
-                raise
-        sid = c.id('P_status')
-        st = {}
-
-        def status_ok():
-            m = c.get(sid)
-            dv = h.decode_value(m.data)
-            st.update(dv[1] if dv else {})
-            return st.get('requests', 0) > 0 and st.get('connected')
-        h.wait_until(status_ok, 'status', 30)
-        check_eq(st.get('errors'), 0, 'errors in %r' % st)
-        check_eq(st.get('connects'), 1, 'connects in %r' % st)
-        check_eq(h.stop_pid(client), 0, 'modbusclient exit status')
-        check_eq(h.stop_pid(server), 0, 'modbusserver exit status')
-    except Exception:
-        for p in (clog, slog):
-            if os.path.exists(p):
-                with open(p, errors='replace') as f:
-                    print('---- %s:\n%s' % (p, f.read()[-4000:]))
-        raise
-    finally:
-        if client:
-            h.stop_pid(client)
-        h.stop_pid(server)
-
+    def status_ok():
+        m = c.get(sid)
+        dv = h.decode_value(m.data)
+        st.update(dv[1] if dv else {})
+        return st.get('requests', 0) > 0 and st.get('connected')
+    h.wait_until(status_ok, 'status', 30)
+    check_eq(st.get('errors'), 0, 'errors in %r' % st)
+    check_eq(st.get('connects'), 1, 'connects in %r' % st)
+    check_eq(client.stop(), 0, 'modbusclient exit status')
+    check_eq(server.stop(), 0, 'modbusserver exit status')
 
 if __name__ == '__main__':
     h.main(globals())

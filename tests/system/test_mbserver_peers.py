@@ -10,8 +10,6 @@ a bad config exits 2 with file:line:column."""
 
 import os
 import re
-import socket
-import struct
 import time
 
 import mshelp as h
@@ -20,36 +18,19 @@ from mshelp import Bus, check, check_eq
 PY = '/usr/bin/python3'
 
 
-class Server:
-    """One `mscada modbusserver` with its own config, stopped by pid."""
+class Server(h.Module):
+    """One `mscada modbusserver` (an h.Module) on a free port, once it says
+    it serves that port."""
 
     def __init__(self, bus, extra='', rtu=''):
-        self.dir = h.tmpdir('mscada-mbs-')
         self.port = h.free_port()
-        self.config = os.path.join(self.dir, 'modbusserver.yaml')
-        self.log = os.path.join(self.dir, 'modbusserver.log')
-        with open(self.config, 'w') as f:
-            f.write(CONFIG % (bus.port, self.port, rtu) + extra)
-        self.proc = h.spawn([h.MSCADA, 'modbusserver', '--config',
-                             self.config], self.log, cwd=self.dir)
-        end = time.time() + 60
-        while True:
-            check(self.proc.poll() is None, 'modbusserver exited: %s',
-                  self.tail())
-            try:
-                socket.create_connection(('127.0.0.1', self.port), 1).close()
-                break
-            except OSError:
-                check(time.time() < end, 'modbusserver never listened')
-                time.sleep(0.05)
-
-    def tail(self):
-        with open(self.log, 'rb') as f:
-            return f.read()[-3000:].decode('utf-8', 'replace')
+        super().__init__('modbusserver',
+                         CONFIG % (bus.port, self.port, rtu) + extra)
+        self.wait_logged('serving Modbus/TCP on 127.0.0.1:{port}',
+                         port=self.port)
 
     def stop(self):
-        st = h.stop_pid(self.proc)
-        check_eq(st, 0, 'modbusserver exit status on SIGTERM')
+        check_eq(super().stop(), 0, 'modbusserver exit status on SIGTERM')
 
 
 CONFIG = """bus_ip: 127.0.0.1
