@@ -156,8 +156,13 @@ def test_run_site_from_folder():
             procs[m] = h.spawn([h.MSCADA, m], os.path.join(d, m + '.log'),
                                cwd=d)
             if m == 'bus':
-                h.wait_until(lambda: _accepts(bus_port), 'the bus')
-        h.wait_until(lambda: _accepts(mb_port), 'modbusserver')
+                h.wait_logged(procs[m], os.path.join(d, 'bus.log'),
+                              'listening on *:{port}', port=bus_port,
+                              what='bus')
+        h.wait_logged(procs['modbusserver'],
+                      os.path.join(d, 'modbusserver.log'),
+                      'serving Modbus/TCP on *:{port}', port=mb_port,
+                      what='modbusserver')
         with h.Client(bus_port) as cl:
             flow = cl.id('FlowRate')
             cl.set_value(flow, 12.5)
@@ -195,15 +200,6 @@ def history_has(cl, hist):
             # BYTES: rta_id, tag_id, packtype, then 16-byte records.
             return struct.unpack('>H', m.data[1:3])[0] == 7 and \
                 len(m.data) >= 1 + 6 + 16
-
-
-def _accepts(port):
-    try:
-        socket.create_connection(('127.0.0.1', port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
 
 
 def test_logix_modules():

@@ -72,6 +72,17 @@ class Demo:
                      timeout=180)
         check(self.proc.poll() is None, 'demo.sh exited %r:\n%s',
               self.proc.returncode, self.report())
+        # demo.sh waits for these lines without their ports: the ports
+        # the tests use are the demo's own only if its servers name them
+        for name, text, port in (
+                ('bus', 'bus: listening on *:{port}', self.bus_port),
+                ('bus', 'text port listening on *:{port}', self.text_port),
+                ('modbusserver', 'serving Modbus/TCP on *:{port}',
+                 self.plc_port),
+                ('wwwserver', 'www: listening on *:{port}/', self.www_port)):
+            h.wait_logged(self.proc, os.path.join(self.run, 'logs',
+                                                  name + '.log'),
+                          text, port=port, what=name)
 
     def pids(self):
         """{name: pid} from the run folder's pids file."""

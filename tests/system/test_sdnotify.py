@@ -30,6 +30,10 @@ def recv_until(s, want, got):
             return
 
 
+# what the bus logs once it listens on its port
+LISTENING = 'listening on 127.0.0.1:{port}'
+
+
 def accepts(port):
     try:
         socket.create_connection(('127.0.0.1', port), timeout=1).close()
@@ -47,11 +51,13 @@ def test_bus_ready_watchdog_stopping():
         f.write('ip: 127.0.0.1\nport: %d\n' % port)
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC='200000')
     env.pop('WATCHDOG_PID', None)
-    p = h.spawn([h.MSCADA, 'bus', '--config', cfg],
-                os.path.join(d, 'bus.log'), env=env)
+    log = os.path.join(d, 'bus.log')
+    p = h.spawn([h.MSCADA, 'bus', '--config', cfg], log, env=env)
     try:
         got = []
         recv_until(s, 'READY=1', got)
+        # the port is this bus's (its line), and it accepts already
+        h.wait_logged(p, log, LISTENING, port=port, what='bus')
         check(accepts(port), 'the bus accepts once it said READY=1')
         check('WATCHDOG=1' not in got, 'ready came first: %r' % got)
         feeds = 0
@@ -113,7 +119,7 @@ def test_journal_lines():
     env = dict(os.environ, JOURNAL_STREAM='%d:%d' % (st.st_dev, st.st_ino))
     p = h.spawn([h.MSCADA, 'bus', '--config', cfg], log, env=env)
     try:
-        h.wait_until(lambda: accepts(port), 'the bus')
+        h.wait_logged(p, log, LISTENING, port=port, what='bus')
     finally:
         check_eq(h.stop_pid(p), 0, 'bus exit status')
     lines = open(log).read().splitlines()
@@ -127,7 +133,7 @@ def test_journal_lines():
                 env={k: v for k, v in os.environ.items()
                      if k != 'JOURNAL_STREAM'})
     try:
-        h.wait_until(lambda: accepts(port), 'the bus again')
+        h.wait_logged(p, log2, LISTENING, port=port, what='bus again')
     finally:
         check_eq(h.stop_pid(p), 0, 'bus exit status')
     text = open(log2).read()
