@@ -9,14 +9,15 @@
   in its own process group with stdout/stderr to a log file, waits until it
   logs that it listens on its port, stops it by pid (SIGTERM, then SIGKILL
   after a grace period).
-- Module: any other `mscada MODULE --config` the same way.
+- Module: any other `mscada MODULE --config` the same way (waiting for
+  its line is the caller's: Module.wait_logged()).
 - Watch: a raw bus client subscribed to tags, keeping their values.
 - Client: a raw bus protocol client (docs/design.md §6): 14-byte big-endian
   header, payloads chunked at MAX_LEN, replies re-assembled.
 - main(globals()): runs every test_* function of the calling script in
-  source order, prints PASS/FAIL lines (and the tail of every bus log when a
-  test fails), stops whatever the test left running, exits non-zero on any
-  failure.
+  source order, prints PASS/FAIL lines (and the tail of every Bus's and
+  Module's log when a test fails), stops whatever the test left running,
+  exits non-zero on any failure.
 
 Every wait has a deadline; nothing asserts on timing. The deadlines are
 generous because the same tests run under ASan+UBSan on a busy machine.
@@ -612,7 +613,29 @@ def wait_logged(proc, log_path, *texts, port=None, mark=0, what=None,
         time.sleep(0.05)
 
 
-class Bus:
+class Process:
+    """What Bus and Module share: a process (self.proc) started from a
+    harness, its output in self.log_path."""
+
+    proc = None
+
+    def log(self):
+        return read_log(self.log_path)
+
+    def log_tail(self, n=40):
+        return '\n'.join(self.log().splitlines()[-n:])
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, grace=30.0):
+        """Returns the exit status."""
+        if self.proc is None:
+            return None
+        return stop_pid(self.proc, sig, grace)
+
+
+class Bus(Process):
     """One `mscada bus` process with its own temp dir and bus.yaml.
     cfg: bus.yaml keys (ip and port filled in when absent)."""
 
@@ -677,20 +700,11 @@ class Bus:
                         what='bus', timeout=timeout)
         except NotReady as e:
             if e.exited and 'in use' in e.text.lower():
-                raise _PortInUse()
+                raise _PortInUse(str(e))
             raise
 
     def client(self, **kw):
         return Client(self.port, **kw)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM, grace=30.0):
-        """Returns the exit status."""
-        if self.proc is None:
-            return None
-        return stop_pid(self.proc, sig, grace)
 
     def kill(self):
         return self.stop(signal.SIGKILL, 10)
@@ -701,12 +715,6 @@ class Bus:
         except subprocess.TimeoutExpired:
             raise AssertionError('bus still running after %.0f s' % timeout)
 
-    def log(self):
-        return read_log(self.log_path)
-
-    def log_tail(self, n=40):
-        return '\n'.join(self.log().splitlines()[-n:])
-
     def rss_kb(self):
         with open('/proc/%d/status' % self.proc.pid) as f:
             for line in f:
@@ -715,7 +723,7 @@ class Bus:
         raise AssertionError('no VmRSS for pid %d' % self.proc.pid)
 
 
-class Module:
+class Module(Process):
     """One `mscada MODULE --config FILE [--tags FILE] ARGS` process with a
     temp dir of its own (its cwd), config (self.config: text, or a dict
     written as JSON, which is YAML) and optional tags.yaml, in its own process group with
@@ -764,22 +772,6 @@ class Module:
         return wait_logged(self.proc, self.log_path, *texts, port=port,
                            mark=self.mark, what=self.module,
                            timeout=timeout)
-
-    def log(self):
-        return read_log(self.log_path)
-
-    def log_tail(self, n=40):
-        return '\n'.join(self.log().splitlines()[-n:])
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM, grace=30.0):
-        """Returns the exit status."""
-        if self.proc is None:
-            return None
-        return stop_pid(self.proc, sig, grace)
-
 
 class Watch:
     """A raw bus client subscribed to tags by name: the latest value of
@@ -838,8 +830,8 @@ class Watch:
         return self.c.set_value(self.ids[name], value, vtype)
 
 
-class _PortInUse(Exception):
-    pass
+class _PortInUse(AssertionError):
+    """The bus exited because its port was taken (the log's tail said)."""
 
 
 def wait_until(pred, what, timeout=60.0, interval=0.05):

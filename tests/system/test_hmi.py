@@ -20,7 +20,7 @@ import mshelp as h
 import wwwhelp as w
 from mshelp import Bus, check, check_eq
 from test_history import History
-from test_www_chromium import Cdp, chromium, start_chromium, websocket
+from test_www_chromium import Cdp, need_chromium, start_chromium
 
 TAGS = """\
 Level: {desc: Tank level, type: float, units: m, dp: 2, min: 0, max: 10}
@@ -81,11 +81,7 @@ def app_dir():
 
 
 def need_browser():
-    if not chromium():
-        h.skip('chromium is not installed (scripts/deps.sh installs it)')
-    if websocket is None:
-        h.skip('python3-websocket is not installed (scripts/deps.sh '
-               'installs it)')
+    need_chromium()
     if not app_dir():
         h.skip('the browser app is not built (BUILD/web: needs node and '
                'npm, scripts/deps.sh)')

@@ -62,6 +62,15 @@ def chromium():
     return None
 
 
+def need_chromium():
+    """Skips, saying why, without chromium or python3-websocket."""
+    if not chromium():
+        h.skip('chromium is not installed (scripts/deps.sh installs it)')
+    if websocket is None:
+        h.skip('python3-websocket is not installed (scripts/deps.sh '
+               'installs it)')
+
+
 def start_chromium(d):
     """Headless Chromium, its output to d/chromium.log: (proc, port) once
     it says where DevTools listens. Port 0: it binds one of its own
@@ -105,11 +114,7 @@ class Cdp:
 
 
 def test_chromium_shows_a_value():
-    if not chromium():
-        h.skip('chromium is not installed (scripts/deps.sh installs it)')
-    if websocket is None:
-        h.skip('python3-websocket is not installed (scripts/deps.sh '
-               'installs it)')
+    need_chromium()
     bus = Bus()
     app = os.path.join(h.tmpdir('mscada-page-'), 'hmi')
     os.makedirs(app)

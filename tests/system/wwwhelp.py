@@ -68,6 +68,7 @@ class Www(h.Module):
     def __init__(self, bus_port, tags='', yaml_extra='', start=True,
                  port=None, env=None, **cfg):
         self.port = port or h.free_port()
+        self.port_given = bool(port)
         self.cfg = {'bus_ip': '127.0.0.1', 'bus_port': bus_port,
                     'ip': '127.0.0.1', 'port': self.port}
         self.cfg.update(cfg)
@@ -83,9 +84,20 @@ class Www(h.Module):
 
     def start(self, wait_bus=True):
         """Starts it and waits until it says it listens on its port (and,
-        with wait_bus, that it is connected to the bus)."""
-        super().start()
-        self.wait_logged('www: listening on *:{port}/', port=self.port)
+        with wait_bus, that it is connected to the bus). A free port taken
+        by someone else before the first start's bind is replaced."""
+        first = self.proc is None
+        for attempt in range(5):
+            super().start()
+            try:
+                self.wait_logged('www: listening on *:{port}/',
+                                 port=self.port)
+                break
+            except h.NotReady as e:
+                if not first or self.port_given or e.exited is None or \
+                        'in use' not in e.text.lower() or attempt == 4:
+                    raise
+                self.port = self.cfg['port'] = h.free_port()
         if wait_bus:
             self.wait_logged('bus *:{port}: connected',
                              port=self.cfg['bus_port'])
