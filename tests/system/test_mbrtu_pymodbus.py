@@ -188,8 +188,12 @@ def test_modbusserver_udp():
                    'tags:\n  T5: {addr: \'U:1:4x:5\', type: uint16}\n'
                    % (bus.port, port))
     srv.wait_logged('serving Modbus over UDP on 127.0.0.1:{port}', port=port)
+    # bound first: a late answer to a request pymodbus sent again cannot
+    # reach this socket on a port recycled from pymodbus' closed one
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('127.0.0.1', 0))
     from pymodbus.client import ModbusUdpClient
-    c = ModbusUdpClient('127.0.0.1', port=port, timeout=1)
+    c = ModbusUdpClient('127.0.0.1', port=port, timeout=10)
     c.connect()
     r = c.write_register(4, 4242, slave=1)
     check(not r.isError(), 'write: %r', r)
@@ -198,7 +202,6 @@ def test_modbusserver_udp():
     c.close()
     h.Watch(bus, ['T5']).wait('T5', lambda v: v == 4242,
                               'T5 == 4242 on the bus')
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(0.5)
     try:
         s.sendto(bytes.fromhex('000700000006010300000001ff'),
