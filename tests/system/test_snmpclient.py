@@ -6,6 +6,7 @@ a file the test writes; the net-snmp CLI (snmpget, snmpbulkwalk) is the
 oracle. A raw bus client reads the tags from a real `mscada bus`."""
 
 import os
+import re
 import shutil
 import signal
 
@@ -102,6 +103,12 @@ class Snmpd:
     def get(self, oid, timeout=3):
         rc, out = self.cli('snmpget', [oid], timeout=timeout)
         return out.strip() if rc == 0 else None
+
+    def uptime(self):
+        """sysUpTime in hundredths of a second, as snmpget reads it."""
+        out = self.get(SYSUPTIME) or ''
+        m = re.search(r'Timeticks: \((\d+)\)', out)
+        return int(m.group(1)) if m else 0
 
 
 def free_udp_port():
@@ -332,6 +339,10 @@ def test_agent_down_and_back():
     w.wait('X', lambda v: v == 1, 'first value')
     ag.values(vals)
     w.wait('CNT', lambda v: v == 500, 'a delta')
+    # The restart shows as sysUpTime going back: let this agent's run
+    # well outlast the restarted one's until the client's first answer
+    # from it (a poll every 0.3 s, 0.5 s timeouts), however loaded.
+    h.wait_until(lambda: ag.uptime() >= 500, 'sysUpTime 5 s', 60, 0.5)
     ag.stop()
     st = w.wait('A_status', lambda v: not v['ok'], 'agent down')
     check('timeout' in st['last_error'] and 'community' in st['last_error'],
