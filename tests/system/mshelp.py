@@ -450,9 +450,11 @@ _harnessed = []      # Bus and Module objects of the current test
 _tmpdirs = []
 
 
-def free_port(host='127.0.0.1'):
+def free_port(host='127.0.0.1', udp=False):
+    """A port free a moment ago, for TCP or (udp) for UDP: the two are
+    apart, a port free for one may be in use for the other."""
     s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET,
-                      socket.SOCK_STREAM)
+                      socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
     try:
         s.bind((host, 0))
         return s.getsockname()[1]

@@ -23,15 +23,18 @@ PY = '/usr/bin/python3'
 
 def start(d, kind, where, units, name='slave'):
     """Runs a slave with its output to d/NAME.log (appended: a restart
-    keeps the earlier log); over TCP and UDP returns once it listens."""
+    keeps the earlier log); over TCP and UDP returns once it listens, the
+    port in the returned process's .port (WHERE 0: one the system picked,
+    which no other process can hold)."""
     log = os.path.join(d, name + '.log')
     mark = os.path.getsize(log) if os.path.exists(log) else 0
     p = h.spawn([PY, os.path.abspath(__file__), kind, str(where),
                  json.dumps(units)], log)
     if kind != 'serial':
-        h.wait_logged(p, log, 'listening on 127.0.0.1:{port}',
-                      port=int(where), mark=mark, what='pymodbus slave',
-                      timeout=90)
+        line = h.wait_logged(p, log, 'listening on 127.0.0.1:{port}',
+                             port=int(where), mark=mark,
+                             what='pymodbus slave', timeout=90)[0]
+        p.port = int(line.rsplit(':', 1)[1])
     return p
 
 

@@ -66,11 +66,12 @@ def holding(i16=None):
 
 
 class Slave:
-    """pymodbus' TCP server (pmslave.py) on port, one context for every
-    unit, started again on the same port after stop()."""
+    """pymodbus' TCP server (pmslave.py), one context for every unit, on
+    a port the system picks at the first start (self.port), started again
+    on that port after stop()."""
 
-    def __init__(self, d, port):
-        self.d, self.port, self.proc = d, port, None
+    def __init__(self, d):
+        self.d, self.port, self.proc = d, 0, None
 
     def start(self, i16=None):
         ir = words('i', -5) + [0, 0]
@@ -78,6 +79,7 @@ class Slave:
         di = [0, 0, 1, 0, 0, 0, 0, 0]
         self.proc = pmslave.start(self.d, 'tcp', self.port, {'any': {
             'hr': holding(i16), 'ir': ir, 'co': co, 'di': di}})
+        self.port = self.proc.port
 
     def stop(self):
         if self.proc:
@@ -140,9 +142,9 @@ def close_enough(want):
 def test_pymodbus_read_write_reconnect():
     bus = Bus()
     d = h.tmpdir('mscada-mbc-')
-    port = h.free_port()
-    slave = Slave(d, port)
+    slave = Slave(d)
     slave.start()
+    port = slave.port
     mbc = h.Module('modbusclient', client_config(bus.port, port))
     try:
         names = [x[0] for x in LAYOUT + READS_EXTRA] + list(WRITES) + \

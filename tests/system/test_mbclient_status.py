@@ -52,9 +52,10 @@ def is_time(t):
 def test_status_frozen_refused_and_writes():
     bus = Bus()
     d = h.tmpdir('mscada-mbstat-')
-    port, closed = h.free_port(), h.free_port()
-    slave = Slave(d, port)
+    closed = h.free_port()
+    slave = Slave(d)
     slave.start(i16=5)
+    port = slave.port
     mbc, log = run_mbc(d, [
         'bus_ip: 127.0.0.1', 'bus_port: %d' % bus.port, 'rtus:',
         '- {name: P, ip: 127.0.0.1, port: %d, rate: 0.1, timeout: 0.3,'
@@ -165,8 +166,7 @@ def test_status_frozen_refused_and_writes():
 def test_clamp_is_opt_in():
     bus = Bus()
     d1, d2 = h.tmpdir('mscada-mbclamp-'), h.tmpdir('mscada-mbclamp-')
-    port = h.free_port()
-    slave = Slave(d1, port)
+    slave = Slave(d1)
     slave.start(i16=321)  # outside tags.yaml's 0..100
     tags_yaml = ''.join('%s: {type: int, min: 0, max: 100}\n' % n
                         for n in ('A', 'B', 'C', 'D'))
@@ -175,7 +175,7 @@ def test_clamp_is_opt_in():
     def rtu(name):
         return ['rtus:',
                 '- {name: %s, ip: 127.0.0.1, port: %d, rate: 0.1,' % (
-                    name, port),
+                    name, slave.port),
                 '   reads: [{unit: 1, file: 4x, start: 1, end: 2}]}']
     # The default: as the device has it; B asks for the clamp.
     m1, log1 = run_mbc(d1, head + rtu('R1') + [

@@ -165,8 +165,8 @@ def test_rtu_over_tcp_pymodbus():
 def test_udp_pymodbus():
     bus = Bus()
     d = h.tmpdir('mscada-udp-')
-    port = h.free_port()
-    slave = pmslave.start(d, 'udp', port, UNITS)
+    slave = pmslave.start(d, 'udp', 0, UNITS)
+    port = slave.port
     try:
         exercise(bus, ['ip: 127.0.0.1', 'port: %d' % port,
                        'tcp_udp: udp'])
@@ -180,7 +180,7 @@ def test_modbusserver_udp():
     gets exception 11."""
     import socket
     bus = Bus()
-    port = h.free_port()
+    port = h.free_port(udp=True)
     srv = h.Module('modbusserver',
                    'bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n'
                    '- name: U\n  ip: 127.0.0.1\n  port: %d\n  tcp_udp: udp\n'

@@ -49,7 +49,7 @@ class Snmpd:
         if not os.access(SNMPD, os.X_OK) or not shutil.which('snmpget'):
             h.skip('snmpd or snmpget missing: run scripts/deps.sh')
         self.dir = h.tmpdir('mscada-snmpd-')
-        self.port = h.free_udp_port()
+        self.port = h.free_port(udp=True)
         self.proc = None
         with open(os.path.join(self.dir, 'pass.sh'), 'w') as f:
             f.write(PASS)
@@ -109,19 +109,6 @@ class Snmpd:
         out = self.get(SYSUPTIME) or ''
         m = re.search(r'Timeticks: \((\d+)\)', out)
         return int(m.group(1)) if m else 0
-
-
-def free_udp_port():
-    import socket
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-h.free_udp_port = free_udp_port
 
 
 class Client(h.Module):
