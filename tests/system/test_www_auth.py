@@ -257,22 +257,33 @@ def test_session_expiry():
     w.need_websockets()
     bus = Bus()
     # idle: a session unused for session_idle ends; one with an open tab
-    # (max an hour away) does not
+    # (max an hour away) does not, however long its last request was ago.
+    # Nothing here uses the idle session's cookie before its logout (a
+    # request would count as use), and the held session's tab opens before
+    # the idle one logs in, so at the idle logout the held session has had
+    # no request for more than session_idle too: only its tab keeps it.
     www = www_with_users(bus, session_idle=1, session_max=3600)
-    idle = a.login(www, 'viewer1')[2]
     held = a.login(www, 'op1')[2]
+
+    def logout_of(user):
+        return lambda x: (x['event'] == 'logout' and x['user'] == user and
+                          'idle' in (x['why'] or ''))
 
     async def idle_part():
         ws = await a.tab(www, held)
-        h.wait_until(lambda: a.request(www, 'GET', '/', cookie=idle)[0] ==
-                     303, 'the idle session to end', timeout=30)
-        a.wait_audit(www, lambda x: x['event'] == 'logout' and
-                     x['user'] == 'viewer1' and
-                     'idle' in (x['why'] or ''), 'the idle logout')
-        # the open tab kept its session in use
+        idle = a.login(www, 'viewer1')[2]
+        a.wait_audit(www, logout_of('viewer1'), 'the idle logout')
+        check_eq(a.request(www, 'GET', '/', cookie=idle)[0], 303,
+                 'the idle session after its logout')
+        check(not any(logout_of('op1')(x) for x in a.audit_lines(www)),
+              'no logout of the session with an open tab')
         check_eq(a.request(www, 'GET', '/', cookie=held)[0], 200,
                  'the session with an open tab')
+        # once its tab closes, it idles out like any other
         await ws.close()
+        a.wait_audit(www, logout_of('op1'), 'the idle logout after the tab')
+        check_eq(a.request(www, 'GET', '/', cookie=held)[0], 303,
+                 'the session after its tab closed and it idled')
     w.run(idle_part())
     www.stop()
     # absolute: session_max ends a session even with its tab open; the

@@ -281,7 +281,7 @@ static int security_start(ms_www_app *app, const ms_www_app_config *cfg,
     memset((void *)&cfg->users_list, 0, sizeof cfg->users_list);
     ms_www_users_resolve_pages(&app->users, pages);
     ms_www_auth_config ac = {.users = &app->users,
-                             .idle_s = (unsigned)cfg->session_idle,
+                             .idle_ms = (uint64_t)(cfg->session_idle * 1000),
                              .max_s = (unsigned)cfg->session_max,
                              .on_event = on_auth_event,
                              .arg = app};

@@ -14,15 +14,9 @@
 #include "mscada/error.h"
 #include "mscada/log.h"
 #include "www/codec/www_limit.h"
+#include "www/codec/www_session.h"
 
 #define LOGINS_AT_ONCE 4 /* each check holds 64 MiB for ~0.1 s */
-
-typedef struct {
-    uint8_t sid[MS_WWW_SID_LEN];
-    const ms_www_user *user;
-    uint64_t created_s, seen_s;
-    bool revoked;    /* logged out: kept till max_s so the cookie stays dead */
-} session;
 
 struct ms_www_login {
     uv_work_t work;
@@ -42,8 +36,7 @@ struct ms_www_login {
 struct ms_www_auth {
     ms_www_auth_config cfg;
     uv_loop_t *loop;
-    session *v;
-    size_t n, cap;
+    ms_www_sessions sessions;
     ms_www_limit *limit;
     ms_www_login *pending;
     int checking;
@@ -53,6 +46,12 @@ struct ms_www_auth {
 static uint64_t now_s(void)
 {
     return (uint64_t)time(NULL);
+}
+
+/* Monotonic, for idle times (www_session.h). */
+static uint64_t now_ms(void)
+{
+    return uv_hrtime() / 1000000;
 }
 
 int ms_www_auth_key(const char *path, uint8_t key[MS_WWW_KEY_LEN], char *why,
@@ -105,10 +104,11 @@ int ms_www_auth_new(uv_loop_t *loop, const ms_www_auth_config *cfg,
     if (!a)
         return MS_ENOMEM;
     a->cfg = *cfg;
-    if (!a->cfg.idle_s)
-        a->cfg.idle_s = 1800;
+    if (!a->cfg.idle_ms)
+        a->cfg.idle_ms = 1800 * 1000;
     if (!a->cfg.max_s)
         a->cfg.max_s = 43200;
+    ms_www_sessions_init(&a->sessions, a->cfg.idle_ms, a->cfg.max_s);
     a->loop = loop;
     a->limit = ms_www_limit_new();
     /* A hash of random bytes nobody knows, so a login with an unknown name
@@ -140,7 +140,7 @@ void ms_www_auth_free(ms_www_auth *a)
     sodium_memzero(&a->cfg.key, sizeof a->cfg.key);
     ms_www_limit_free(a->limit);
     free(a->dummy_hash);
-    free(a->v);
+    ms_www_sessions_free(&a->sessions);
     free(a);
 }
 
@@ -158,46 +158,6 @@ static void event(ms_www_auth *a, const char *ev, const char *user,
     ms_www_auth_event e = {ev, user, u ? ms_www_role_name(u->role) : NULL,
                            peer, ok, why};
     a->cfg.on_event(&e, a->cfg.arg);
-}
-
-static session *find(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN])
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (!sodium_memcmp(a->v[i].sid, sid, MS_WWW_SID_LEN))
-            return &a->v[i];
-    return NULL;
-}
-
-static session *add(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN],
-                    const ms_www_user *u, uint64_t created)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        session *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        a->v = v;
-        a->cap = cap;
-    }
-    session *s = &a->v[a->n++];
-    memset(s, 0, sizeof *s);
-    memcpy(s->sid, sid, MS_WWW_SID_LEN);
-    s->user = u;
-    s->created_s = created;
-    s->seen_s = now_s();
-    return s;
-}
-
-/* Why a session is not alive at t, or NULL. */
-static const char *dead(const ms_www_auth *a, const session *s, uint64_t t)
-{
-    if (s->revoked)
-        return "logged out";
-    if (t >= s->created_s + a->cfg.max_s)
-        return "session expired (absolute timeout)";
-    if (t >= s->seen_s + a->cfg.idle_s)
-        return "session expired (idle)";
-    return NULL;
 }
 
 int ms_www_auth_check(ms_www_auth *a, const char *cookie, size_t len,
@@ -221,8 +181,8 @@ int ms_www_auth_check(ms_www_auth *a, const char *cookie, size_t len,
         *why = "the session's user is no longer in the users file";
         return -1;
     }
-    uint64_t now = now_s();
-    session *s = find(a, t.sid);
+    uint64_t now = now_s(), ms = now_ms();
+    ms_www_session *s = ms_www_sessions_find(&a->sessions, t.sid);
     if (!s) {
         /* Signed with our key but unknown: made before a restart with the
          * same key file (session_key). Alive till its absolute end. */
@@ -230,53 +190,56 @@ int ms_www_auth_check(ms_www_auth *a, const char *cookie, size_t len,
             *why = "session expired (absolute timeout)";
             return -1;
         }
-        s = add(a, t.sid, u, t.created_s);
+        s = ms_www_sessions_add(&a->sessions, t.sid, u, t.created_s, ms);
         if (!s) {
             *why = "out of memory";
             return -1;
         }
     }
-    if ((*why = dead(a, s, now)))
+    if ((*why = ms_www_session_dead(&a->sessions, s, now, ms)))
         return -1;
-    s->seen_s = now;
+    ms_www_session_use(s, ms);
     memcpy(sid, s->sid, MS_WWW_SID_LEN);
     *user = u;
     return 0;
 }
 
-bool ms_www_auth_touch(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN])
+bool ms_www_auth_hold(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN])
 {
-    session *s = find(a, sid);
-    uint64_t now = now_s();
-    if (!s || s->revoked || now >= s->created_s + a->cfg.max_s)
+    ms_www_session *s = ms_www_sessions_find(&a->sessions, sid);
+    if (!s || ms_www_session_dead(&a->sessions, s, now_s(), now_ms()))
         return false;
-    s->seen_s = now;
+    ms_www_session_hold(s);
     return true;
+}
+
+void ms_www_auth_release(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN])
+{
+    ms_www_session *s = ms_www_sessions_find(&a->sessions, sid);
+    if (s)
+        ms_www_session_release(s, now_ms());
+}
+
+bool ms_www_auth_alive(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN])
+{
+    ms_www_session *s = ms_www_sessions_find(&a->sessions, sid);
+    return s && !ms_www_session_dead(&a->sessions, s, now_s(), now_ms());
+}
+
+static void on_ended(const ms_www_session *s, const char *why, void *arg)
+{
+    event(arg, "logout", s->user->name, s->user, NULL, true, why);
 }
 
 void ms_www_auth_sweep(ms_www_auth *a)
 {
-    uint64_t now = now_s();
-    for (size_t i = 0; i < a->n; i++) {
-        session *s = &a->v[i];
-        const char *why = dead(a, s, now);
-        if (!why)
-            continue;
-        if (!s->revoked) {
-            event(a, "logout", s->user->name, s->user, NULL, true, why);
-            s->revoked = true;
-        }
-        /* The revoked entry keeps its cookie dead till its absolute end,
-         * then goes: the cookie fails on age alone. */
-        if (now >= s->created_s + a->cfg.max_s)
-            a->v[i--] = a->v[--a->n];
-    }
+    ms_www_sessions_sweep(&a->sessions, now_s(), now_ms(), on_ended, a);
 }
 
 void ms_www_auth_logout(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN],
                         const char *peer)
 {
-    session *s = find(a, sid);
+    ms_www_session *s = ms_www_sessions_find(&a->sessions, sid);
     if (!s || s->revoked)
         return;
     s->revoked = true;
@@ -332,7 +295,8 @@ static void check_done(uv_work_t *w, int status)
             t.created_s = now;
             snprintf(t.user, sizeof t.user, "%s", u->name);
             if (ms_www_token_make(a->cfg.key, &t, token, sizeof token) < 0 ||
-                !add(a, t.sid, u, now)) {
+                !ms_www_sessions_add(&a->sessions, t.sid, u, now,
+                                     now_ms())) {
                 l->status = 503;
             } else {
                 l->status = 200;

@@ -2,7 +2,8 @@
  * checked against the users file's argon2id hashes on libuv's thread pool
  * (never on the loop: a check takes ~0.1 s and 64 MiB), failed logins
  * rate-limited per address and per user, and the table of live sessions
- * the session cookie names (idle and absolute timeouts, logout). The
+ * the session cookie names (www_session.h, on this process's clocks:
+ * idle and absolute timeouts, tabs holding sessions, logout). The
  * session key signs the cookies: random per start, or kept in a key file
  * so sessions survive a restart. Everything else runs on the loop. */
 #ifndef MS_WWW_AUTH_H
@@ -31,7 +32,7 @@ typedef struct {
 
 typedef struct {
     const ms_www_users *users;  /* borrowed while the auth lives */
-    unsigned idle_s;            /* a session unused this long ends; 1800 */
+    uint64_t idle_ms;           /* a session unused this long ends; 30 min */
     unsigned max_s;             /* and any session this old; 43200 */
     uint8_t key[MS_WWW_KEY_LEN];
     void (*on_event)(const ms_www_auth_event *ev, void *arg);
@@ -56,9 +57,13 @@ unsigned ms_www_auth_max_s(const ms_www_auth *a);
 int ms_www_auth_check(ms_www_auth *a, const char *cookie, size_t len,
                       uint8_t sid[MS_WWW_SID_LEN], const ms_www_user **user,
                       const char **why);
-/* A session with an open websocket: still alive (not logged out, not
- * past max_s)? Counts as used now. */
-bool ms_www_auth_touch(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN]);
+/* A websocket of the session opened: false when the session is not alive;
+ * else it is in use till the matching release (it does not idle). */
+bool ms_www_auth_hold(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN]);
+/* That websocket closed: the session's idle time starts now. */
+void ms_www_auth_release(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN]);
+/* Is the session alive (not logged out, timed out, forgotten)? */
+bool ms_www_auth_alive(ms_www_auth *a, const uint8_t sid[MS_WWW_SID_LEN]);
 /* Ends sessions idle or past max_s (audited as "logout", why "expired"). */
 void ms_www_auth_sweep(ms_www_auth *a);
 /* Ends a session (logout): its cookie is refused from now on. */

@@ -74,6 +74,7 @@ struct pss {
     pss *kick_next;
     pss *flush_next;
     bool kicked, is_ws, in_flush;
+    bool holds;               /* holds its session (ms_www_auth_hold) */
     ms_buf rx;
     const char *kick_why;     /* the close reason (default "too slow") */
     uint8_t sid[MS_WWW_SID_LEN];
@@ -496,6 +497,9 @@ static bool ws_path(struct lws *wsi)
 
 static void session_unlink(ms_www_server *srv, pss *s)
 {
+    if (s->holds) /* the tab closed: its session idles from now */
+        ms_www_auth_release(srv->cfg.auth, s->sid);
+    s->holds = false;
     if (s->prev)
         s->prev->next = s->next;
     else if (srv->sessions == s)
@@ -650,6 +654,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason,
         if (s->next)
             s->next->prev = s;
         srv->sessions = s;
+        /* Not held (ended meanwhile): auth_cb closes it. */
+        s->holds = srv->cfg.auth && ms_www_auth_hold(srv->cfg.auth, s->sid);
         if (s->user) { /* after config and pages: who, and may it write */
             json_t *p = ms_www_user_json(s->user);
             ms_www_conn_send(s->conn, "user", p);
@@ -758,13 +764,14 @@ static void kick(ms_www_server *srv, pss *s)
 }
 
 /* Every second with logins: websockets whose session ended (logout,
- * absolute timeout) are closed with 1008; open ones keep theirs alive. */
+ * absolute timeout) are closed with 1008, and sessions that ended are
+ * audited. An open websocket holds its session: it does not idle. */
 static void auth_cb(uv_timer_t *t)
 {
     ms_www_server *srv =
         (ms_www_server *)((char *)t - offsetof(ms_www_server, auth_timer));
     for (pss *s = srv->sessions; s; s = s->next) {
-        if (!s->kicked && !ms_www_auth_touch(srv->cfg.auth, s->sid)) {
+        if (!s->kicked && !ms_www_auth_alive(srv->cfg.auth, s->sid)) {
             ms_log_info("www: %s: session of %s ended: closing its "
                         "websocket", ms_www_conn_peer(s->conn),
                         s->user ? s->user->name : "?");
@@ -1000,6 +1007,9 @@ void ms_www_server_stop(ms_www_server *srv, void (*done)(void *), void *arg)
         if (srv->sessions)
             srv->sessions->prev = NULL;
         s->prev = s->next = NULL;
+        if (s->holds)
+            ms_www_auth_release(srv->cfg.auth, s->sid);
+        s->holds = false;
         lws_close_reason(s->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
                          (unsigned char *)"shutdown", 8);
         lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
