@@ -256,13 +256,15 @@ static void on_auth_event(const ms_www_auth_event *ev, void *arg)
                           .peer = ev->peer,
                           .accepted = ev->accepted,
                           .why = ev->why};
+    /* a timeout has no peer: "www: logout of ..." */
+    const char *peer = ev->peer ? ev->peer : "", *sep = ev->peer ? ": " : "";
     if (!ev->accepted)
-        ms_log_warn("www: %s: %s of %s refused: %s", ev->peer ? ev->peer : "",
-                    ev->event, ev->user, ev->why);
+        ms_log_warn("www: %s%s%s of %s refused: %s", peer, sep, ev->event,
+                    ev->user, ev->why);
     else
-        ms_log_info("www: %s: %s of %s (%s)%s%s", ev->peer ? ev->peer : "",
-                    ev->event, ev->user, ev->role ? ev->role : "",
-                    ev->why ? ": " : "", ev->why ? ev->why : "");
+        ms_log_info("www: %s%s%s of %s (%s)%s%s", peer, sep, ev->event,
+                    ev->user, ev->role ? ev->role : "", ev->why ? ": " : "",
+                    ev->why ? ev->why : "");
     audit(app, &r);
 }
 
