@@ -108,8 +108,10 @@ static void bus_log(ms_client *client, const ms_www_audit_rec *r)
         short_json(r->new_value, nv, sizeof nv);
     }
     char who[200];
-    snprintf(who, sizeof who, "%.48s (%s) from %.60s", r->user ? r->user : "?",
-             r->role ? r->role : "no role", r->peer ? r->peer : "?");
+    /* no peer: the server's own doing (an idle or expired session) */
+    snprintf(who, sizeof who, "%.48s (%s)%s%.60s", r->user ? r->user : "?",
+             r->role ? r->role : "no role", r->peer ? " from " : "",
+             r->peer ? r->peer : "");
     int n;
     if (r->tag)
         n = snprintf(text, sizeof text, "audit: %s %.60s %s -> %s by %s: %s%s%s",
