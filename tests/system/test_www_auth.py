@@ -273,6 +273,10 @@ def test_session_expiry():
         ws = await a.tab(www, held)
         idle = a.login(www, 'viewer1')[2]
         a.wait_audit(www, logout_of('viewer1'), 'the idle logout')
+        # on the bus log too, without a peer (the server's own doing)
+        h.wait_until(lambda: 'audit: logout of viewer1 (viewer): accepted, '
+                     'session expired (idle)' in bus.log(),
+                     'the idle logout on the bus log')
         check_eq(a.request(www, 'GET', '/', cookie=idle)[0], 303,
                  'the idle session after its logout')
         check(not any(logout_of('op1')(x) for x in a.audit_lines(www)),
