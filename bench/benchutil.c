@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,10 +216,22 @@ long bench_status_kib(pid_t pid, const char *key)
     return kib;
 }
 
-int bench_wait_log(const char *path, const char *text, double secs)
+/* Has child pid exited? Asked without reaping it: bench_stop still may. */
+static bool exited(pid_t pid)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    return pid > 0 &&
+           waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == pid;
+}
+
+int bench_wait_log(const char *path, const char *text, double secs,
+                   pid_t pid)
 {
     char line[512];
     for (double t = 0; t < secs; t += 0.05) {
+        bool gone = exited(pid); /* before reading: its last words count */
         FILE *f = fopen(path, "r");
         int found = 0;
         while (f && !found && fgets(line, sizeof line, f))
@@ -227,6 +240,8 @@ int bench_wait_log(const char *path, const char *text, double secs)
             fclose(f);
         if (found)
             return 0;
+        if (gone || pid < 0)
+            return -1;
         usleep(50000);
     }
     return -1;
@@ -271,7 +286,7 @@ pid_t bench_bus_start(const char *mscada, const char *dir, const char *name,
     char *argv[] = {(char *)mscada, (char *)"bus", (char *)"--config", conf,
                     (char *)(tags ? "--tags" : NULL), (char *)tags, NULL};
     pid_t pid = bench_spawn(argv, log);
-    if (pid < 0 || bench_wait_log(log, "listening on", 10) < 0) {
+    if (pid < 0 || bench_wait_log(log, "listening on", 10, pid) < 0) {
         fprintf(stderr, "%s: the bus did not start; see %s\n",
                 program_invocation_short_name, log);
         bench_stop(pid, 5);

@@ -59,9 +59,10 @@ double bench_machine_s(void);
 /* A KiB field of /proc/PID/status ("VmRSS", "VmHWM"), or -1. */
 long bench_status_kib(pid_t pid, const char *key);
 
-/* Waits up to secs seconds for text to appear in the file at path:
- * 0, or -1. */
-int bench_wait_log(const char *path, const char *text, double secs);
+/* Waits up to secs seconds for text to appear in the file at path (the
+ * log of child pid, if pid > 0: its exit ends the wait): 0, or -1. */
+int bench_wait_log(const char *path, const char *text, double secs,
+                   pid_t pid);
 
 /* Writes the file at path (truncating it) from fmt: 0, or -1. */
 int bench_write(const char *path, const char *fmt, ...)

@@ -99,7 +99,7 @@ static int start_spb(int i, const char *cfg_text, const char *tags)
     if (!tags)
         argv[4] = NULL;
     spb_pid[i] = bench_spawn(argv, log);
-    if (bench_wait_log(log, "MQTT 127.0.0.1", 10) < 0) {
+    if (bench_wait_log(log, "MQTT 127.0.0.1", 10, spb_pid[i]) < 0) {
         fprintf(stderr, "spbbench: sparkplug %d did not connect; see %s\n",
                 i, log);
         return -1;
@@ -125,7 +125,7 @@ static int start_broker(int *port)
     fclose(f);
     char *argv[] = {(char *)MOSQUITTO, (char *)"-c", conf, NULL};
     broker_pid = bench_spawn(argv, log);
-    if (bench_wait_log(log, "running", 10) < 0) {
+    if (bench_wait_log(log, "running", 10, broker_pid) < 0) {
         fprintf(stderr, "spbbench: mosquitto did not start; see %s\n", log);
         return -1;
     }
