@@ -5,12 +5,16 @@
   port, failing with the log's tail when it exits or the line never comes:
   the one way every harness knows that the port it picked is its server's
   and not another test's that took the same free port meanwhile.
+- serve(): the one start path of every server a test starts: told port
+  0 when it can be (it names the port it bound in its log), else on a
+  free_port() replaced by another when the server exits because someone
+  took it first; Bus, Module.serve() and the hand-started servers use it.
 - Bus: writes a bus.yaml into its own temp dir, runs `mscada bus --config`
   in its own process group with stdout/stderr to a log file, waits until it
-  logs that it listens on its port, stops it by pid (SIGTERM, then SIGKILL
-  after a grace period).
-- Module: any other `mscada MODULE --config` the same way (waiting for
-  its line is the caller's: Module.wait_logged()).
+  logs that it listens on its port (port 0: the one it bound), stops it by
+  pid (SIGTERM, then SIGKILL after a grace period).
+- Module: any other `mscada MODULE --config` the same way (a server
+  through Module.serve(); waiting for other lines: Module.wait_logged()).
 - Watch: a raw bus client subscribed to tags, keeping their values.
 - Client: a raw bus protocol client (docs/design.md §6): 14-byte big-endian
   header, payloads chunked at MAX_LEN, replies re-assembled.
@@ -462,6 +466,16 @@ def free_port(host='127.0.0.1', udp=False):
         s.close()
 
 
+def refused_port(host='127.0.0.1'):
+    """(sock, port): a TCP port bound to sock but not listening, so that
+    connecting to it is refused for as long as sock is open (a port
+    merely free a moment ago may be another test's server's by then)."""
+    s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET,
+                      socket.SOCK_STREAM)
+    s.bind((host, 0))
+    return s, s.getsockname()[1]
+
+
 def tmpdir(prefix='mscada-test-'):
     d = tempfile.mkdtemp(prefix=prefix)
     _tmpdirs.append(d)
@@ -501,6 +515,12 @@ def read_log(path, mark=0):
             return f.read().decode('utf-8', 'replace')
     except FileNotFoundError:
         return ''
+
+
+def log_size(path):
+    """Where a process appending to path will start writing (0 while the
+    file does not exist): the mark for wait_logged()."""
+    return os.path.getsize(path) if os.path.exists(path) else 0
 
 
 def stop_pid(proc, sig=signal.SIGTERM, grace=20.0):
@@ -575,11 +595,18 @@ class NotReady(AssertionError):
 
 def _line_pattern(text, port):
     """A regex for one log line: '*' is any run of characters within the
-    line, '{port}' the port as a whole number (any number without one)."""
-    num = r'\d+' if not port else str(port)
+    line, '{port}' the port as a whole number (any number, captured, without
+    one)."""
+    num = r'(\d+)' if not port else str(port)
     pieces = ['[^\n]*'.join(re.escape(s) for s in part.split('*'))
               for part in text.split('{port}')]
     return re.compile((num + r'(?!\d)').join(pieces))
+
+
+def logged_port(line, text):
+    """The port a line matching text (wait_logged's form) names at its
+    first '{port}': the port a server told port 0 bound."""
+    return int(_line_pattern(text, None).search(line).group(1))
 
 
 def wait_logged(proc, log_path, *texts, port=None, mark=0, what=None,
@@ -615,6 +642,43 @@ def wait_logged(proc, log_path, *texts, port=None, mark=0, what=None,
         time.sleep(0.05)
 
 
+def port_taken(e):
+    """Whether NotReady e is a server that exited because its port was
+    taken: each says 'in use' (uv_strerror's "address already in use",
+    mosquitto's and socat's "Address already in use", wwwserver's "cannot
+    listen on ... (in use, ...)", snmpd's "Address already in use")."""
+    return e.exited is not None and 'in use' in e.text.lower()
+
+
+def serve(start, *texts, port=0, retry=False, udp=False, what=None,
+          attempts=5, timeout=60.0):
+    """The one way every harness starts a server on a port of its own.
+    start(port) starts it on port (rewriting its config or arguments) and
+    returns (proc, log_path, mark); then its log lines texts (as for
+    wait_logged(), the first naming the port as '{port}') say that it
+    serves. port 0: the server picks
+    a free port itself and names it in that line (no other process can
+    have it); None, for a server that can't be told 0: free_port() picks
+    one, and when the server exits because that port was taken meanwhile
+    (another test's process picked it too: ctest -j2), another one is
+    picked and the server started again, up to attempts times; a number:
+    that port, retried the same way only with retry. Returns (proc, the
+    port it serves on)."""
+    retry = retry or port is None
+    p = free_port(udp=udp) if port is None else port
+    for attempt in range(attempts):
+        proc, log_path, mark = start(p)
+        try:
+            line = wait_logged(proc, log_path, *texts, port=p, mark=mark,
+                               what=what, timeout=timeout)[0]
+        except NotReady as e:
+            if not retry or attempt == attempts - 1 or not port_taken(e):
+                raise
+            p = free_port(udp=udp)
+            continue
+        return proc, p or logged_port(line, texts[0])
+
+
 class Process:
     """What Bus and Module share: a process (self.proc) started from a
     harness, its output in self.log_path."""
@@ -639,7 +703,11 @@ class Process:
 
 class Bus(Process):
     """One `mscada bus` process with its own temp dir and bus.yaml.
-    cfg: bus.yaml keys (ip and port filled in when absent)."""
+    cfg: bus.yaml keys (ip filled in when absent). Without a port the bus
+    is told port 0 and the port it names in its log is self.port (made
+    with start=False: a free_port() known before the start, replaced if
+    it was taken when the bus binds it); text_port 0 likewise becomes the
+    text port it names. A restart keeps both."""
 
     def __init__(self, start=True, extra_args=(), **cfg):
         self.dir = tmpdir('mscada-bus-')
@@ -648,7 +716,7 @@ class Bus(Process):
         self.cfg = dict(cfg)
         self.cfg.setdefault('ip', '127.0.0.1')
         self.port_given = 'port' in cfg
-        self.cfg.setdefault('port', free_port())
+        self.cfg.setdefault('port', 0 if start else free_port())
         self.extra_args = list(extra_args)
         self.proc = None
         self.starts = 0
@@ -661,6 +729,10 @@ class Bus(Process):
         return self.cfg['port']
 
     @property
+    def text_port(self):
+        return self.cfg.get('text_port')
+
+    @property
     def pid(self):
         return self.proc.pid
 
@@ -668,42 +740,37 @@ class Bus(Process):
         with open(self.config_path, 'w') as f:
             f.write(yaml_text(self.cfg))
 
-    def start(self, wait=True, timeout=60.0):
-        """Starts the bus. A port grabbed by someone else between
-        free_port() and the bind is retried with a new port."""
-        for attempt in range(5):
-            self.write_config()
-            with open(self.log_path, 'ab') as log:
-                log.write(('--- start %d: %s --config %s\n'
-                           % (self.starts, MSCADA, self.config_path))
-                          .encode())
-            self.log_mark = os.path.getsize(self.log_path)
-            self.proc = spawn([MSCADA, 'bus', '--config', self.config_path]
-                              + self.extra_args, self.log_path, cwd=self.dir)
-            self.starts += 1
-            if not wait:
-                return self
-            try:
-                self.wait_ready(timeout)
-                return self
-            except _PortInUse:
-                if self.port_given:
-                    raise
-                self.cfg['port'] = free_port()
-        raise AssertionError('bus could not bind a free port 5 times')
+    def _spawn(self, port):
+        self.cfg['port'] = port
+        self.write_config()
+        with open(self.log_path, 'ab') as log:
+            log.write(('--- start %d: %s --config %s\n'
+                       % (self.starts, MSCADA, self.config_path)).encode())
+        self.log_mark = os.path.getsize(self.log_path)
+        self.proc = spawn([MSCADA, 'bus', '--config', self.config_path]
+                          + self.extra_args, self.log_path, cwd=self.dir)
+        self.starts += 1
+        return self.proc, self.log_path, self.log_mark
 
-    def wait_ready(self, timeout=60.0):
+    def start(self, timeout=60.0):
+        """Starts the bus and waits until it says it listens (its first
+        start on a port of its own: see the class)."""
+        self.proc, self.cfg['port'] = serve(
+            self._spawn, 'listening on %s:{port}' % self._host(),
+            port=self.port, retry=self.starts == 0 and not self.port_given,
+            what='bus', timeout=timeout)
+        if self.cfg.get('text_port') == 0:
+            # logged right after the port's line (both bound before either)
+            text = 'text port listening on %s:{port}' % self._host()
+            line = wait_logged(self.proc, self.log_path, text,
+                               mark=self.log_mark, what='bus',
+                               timeout=timeout)[0]
+            self.cfg['text_port'] = logged_port(line, text)
+        return self
+
+    def _host(self):
         ip = self.cfg['ip']
-        host = '[%s]' % ip if ':' in ip else ip
-        try:
-            # once both ports are bound (the text port's line comes after)
-            wait_logged(self.proc, self.log_path, 'listening on %s:{port}'
-                        % host, port=self.port, mark=self.log_mark,
-                        what='bus', timeout=timeout)
-        except NotReady as e:
-            if e.exited and 'in use' in e.text.lower():
-                raise _PortInUse(str(e))
-            raise
+        return '[%s]' % ip if ':' in ip else ip
 
     def client(self, **kw):
         return Client(self.port, **kw)
@@ -728,9 +795,13 @@ class Bus(Process):
 class Module(Process):
     """One `mscada MODULE --config FILE [--tags FILE] ARGS` process with a
     temp dir of its own (its cwd), config (self.config: text, or a dict
-    written as JSON, which is YAML) and optional tags.yaml, in its own process group with
+    written as JSON, which is YAML, or for a server a function of its port
+    giving either) and optional tags.yaml, in its own process group with
     its output to MODULE.log, stopped by pid. Its log's tail is printed
-    when a test fails; it is stopped when the test ends."""
+    when a test fails; it is stopped when the test ends. A server is
+    started with serve(), which sets self.port."""
+
+    port = None
 
     def __init__(self, module, config, tags=None, args=(), env=None,
                  start=True):
@@ -754,14 +825,14 @@ class Module(Process):
 
     def write_config(self):
         """Writes self.config (at every start: it may have changed)."""
+        cfg = self.config(self.port) if callable(self.config) \
+            else self.config
         with open(self.config_path, 'w') as f:
-            f.write(self.config if isinstance(self.config, str)
-                    else json.dumps(self.config))
+            f.write(cfg if isinstance(cfg, str) else json.dumps(cfg))
 
     def start(self):
         self.write_config()
-        self.mark = os.path.getsize(self.log_path) \
-            if os.path.exists(self.log_path) else 0
+        self.mark = log_size(self.log_path)
         argv = [MSCADA, self.module, '--config', self.config_path]
         if self.tags_path:
             argv += ['--tags', self.tags_path]
@@ -774,6 +845,19 @@ class Module(Process):
         return wait_logged(self.proc, self.log_path, *texts, port=port,
                            mark=self.mark, what=self.module,
                            timeout=timeout)
+
+    def serve(self, *texts, port=0, retry=False, udp=False, timeout=60.0):
+        """Starts it as a server through serve() (texts, port, retry, udp:
+        as there; self.config a function of the port): the port it serves
+        on is then self.port, and a restart (start()) is on it."""
+        def start(p):
+            self.port = p
+            Module.start(self)  # a subclass's start() may call serve()
+            return self.proc, self.log_path, self.mark
+        self.proc, self.port = serve(start, *texts, port=port, retry=retry,
+                                     udp=udp, what=self.module,
+                                     timeout=timeout)
+        return self
 
 class Watch:
     """A raw bus client subscribed to tags by name: the latest value of
@@ -830,10 +914,6 @@ class Watch:
 
     def set(self, name, value, vtype=None):
         return self.c.set_value(self.ids[name], value, vtype)
-
-
-class _PortInUse(AssertionError):
-    """The bus exited because its port was taken (the log's tail said)."""
 
 
 def wait_until(pred, what, timeout=60.0, interval=0.05):

@@ -27,14 +27,16 @@ def start(d, kind, where, units, name='slave'):
     port in the returned process's .port (WHERE 0: one the system picked,
     which no other process can hold)."""
     log = os.path.join(d, name + '.log')
-    mark = os.path.getsize(log) if os.path.exists(log) else 0
-    p = h.spawn([PY, os.path.abspath(__file__), kind, str(where),
-                 json.dumps(units)], log)
-    if kind != 'serial':
-        line = h.wait_logged(p, log, 'listening on 127.0.0.1:{port}',
-                             port=int(where), mark=mark,
-                             what='pymodbus slave', timeout=90)[0]
-        p.port = int(line.rsplit(':', 1)[1])
+
+    def run(where):
+        mark = h.log_size(log)
+        return h.spawn([PY, os.path.abspath(__file__), kind, str(where),
+                        json.dumps(units)], log), log, mark
+    if kind == 'serial':
+        return run(where)[0]
+    p, port = h.serve(run, 'listening on 127.0.0.1:{port}', port=int(where),
+                      what='pymodbus slave', timeout=90)
+    p.port = port
     return p
 
 

@@ -137,32 +137,37 @@ def test_run_site_from_folder():
     d = os.path.join(h.tmpdir('mscada-checkout-'), 'plant')
     check_eq(checkout(d, '--modules', 'bus,history,modbusserver')[0], 0,
              'checkout')
-    bus_port, text_port, mb_port = h.free_port(), h.free_port(), h.free_port()
-    set_key(os.path.join(d, 'bus.yaml'), 'port', bus_port)
-    set_key(os.path.join(d, 'bus.yaml'), 'text_port', text_port)
-    for m in ('history', 'modbusserver'):
-        set_key(os.path.join(d, m + '.yaml'), 'bus_port', bus_port)
+    # port 0 each: the bus's, then the modbusserver's, is the one it names
+    set_key(os.path.join(d, 'bus.yaml'), 'port', 0)
+    set_key(os.path.join(d, 'bus.yaml'), 'text_port', 0)
     text = open(os.path.join(d, 'modbusserver.yaml')).read()
     with open(os.path.join(d, 'modbusserver.yaml'), 'w') as f:
-        f.write(text.replace('port: 1502', 'port: %d' % mb_port, 1))
-    for m in ('bus', 'history', 'modbusserver'):
+        f.write(text.replace('port: 1502', 'port: 0', 1))
+
+    def validate(m):
         rc, out, err = h.run_cmd([h.MSCADA, 'validate', '--tags',
                                   'tags.yaml', '--config', m + '.yaml'],
                                  cwd=d)
         check_eq(rc, 0, 'validate %s.yaml: %s%s' % (m, out, err))
+
+    def start(m, text):
+        log = os.path.join(d, m + '.log')
+
+        def run(port):  # port 0, in its yaml
+            mark = h.log_size(log)
+            return h.spawn([h.MSCADA, m], log, cwd=d), log, mark
+        procs[m], port = h.serve(run, text, what=m)
+        return port
     procs = {}
     try:
-        for m in ('bus', 'history', 'modbusserver'):
-            procs[m] = h.spawn([h.MSCADA, m], os.path.join(d, m + '.log'),
-                               cwd=d)
-            if m == 'bus':
-                h.wait_logged(procs[m], os.path.join(d, 'bus.log'),
-                              'listening on *:{port}', port=bus_port,
-                              what='bus')
-        h.wait_logged(procs['modbusserver'],
-                      os.path.join(d, 'modbusserver.log'),
-                      'serving Modbus/TCP on *:{port}', port=mb_port,
-                      what='modbusserver')
+        validate('bus')
+        bus_port = start('bus', 'listening on *:{port}')
+        for m in ('history', 'modbusserver'):
+            set_key(os.path.join(d, m + '.yaml'), 'bus_port', bus_port)
+            validate(m)
+        procs['history'] = h.spawn([h.MSCADA, 'history'],
+                                   os.path.join(d, 'history.log'), cwd=d)
+        mb_port = start('modbusserver', 'serving Modbus/TCP on *:{port}')
         with h.Client(bus_port) as cl:
             flow = cl.id('FlowRate')
             cl.set_value(flow, 12.5)

@@ -161,10 +161,10 @@ def card(sel_tag, kind='value'):
     return 'main .card.%s[data-tag="%s"] .reading' % (kind, sel_tag)
 
 
-def setup(history=False, bus_port=None, www_port=None):
-    bus = Bus(port=bus_port) if bus_port else Bus()
+def setup(history=False):
+    bus = Bus()
     hist = History(bus, tags=TAGS) if history else None
-    www = w.Www(bus.port, tags=TAGS, yaml_extra=PAGES, port=www_port,
+    www = w.Www(bus.port, tags=TAGS, yaml_extra=PAGES,
                 env={'MSCADA_WWW_APP': app_dir()})
     c = bus.client()
     return bus, hist, www, c
@@ -456,8 +456,7 @@ def test_trend_history_live_and_zoom_out():
 
 def test_restarts_resume_without_reload():
     need_browser()
-    bport, wport = h.free_port(), h.free_port()
-    bus, _, www, c = setup(bus_port=bport, www_port=wport)
+    bus, _, www, c = setup()  # both restarted on the ports they got
     c.set_value(c.id('Level'), 1.0, h.FLOAT)
     c.sync()
     p = Page('http://127.0.0.1:%d/#/All' % www.port)

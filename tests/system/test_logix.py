@@ -7,7 +7,7 @@ fragments, a missing tag that marks only itself, MSP refused -> single
 requests, large Forward Open refused -> plain, Forward Open refused N
 times then accepted, the server killed and restarted -> reconnect and
 resume, writes of a value and of a bit. Every process in its own group,
-stopped by pid; ports free at run time."""
+stopped by pid; logixserver told port 0, using the port it names."""
 
 import json
 import os
@@ -21,8 +21,8 @@ from mshelp import Bus, check, check_eq
 class Proc(h.Module):
     """One logix module (an h.Module) with -v and an empty tags.yaml."""
 
-    def __init__(self, module, doc):
-        super().__init__(module, doc, tags='{}\n', args=['-v'])
+    def __init__(self, module, doc, start=True):
+        super().__init__(module, doc, tags='{}\n', args=['-v'], start=start)
 
 
 # what logixserver logs once it serves its port
@@ -86,16 +86,18 @@ CLIENT_TAGS = {
 }
 
 
-def server(bus, port, test=None, plc=PLC, udts=None):
+def server(bus, test=None, plc=PLC, udts=None, tags=SERVER_TAGS, **cfg):
+    """logixserver told port 0, once it says which port it serves (its
+    .port, kept by a restart)."""
     doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
-           'port': port, 'plc': plc, 'tags': SERVER_TAGS}
+           'plc': plc, 'tags': tags}
+    doc.update(cfg)
     if udts:
         doc['udts'] = udts
     if test:
         doc['test'] = test
-    p = Proc('logixserver', doc)
-    p.wait_logged(SERVING, port=port)
-    return p
+    p = Proc('logixserver', lambda port: dict(doc, port=port), start=False)
+    return p.serve(SERVING)
 
 
 def client(bus, port, poll=POLL, tags=CLIENT_TAGS, **kw):
@@ -110,8 +112,8 @@ def test_demo_config_edges_and_writes():
     """pymscada's demo config: element start and end of each block, REAL
     and DINT edge values, a scalar; writes of a REAL and of a bit land."""
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port)
+    srv = server(bus)
+    port = srv.port
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port)
     cli.wait_logged('Ani: connected (large forward open, 4002 bytes)')
@@ -145,8 +147,8 @@ def test_fragmented_and_missing_tag():
     """A 2,000-DINT array read in fragments; a missing tag is logged once
     with its CIP status and the other tags go on updating."""
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port)
+    srv = server(bus)
+    port = srv.port
     poll = POLL + [{'addr': 'Big', 'type': 'DINT[]', 'start': 0,
                     'end': 1999},
                    {'addr': 'Nope', 'type': 'DINT'}]
@@ -180,10 +182,9 @@ def test_no_msp_no_large_fo_refused_fo():
     and answers MSP with 'service not supported': the client retries,
     takes the 504-byte connection and sends single requests."""
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port, test={'no_msp': True,
-                                  'no_large_forward_open': True,
-                                  'refuse_forward_open': 2})
+    srv = server(bus, test={'no_msp': True, 'no_large_forward_open': True,
+                            'refuse_forward_open': 2})
+    port = srv.port
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port)
     cli.wait_logged('Ani: connected (forward open, 504 bytes)')
@@ -204,8 +205,8 @@ def test_server_restart_reconnects():
     """The server killed and started again on the same port: the client
     reconnects (connects counts 2) and values flow again."""
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port)
+    srv = server(bus)
+    port = srv.port
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port)
     w.set('S_Iout_99', 1)
@@ -248,7 +249,6 @@ def test_st_ethernet_ip_peer():
         if rc != 0:
             h.skip('npm ci failed (no registry?): %s' % err[-300:])
     bus = Bus()
-    port = h.free_port()
     plc = dict(PLC)
     plc.update({'S8': {'type': 'SINT'}, 'I16': {'type': 'INT'},
                 'D32': {'type': 'DINT'}, 'L64': {'type': 'LINT'},
@@ -258,7 +258,8 @@ def test_st_ethernet_ip_peer():
                 'Name': {'type': 'STRING'}})
     udts = {'Motor': {'Speed': 'REAL', 'Run': 'SINT', 'Count': 'DINT',
                       'Hours': 'LINT'}}
-    srv = server(bus, port, plc=plc, udts=udts)
+    srv = server(bus, plc=plc, udts=udts)
+    port = srv.port
     rc, out, err = h.run_cmd([node, 'peer.js', str(port)], timeout=120,
                              cwd=NODE_DIR)
     check_eq(rc, 0, 'peer.js exit (%s)' % err[-500:])
@@ -302,8 +303,8 @@ def test_list_identity_over_udp():
     as the answer over TCP."""
     import socket
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port)
+    srv = server(bus)
+    port = srv.port
     req = struct.pack('<HHII8sI', 0x63, 0, 0, 0, b'udp-ctx1', 0)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.settimeout(10)
@@ -345,8 +346,8 @@ def test_tshark_decodes_our_frames():
     if not tshark:
         h.skip('tshark missing: run scripts/deps.sh')
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port)
+    srv = server(bus)
+    port = srv.port
     d = h.tmpdir('mscada-tshark-')
     pcap = os.path.join(d, 'logix.pcap')
     cap_log = os.path.join(d, 'tshark.log')
@@ -429,7 +430,6 @@ def test_writes_of_each_type():
     Logix type (the tag's type: no poll entry covers them) and lands on
     logixserver, seen through its mapped bus tags."""
     bus = Bus()
-    port = h.free_port()
     plc = dict(PLC)
     stags = dict(SERVER_TAGS)
     ctags = dict(CLIENT_TAGS)
@@ -437,10 +437,8 @@ def test_writes_of_each_type():
         plc[name] = {'type': ltype}
         stags['S_' + name] = {'type': ctype, 'addr': name}
         ctags['C_' + name] = {'type': ctype, 'write': 'Ani:' + name}
-    doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
-           'port': port, 'plc': plc, 'tags': stags}
-    srv = Proc('logixserver', doc)
-    srv.wait_logged(SERVING, port=port)
+    srv = server(bus, plc=plc, tags=stags)
+    port = srv.port
     w = Watch(bus, list(stags) + list(ctags) + ['Ani_status'])
     cli = client(bus, port, tags=ctags)
     w.wait('Ani_status', lambda v: v.get('connected') is True, 'connected')
@@ -461,8 +459,8 @@ def test_writes_of_each_type():
 
 def no_replay_or_replay(replay):
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port)
+    srv = server(bus)
+    port = srv.port
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port, write_on_reconnect=replay)
     w.wait('Ani_status', lambda v: v.get('connected') is True, 'connected')
@@ -512,8 +510,8 @@ def test_connection_in_use_fresh_serial():
     """Forward Open refused twice with 0x01/0x0100 (connection in use):
     the client tries again each time with another connection serial."""
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port, test={'in_use_forward_open': 2})
+    srv = server(bus, test={'in_use_forward_open': 2})
+    port = srv.port
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port)
     w.set('S_Iout_0', 77)
@@ -536,8 +534,8 @@ def test_unconnected_over_a_route():
     to unconnected messaging through Unconnected Send along its route
     (`ip/1/0` style path), reads and writes."""
     bus = Bus()
-    port = h.free_port()
-    srv = server(bus, port, test={'no_forward_open': True})
+    srv = server(bus, test={'no_forward_open': True})
+    port = srv.port
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS) + ['Ani_status'])
     cli = client(bus, port, path='1,0')
     cli.wait_logged('trying unconnected messaging')
@@ -558,11 +556,8 @@ def test_client_stopped_mid_frame_is_dropped():
     `timeout`."""
     import socket
     bus = Bus()
-    port = h.free_port()
-    doc = {'bus_ip': '127.0.0.1', 'bus_port': bus.port, 'ip': '127.0.0.1',
-           'port': port, 'plc': PLC, 'tags': SERVER_TAGS, 'timeout': 1}
-    srv = Proc('logixserver', doc)
-    srv.wait_logged(SERVING, port=port)
+    srv = server(bus, timeout=1)
+    port = srv.port
     stuck = socket.create_connection(('127.0.0.1', port))
     stuck.sendall(struct.pack('<HHI', 0x65, 4, 0) + b'\0\0')  # 10 of 28
     w = Watch(bus, list(SERVER_TAGS) + list(CLIENT_TAGS))

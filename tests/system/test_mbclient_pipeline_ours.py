@@ -22,15 +22,14 @@ def coil(r, k):
 
 def test_pipelined_against_modbusserver():
     bus = Bus()
-    sport = h.free_port()
     srv = ['bus_ip: 127.0.0.1', 'bus_port: %d' % bus.port, 'rtus:',
-           '- name: S', '  ip: 127.0.0.1', '  port: %d' % sport,
+           '- name: S', '  ip: 127.0.0.1', '  port: %d',  # serve()'s
            '  tcp_udp: tcp', '  serve:',
            '  - {unit: 1, file: 4x, start: 1, end: 400}',
            '  - {unit: 2, file: 4x, start: 1, end: 400}',
            '  - {unit: 1, file: 0x, start: 1, end: 200}', 'tags:']
     cli = ['bus_ip: 127.0.0.1', 'bus_port: %d' % bus.port, 'rtus:',
-           '- name: P', '  ip: 127.0.0.1', '  port: %d' % sport,
+           '- name: P', '  ip: 127.0.0.1', '  port: %d',  # the server's
            '  tcp_udp: tcp', '  rate: 0.05', '  timeout: 10',
            '  retries: 0', '  max_in_flight: 8', '  poll:']
     tags = []
@@ -51,9 +50,10 @@ def test_pipelined_against_modbusserver():
                     % (k, 20 * k + 5))
     cli.append('tags:')
     cli += tags
-    server = h.Module('modbusserver', '\n'.join(srv) + '\n')
-    server.wait_logged('serving Modbus/TCP on 127.0.0.1:{port}', port=sport)
-    client = h.Module('modbusclient', '\n'.join(cli) + '\n')
+    server = h.Module('modbusserver', lambda p: '\n'.join(srv) % p + '\n',
+                      start=False)
+    server.serve('serving Modbus/TCP on 127.0.0.1:{port}')
+    client = h.Module('modbusclient', '\n'.join(cli) % server.port + '\n')
     c = bus.client()
     ids = {}
     for k in range(NB):

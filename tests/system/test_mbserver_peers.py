@@ -19,15 +19,13 @@ PY = '/usr/bin/python3'
 
 
 class Server(h.Module):
-    """One `mscada modbusserver` (an h.Module) on a free port, once it says
-    it serves that port."""
+    """One `mscada modbusserver` (an h.Module) told port 0, once it says
+    which port it serves (self.port)."""
 
     def __init__(self, bus, extra='', rtu=''):
-        self.port = h.free_port()
-        super().__init__('modbusserver',
-                         CONFIG % (bus.port, self.port, rtu) + extra)
-        self.wait_logged('serving Modbus/TCP on 127.0.0.1:{port}',
-                         port=self.port)
+        super().__init__('modbusserver', lambda port: CONFIG % (
+            bus.port, port, rtu) + extra, start=False)
+        self.serve('serving Modbus/TCP on 127.0.0.1:{port}')
 
     def stop(self):
         check_eq(super().stop(), 0, 'modbusserver exit status on SIGTERM')

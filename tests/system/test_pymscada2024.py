@@ -68,23 +68,23 @@ class Proc(h.Module):
         check_eq(super().stop(), 0, '%s exit status on SIGTERM' % self.module)
 
 
-def serving(port, config):
-    """modbusserver with config, once it says it serves port."""
-    p = Proc('modbusserver', config)
-    p.wait_logged('serving Modbus/TCP on 127.0.0.1:{port}', port=port)
-    return p
+def serving(config):
+    """modbusserver with config % port, told port 0, once it says which
+    port it serves (its .port)."""
+    p = Proc('modbusserver', lambda port: config % port, start=False)
+    return p.serve('serving Modbus/TCP on 127.0.0.1:{port}')
 
 
-def modbus_memory(port):
+def modbus_memory():
     """modbusserver without a bus (empty bus_ip): a plain Modbus memory."""
-    return serving(port, """bus_ip:
+    return serving("""bus_ip:
 rtus:
 - name: MEM
   ip: 127.0.0.1
   port: %d
   serve:
   - {unit: 1, file: 4x, start: 1, end: 100}
-""" % port)
+""")
 
 
 def bus_value(bus, name, want, what):
@@ -108,8 +108,8 @@ def test_stand_in_stops_reading_after_log():
 
 
 def test_modbusserver_without_a_bus():
-    port = h.free_port()
-    p = modbus_memory(port)
+    p = modbus_memory()
+    port = p.port
     mb_write(port, 5, 1234)
     check_eq(mb_read(port, 5), 1234, 'register 5 read back')
     check('no bus' in p.log(), 'log: %r', p.log())
@@ -156,8 +156,8 @@ def test_history():
 
 def test_modbusclient():
     bus = bus2024()
-    mport = h.free_port()
-    mem = modbus_memory(mport)
+    mem = modbus_memory()
+    mport = mem.port
     mb_write(mport, 3, 321)
     mbc = Proc('modbusclient', """bus_ip: 127.0.0.1
 bus_port: %d
@@ -187,19 +187,19 @@ tags:
 
 def test_modbusserver():
     bus = bus2024()
-    mport = h.free_port()
-    mbs = serving(mport, """bus_ip: 127.0.0.1
+    mbs = serving("""bus_ip: 127.0.0.1
 bus_port: %d
 rtus:
 - name: RTU
   ip: 127.0.0.1
-  port: %d
+  port: %%d
   serve:
   - {unit: 1, file: 4x, start: 1, end: 10}
 tags:
   In:  {type: uint16, addr: 'RTU:1:4x:1'}
   Out: {type: uint16, addr: 'RTU:1:4x:2'}
-""" % (bus.port, mport))
+""" % bus.port)
+    mport = mbs.port
     mb_write(mport, 1, 42)
     bus_value(bus, 'In', 42, "a master's write on the 2024 bus")
     with h.Client(bus.port) as c:

@@ -45,10 +45,9 @@ def accepts(port):
 def test_bus_ready_watchdog_stopping():
     d = h.tmpdir()
     s, path = notify_socket(d)
-    port = h.free_port()
     cfg = os.path.join(d, 'bus.yaml')
-    with open(cfg, 'w') as f:
-        f.write('ip: 127.0.0.1\nport: %d\n' % port)
+    with open(cfg, 'w') as f:  # port 0: the one it names is its own
+        f.write('ip: 127.0.0.1\nport: 0\n')
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC='200000')
     env.pop('WATCHDOG_PID', None)
     log = os.path.join(d, 'bus.log')
@@ -57,7 +56,8 @@ def test_bus_ready_watchdog_stopping():
         got = []
         recv_until(s, 'READY=1', got)
         # the port is this bus's (its line), and it accepts already
-        h.wait_logged(p, log, LISTENING, port=port, what='bus')
+        port = h.logged_port(h.wait_logged(p, log, LISTENING, what='bus')[0],
+                             LISTENING)
         check(accepts(port), 'the bus accepts once it said READY=1')
         check('WATCHDOG=1' not in got, 'ready came first: %r' % got)
         feeds = 0
@@ -82,8 +82,9 @@ def test_history_ready_without_a_bus():
     d = h.tmpdir()
     s, path = notify_socket(d)
     cfg = os.path.join(d, 'history.yaml')
+    hold, bus_port = h.refused_port()  # no bus there, for sure
     with open(cfg, 'w') as f:
-        f.write('bus_port: %d\npath: %s\n' % (h.free_port(),
+        f.write('bus_port: %d\npath: %s\n' % (bus_port,
                                               os.path.join(d, 'hist')))
     env = dict(os.environ, NOTIFY_SOCKET=path)
     env.pop('WATCHDOG_USEC', None)
@@ -105,6 +106,7 @@ def test_history_ready_without_a_bus():
     finally:
         h.stop_pid(p, signal.SIGKILL)
         s.close()
+        hold.close()
 
 
 def test_journal_lines():
@@ -112,14 +114,14 @@ def test_journal_lines():
     log = os.path.join(d, 'bus.log')
     open(log, 'wb').close()
     st = os.stat(log)
-    port = h.free_port()
     cfg = os.path.join(d, 'bus.yaml')
-    with open(cfg, 'w') as f:
-        f.write('ip: 127.0.0.1\nport: %d\nportt: 1\n' % port)
+    with open(cfg, 'w') as f:  # port 0: the one it names is its own
+        f.write('ip: 127.0.0.1\nport: 0\nportt: 1\n')
     env = dict(os.environ, JOURNAL_STREAM='%d:%d' % (st.st_dev, st.st_ino))
     p = h.spawn([h.MSCADA, 'bus', '--config', cfg], log, env=env)
     try:
-        h.wait_logged(p, log, LISTENING, port=port, what='bus')
+        port = h.logged_port(h.wait_logged(p, log, LISTENING, what='bus')[0],
+                             LISTENING)
     finally:
         check_eq(h.stop_pid(p), 0, 'bus exit status')
     lines = open(log).read().splitlines()
@@ -133,7 +135,7 @@ def test_journal_lines():
                 env={k: v for k, v in os.environ.items()
                      if k != 'JOURNAL_STREAM'})
     try:
-        h.wait_logged(p, log2, LISTENING, port=port, what='bus again')
+        h.wait_logged(p, log2, LISTENING, what='bus again')
     finally:
         check_eq(h.stop_pid(p), 0, 'bus exit status')
     text = open(log2).read()

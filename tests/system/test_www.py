@@ -329,8 +329,7 @@ def test_slow_browser_is_dropped_others_served():
 
 def test_bus_restart_values_resume():
     w.need_websockets()
-    port = h.free_port()
-    bus = Bus(port=port)
+    bus = Bus()  # restarted on the port it got
     www = w.Www(bus.port, tags=repo_tags())
 
     async def go():
@@ -406,7 +405,7 @@ def test_ws_paths_and_bad_config():
     try:
         taken = w.Www(bus.port, start=False, port=s.getsockname()[1])
         with open(taken.config_path, 'w') as f:
-            f.write(h.yaml_text(taken.cfg))
+            f.write(taken.config_text(taken.port))
         # several times: lws used to unload its libuv glue while closing
         # handles still pointed into it, a crash in about 1 start of 6
         for _ in range(25):

@@ -1,9 +1,10 @@
 """Harness for the wwwserver's system tests: a `mscada wwwserver` process
 (own temp dir, wwwserver.yaml + tags.yaml, own process group, log file,
-stopped by pid, port free at run time), pymscada's standardise_tag_info
-(the reference the server's tag_info is compared with), a raw RFC 6455
-client for a tab that never reads, and an asyncio runner for
-python3-websockets (Debian's), skipping cleanly when that is absent."""
+stopped by pid, told port 0 and using the port it names), pymscada's
+standardise_tag_info (the reference the server's tag_info is compared
+with), a raw RFC 6455 client for a tab that never reads, and an asyncio
+runner for python3-websockets (Debian's), skipping cleanly when that is
+absent."""
 
 import asyncio
 import base64
@@ -67,37 +68,25 @@ class Www(h.Module):
 
     def __init__(self, bus_port, tags='', yaml_extra='', start=True,
                  port=None, env=None, **cfg):
-        self.port = port or h.free_port()
-        self.port_given = bool(port)
         self.cfg = {'bus_ip': '127.0.0.1', 'bus_port': bus_port,
-                    'ip': '127.0.0.1', 'port': self.port}
+                    'ip': '127.0.0.1'}
         self.cfg.update(cfg)
         self.yaml_extra = yaml_extra
-        super().__init__('wwwserver', '', tags=tags, start=False,
+        super().__init__('wwwserver', self.config_text, tags=tags,
+                         start=False,
                          env=dict(os.environ, **env) if env else None)
+        self.port = port or 0
         if start:
             self.start()
 
-    def write_config(self):
-        self.config = h.yaml_text(self.cfg) + self.yaml_extra
-        super().write_config()
+    def config_text(self, port):
+        return h.yaml_text(dict(self.cfg, port=port)) + self.yaml_extra
 
     def start(self, wait_bus=True):
-        """Starts it and waits until it says it listens on its port (and,
-        with wait_bus, that it is connected to the bus). A free port taken
-        by someone else before the first start's bind is replaced."""
-        first = self.proc is None
-        for attempt in range(5):
-            super().start()
-            try:
-                self.wait_logged('www: listening on *:{port}/',
-                                 port=self.port)
-                break
-            except h.NotReady as e:
-                if not first or self.port_given or e.exited is None or \
-                        'in use' not in e.text.lower() or attempt == 4:
-                    raise
-                self.port = self.cfg['port'] = h.free_port()
+        """Starts it and waits until it says it listens on its port (the
+        first start, no port given, on port 0: the one it bound) and, with
+        wait_bus, that it is connected to the bus."""
+        self.serve('www: listening on *:{port}/', port=self.port)
         if wait_bus:
             self.wait_logged('bus *:{port}: connected',
                              port=self.cfg['bus_port'])
