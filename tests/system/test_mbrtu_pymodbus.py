@@ -55,16 +55,21 @@ class Relay:
         # socat ends the pair when the last holder of a side closes it, as
         # each relay child does with its connection: hold it open.
         self.hold = os.open(path, os.O_RDWR | os.O_NOCTTY)
-        self.port = h.free_port()
         log = os.path.join(d, 'relay.log')
-        self.proc = h.spawn(['socat', '-d', '-d',
-                             'TCP-LISTEN:%d,bind=127.0.0.1,'
-                             'reuseaddr,fork' % self.port,
-                             'FILE:%s,raw,echo=0' % path], log)
-        # Not by connecting: each connection forks a relay child that
-        # would read the line too, racing the real one for the answers.
-        h.wait_logged(self.proc, log, 'listening on AF=2 127.0.0.1:{port}',
-                      port=self.port, what='socat relay')
+
+        def start(port):
+            mark = h.log_size(log)
+            return h.spawn(['socat', '-d', '-d',
+                            'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork'
+                            % port, 'FILE:%s,raw,echo=0' % path],
+                           log), log, mark
+        # Ready by its line, not by connecting: each connection forks a
+        # relay child that would read the line too, racing the real one
+        # for the answers. socat names the port it was given, not the one
+        # it bound: a free port, another one if that was taken meanwhile.
+        self.proc, self.port = h.serve(start, 'listening on AF=2 '
+                                       '127.0.0.1:{port}', port=None,
+                                       what='socat relay')
 
     def stop(self):
         h.stop_pid(self.proc, h.signal.SIGTERM, 10)
@@ -180,14 +185,13 @@ def test_modbusserver_udp():
     gets exception 11."""
     import socket
     bus = Bus()
-    port = h.free_port(udp=True)
-    srv = h.Module('modbusserver',
+    srv = h.Module('modbusserver', lambda port:
                    'bus_ip: 127.0.0.1\nbus_port: %d\nrtus:\n'
                    '- name: U\n  ip: 127.0.0.1\n  port: %d\n  tcp_udp: udp\n'
                    '  serve:\n  - {unit: 1, file: 4x, start: 1, end: 10}\n'
                    'tags:\n  T5: {addr: \'U:1:4x:5\', type: uint16}\n'
-                   % (bus.port, port))
-    srv.wait_logged('serving Modbus over UDP on 127.0.0.1:{port}', port=port)
+                   % (bus.port, port), start=False)
+    port = srv.serve('serving Modbus over UDP on 127.0.0.1:{port}').port
     # bound first: a late answer to a request pymodbus sent again cannot
     # reach this socket on a port recycled from pymodbus' closed one
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

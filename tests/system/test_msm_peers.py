@@ -82,10 +82,15 @@ def mbpoll(port, opts, values=()):
 
 
 def start_slave(d):
-    port = h.free_port()
+    """msm_slave on a free port (it takes no port 0), another one if that
+    was taken before it bound it."""
     log = os.path.join(d, 'slave.log')
-    p = h.spawn([os.path.join(build_dir(), 'msm_slave'), str(port)], log)
-    h.wait_logged(p, log, MSM_SLAVE_SERVING, port=port, what='msm_slave')
+
+    def start(port):
+        mark = h.log_size(log)
+        return h.spawn([os.path.join(build_dir(), 'msm_slave'), str(port)],
+                       log), log, mark
+    p, port = h.serve(start, MSM_SLAVE_SERVING, port=None, what='msm_slave')
     return p, port, log
 
 

@@ -49,12 +49,10 @@ class Snmpd:
         if not os.access(SNMPD, os.X_OK) or not shutil.which('snmpget'):
             h.skip('snmpd or snmpget missing: run scripts/deps.sh')
         self.dir = h.tmpdir('mscada-snmpd-')
-        self.port = h.free_port(udp=True)
+        self.port = None  # a free one at the first start
         self.proc = None
         with open(os.path.join(self.dir, 'pass.sh'), 'w') as f:
             f.write(PASS)
-        with open(os.path.join(self.dir, 'snmpd.conf'), 'w') as f:
-            f.write(CONF.format(port=self.port, dir=self.dir))
         self.values({})
 
     def env(self):
@@ -72,21 +70,27 @@ class Snmpd:
         os.replace(path + '.new', path)
 
     def start(self):
+        """Starts it on its port; the first start on a free one, another
+        one if that was taken before snmpd bound it (it takes no port 0)."""
         os.makedirs(os.path.join(self.dir, 'persist'), exist_ok=True)
         log = os.path.join(self.dir, 'snmpd.log')
-        mark = os.path.getsize(log) if os.path.exists(log) else 0
+
+        def start(port):
+            with open(os.path.join(self.dir, 'snmpd.conf'), 'w') as f:
+                f.write(CONF.format(port=port, dir=self.dir))
+            mark = h.log_size(log)
+            return h.spawn([SNMPD, '-f', '-C', '-c',
+                            os.path.join(self.dir, 'snmpd.conf'), '-r',
+                            '-Dnetsnmp_udpbase', '-A', '-Lf', log],
+                           os.path.join(self.dir, 'snmpd.out'),
+                           env=self.env()), log, mark
         # -Dnetsnmp_udpbase: it names the port it binds; the version line
-        # says the bind worked (snmpd exits when it does not). -A: append
-        # to the log, so that a restart's lines come after the mark.
-        self.proc = h.spawn([SNMPD, '-f', '-C', '-c',
-                             os.path.join(self.dir, 'snmpd.conf'), '-r',
-                             '-Dnetsnmp_udpbase', '-A', '-Lf', log],
-                            os.path.join(self.dir, 'snmpd.out'),
-                            env=self.env())
-        h.wait_logged(self.proc, log,
-                      'binding socket: * to UDP: *[127.0.0.1]:{port}',
-                      'NET-SNMP version', port=self.port, mark=mark,
-                      what='snmpd')
+        # says the bind worked (snmpd exits when it does not, saying
+        # "Address already in use"). -A: append to the log, so that a
+        # restart's lines come after the mark.
+        self.proc, self.port = h.serve(
+            start, 'binding socket: * to UDP: *[127.0.0.1]:{port}',
+            'NET-SNMP version', port=self.port, udp=True, what='snmpd')
 
     def stop(self):
         if self.proc:

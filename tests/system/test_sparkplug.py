@@ -34,34 +34,40 @@ def need_peer():
 
 
 class Broker:
-    """mosquitto on a free port; extra: more lines of its config (then
-    anonymous clients are refused)."""
+    """mosquitto on a free port (its first start; it takes no port 0):
+    another one if that was taken before mosquitto bound it; extra: more
+    lines of its config (then anonymous clients are refused)."""
 
     def __init__(self, extra=None):
         self.dir = h.tmpdir('mscada-mqtt-')
-        self.port = h.free_port()
+        self.port = None
+        self.extra = extra
         self.conf = os.path.join(self.dir, 'mosquitto.conf')
         self.log = os.path.join(self.dir, 'mosquitto.log')
-        with open(self.conf, 'w') as f:
-            # as root it would become user mosquitto, who can't read our
-            # files: stay who we are
-            f.write('listener %d 127.0.0.1\npersistence false\nuser %s\n'
-                    % (self.port, getpass.getuser()))
-            f.write('allow_anonymous true\n' if extra is None else extra)
         self.proc = None
 
     def text(self):
         return h.read_log(self.log)
 
+    def _spawn(self, port):
+        with open(self.conf, 'w') as f:
+            # as root it would become user mosquitto, who can't read our
+            # files: stay who we are
+            f.write('listener %d 127.0.0.1\npersistence false\nuser %s\n'
+                    % (port, getpass.getuser()))
+            f.write('allow_anonymous true\n' if self.extra is None
+                    else self.extra)
+        mark = h.log_size(self.log)
+        return h.spawn([MOSQUITTO, '-c', self.conf], self.log), self.log, \
+            mark
+
     def start(self):
-        mark = os.path.getsize(self.log) if os.path.exists(self.log) else 0
-        self.proc = h.spawn([MOSQUITTO, '-c', self.conf], self.log)
         # it names the port before binding it and says 'running' once
-        # every listener is bound (it exits when one is not)
-        h.wait_logged(self.proc, self.log,
-                      'Opening ipv4 listen socket on port {port}.',
-                      'mosquitto version * running', port=self.port,
-                      mark=mark, what='mosquitto')
+        # every listener is bound (it exits when one is not, saying
+        # "Address already in use")
+        self.proc, self.port = h.serve(
+            self._spawn, 'Opening ipv4 listen socket on port {port}.',
+            'mosquitto version * running', port=self.port, what='mosquitto')
 
     def stop(self):
         h.stop_pid(self.proc)
