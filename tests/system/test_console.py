@@ -77,9 +77,12 @@ def test_get_unknown_fails_and_creates_nothing():
 
 
 def test_unreachable_bus():
-    port = h.free_port()
-    st, out, err = h.run_cmd([h.MSCADA, 'console', '-p', str(port), '-t',
-                              '1', '-c', 'get X'])
+    hold, port = h.refused_port()  # no bus there, for sure
+    try:
+        st, out, err = h.run_cmd([h.MSCADA, 'console', '-p', str(port),
+                                  '-t', '1', '-c', 'get X'])
+    finally:
+        hold.close()
     check_eq(st, 1, 'exit status with no bus (stderr %r)' % err)
     check('cannot reach the bus' in err and str(port) in err,
           'stderr does not say why: %r', err)

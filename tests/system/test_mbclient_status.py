@@ -52,7 +52,7 @@ def is_time(t):
 def test_status_frozen_refused_and_writes():
     bus = Bus()
     d = h.tmpdir('mscada-mbstat-')
-    closed = h.free_port()
+    hold, closed = h.refused_port()
     slave = Slave(d)
     slave.start(i16=5)
     port = slave.port
@@ -161,6 +161,7 @@ def test_status_frozen_refused_and_writes():
             os.kill(slave.proc.pid, signal.SIGCONT)
         h.stop_pid(mbc)
         slave.stop()
+        hold.close()
 
 
 def test_clamp_is_opt_in():
