@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "mscada/error.h"
 #include "mscada/frame.h"
 #include "mscada/value.h"
@@ -144,14 +145,11 @@ static int pending_append(ms_frame_reader *r, uint16_t tag_id,
         return MS_ETOOBIG;
     ms_frame_pending *p = pending_find(r, tag_id);
     if (!p) {
-        if (r->npend == r->apend) {
-            size_t na = r->apend ? r->apend * 2 : 4;
-            ms_frame_pending *np = realloc(r->pend, na * sizeof *np);
-            if (!np)
-                return MS_ENOMEM;
-            r->pend = np;
-            r->apend = na;
-        }
+        ms_frame_pending *np =
+            ms_grow(r->pend, r->npend, &r->apend, sizeof *np, 4);
+        if (!np)
+            return MS_ENOMEM;
+        r->pend = np;
         p = &r->pend[r->npend++];
         memset(p, 0, sizeof *p);
         p->tag_id = tag_id;

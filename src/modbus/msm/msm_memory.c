@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "modbus/msm/msm_int.h"
 #include "mscada/error.h"
 
@@ -248,14 +249,10 @@ static ms_var declare_locked(ms_memory *m, const ms_var_decl *d)
                          m->vars[i]->name, area_name(d->area),
                          m->vars[i]->offset);
     }
-    if (m->nvars == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        msm_var **nv = realloc(m->vars, cap * sizeof *nv);
-        if (!nv)
-            return failv(m, MS_ENOMEM, "%s: out of memory", name);
-        m->vars = nv;
-        m->cap = cap;
-    }
+    msm_var **nv = ms_grow(m->vars, m->nvars, &m->cap, sizeof *nv, 16);
+    if (!nv)
+        return failv(m, MS_ENOMEM, "%s: out of memory", name);
+    m->vars = nv;
     msm_var *v = calloc(1, sizeof *v);
     if (!v)
         return failv(m, MS_ENOMEM, "%s: out of memory", name);

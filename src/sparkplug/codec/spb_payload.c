@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "mscada/error.h"
 #include "sparkplug/codec/spb_payload.h"
 
@@ -489,16 +490,13 @@ int ms_spb_decode(const uint8_t *p, size_t len, ms_spb_payload *out)
         } else if (f.field == P_METRICS) {
             if (f.wt != WT_LEN)
                 goto bad;
-            if (out->n == cap) {
-                size_t nc = cap ? cap * 2 : 16;
-                ms_spb_metric *m = realloc(out->metrics, nc * sizeof *m);
-                if (!m) {
-                    ms_spb_payload_free(out);
-                    return MS_ENOMEM;
-                }
-                out->metrics = m;
-                cap = nc;
+            ms_spb_metric *m =
+                ms_grow(out->metrics, out->n, &cap, sizeof *m, 16);
+            if (!m) {
+                ms_spb_payload_free(out);
+                return MS_ENOMEM;
             }
+            out->metrics = m;
             if (read_metric(f.s, f.slen, &out->metrics[out->n]) < 0)
                 goto bad;
             out->n++;

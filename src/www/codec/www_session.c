@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 void ms_www_sessions_init(ms_www_sessions *t, uint64_t idle_ms,
                           uint64_t max_s)
 {
@@ -35,14 +37,10 @@ ms_www_session *ms_www_sessions_add(ms_www_sessions *t,
                                     const ms_www_user *user,
                                     uint64_t created_s, uint64_t now_ms)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        ms_www_session *v = realloc(t->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        t->v = v;
-        t->cap = cap;
-    }
+    ms_www_session *v = ms_grow(t->v, t->n, &t->cap, sizeof *v, 16);
+    if (!v)
+        return NULL;
+    t->v = v;
     ms_www_session *s = &t->v[t->n++];
     memset(s, 0, sizeof *s);
     memcpy(s->sid, sid, MS_WWW_SID_LEN);
