@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/conf_int.h"
+#include "core/grow.h"
 #include "core/htab.h"
 #include "mscada/conf.h"
 #include "mscada/error.h"
@@ -221,14 +222,10 @@ static int ps_anchor(pstate *ps, const char *name, cnode *c)
 {
     if (!name)
         return 0;
-    if (ps->nnames == ps->names_cap) {
-        size_t ncap = ps->names_cap ? ps->names_cap * 2 : 8;
-        char **nn = realloc(ps->names, ncap * sizeof *nn);
-        if (!nn)
-            return ps_nomem(ps);
-        ps->names = nn;
-        ps->names_cap = ncap;
-    }
+    char **nn = ms_grow(ps->names, ps->nnames, &ps->names_cap, sizeof *nn, 8);
+    if (!nn)
+        return ps_nomem(ps);
+    ps->names = nn;
     char *copy = strdup(name);
     if (!copy)
         return ps_nomem(ps);
@@ -412,14 +409,11 @@ static int ps_start(pstate *ps, const yaml_event_t *ev, ms_conf_kind kind)
     rc = ps_attach(ps, c, m);
     if (rc)
         return rc;
-    if (ps->depth == ps->stack_cap) {
-        size_t ncap = ps->stack_cap ? ps->stack_cap * 2 : 16;
-        struct frame *ns = realloc(ps->stack, ncap * sizeof *ns);
-        if (!ns)
-            return ps_nomem(ps);
-        ps->stack = ns;
-        ps->stack_cap = ncap;
-    }
+    struct frame *ns =
+        ms_grow(ps->stack, ps->depth, &ps->stack_cap, sizeof *ns, 16);
+    if (!ns)
+        return ps_nomem(ps);
+    ps->stack = ns;
     const char *anchor = kind == MS_CONF_MAP
                              ? (const char *)ev->data.mapping_start.anchor
                              : (const char *)ev->data.sequence_start.anchor;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apps/history/hist_store_int.h"
+#include "core/grow.h"
 #include "mscada/error.h"
 
 static int cmp_ent(const void *x, const void *y)
@@ -45,15 +46,12 @@ int ms_hist_dir_list(ms_hist_store *s)
         if (ms_hist_file_parse(de->d_name, &tl, &t) < 0)
             continue;
         size_t digits = strlen(de->d_name) - tl - 5;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ms_hist_entry *x = realloc(ents, cap * sizeof *x);
-            if (!x) {
-                rc = MS_ENOMEM;
-                break;
-            }
-            ents = x;
+        ms_hist_entry *x = ms_grow(ents, n, &cap, sizeof *x, 64);
+        if (!x) {
+            rc = MS_ENOMEM;
+            break;
         }
+        ents = x;
         char *tag = strndup(de->d_name, tl);
         if (!tag) {
             rc = MS_ENOMEM;
